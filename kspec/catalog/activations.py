@@ -1,0 +1,3 @@
+"""activations layers."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""attention layers."""
+
+from __future__ import annotations

@@ -1,0 +1,494 @@
+"""The catalog's building blocks: LayerSpec, param(), Params, value converters, errors.
+
+A catalog entry is a frozen dataclass whose fields are Keras's constructor arguments (names,
+order and defaults as in Keras), with a pure-Python shape rule and parameter count. Nothing
+here imports Keras: `keras_class` is a dotted string that only the backends resolve.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, TypeAlias, TypeVar
+
+from kspec.catalog import names
+
+Dim: TypeAlias = int | None
+Shape: TypeAlias = tuple[Dim, ...]
+# A layer's input: one shape, or a list of shapes for layers that take several tensors.
+Shapes: TypeAlias = Shape | list[Shape]
+
+
+class ShapeError(Exception):
+    """An input shape a layer cannot take; the message is a sentence without position."""
+
+    def __init__(self, message: str, help: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.help = help
+
+
+class ParamError(Exception):
+    """A bad constructor argument; `arg` names it (or its position) so the checker can point."""
+
+    def __init__(self, message: str, arg: str | int | None = None, help: str | None = None,
+                 code: str = "bad-argument"):  # fmt: skip
+        super().__init__(message)
+        self.message = message
+        self.arg = arg
+        self.help = help
+        self.code = code
+
+
+@dataclass(frozen=True, slots=True)
+class Params:
+    """Parameter counts as Keras's summary splits them."""
+
+    trainable: int = 0
+    non_trainable: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.trainable + self.non_trainable
+
+    def __add__(self, other: Params) -> Params:
+        return Params(self.trainable + other.trainable, self.non_trainable + other.non_trainable)
+
+
+@dataclass(frozen=True, slots=True)
+class KerasObject:
+    """A call to a Keras class that is not a layer: `Adam(learning_rate=1e-3)`, `L2(1e-4)`."""
+
+    name: str
+    args: tuple[Any, ...] = ()
+    kwargs: tuple[tuple[str, Any], ...] = ()
+
+    def kwargs_dict(self) -> dict[str, Any]:
+        return dict(self.kwargs)
+
+
+class _Required:
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+
+REQUIRED: Any = _Required()
+Converter = Callable[[Any], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """One constructor argument's rule: how to convert a spec value and which values are legal."""
+
+    name: str
+    default: Any
+    convert: Converter | None
+    minimum: float | None
+    maximum: float | None
+    choices: tuple[str, ...] | None
+    exclusive_max: bool
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+    def check(self, value: Any) -> Any:
+        """Convert and range-check `value`; raise ParamError (without `arg`) when it is wrong."""
+        if self.convert is not None and not (value is None and self.default is None):
+            value = self.convert(value)
+        if value is None:
+            return value
+        if self.choices is not None:
+            if not isinstance(value, str):
+                raise ParamError(f"{self.name} must be one of {_quoted(self.choices)}, got {describe(value)}")
+            if value not in self.choices:
+                from kspec.diagnostics import suggest
+
+                raise ParamError(
+                    f"unknown {self.name} '{value}'",
+                    help=suggest(value, self.choices) or f"expected one of {_quoted(self.choices)}",
+                    code="bad-choice",
+                )
+        for item in _numbers_in(value):
+            if self.minimum is not None and item < self.minimum:
+                raise ParamError(f"{self.name} must be >= {self.minimum:g}, got {item!r}",
+                                 code="out-of-range")  # fmt: skip
+            if self.maximum is not None and (
+                item >= self.maximum if self.exclusive_max else item > self.maximum
+            ):
+                op = "<" if self.exclusive_max else "<="
+                raise ParamError(f"{self.name} must be {op} {self.maximum:g}, got {item!r}",
+                                 code="out-of-range")  # fmt: skip
+        return value
+
+
+def param(
+    default: Any = REQUIRED,
+    *,
+    convert: Converter | None = None,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    choices: Sequence[str] | None = None,
+    exclusive_max: bool = False,
+) -> Any:
+    """Declare a Keras constructor argument on a catalog dataclass."""
+    rule = {"convert": convert, "minimum": minimum, "maximum": maximum,
+            "choices": tuple(choices) if choices is not None else None,
+            "exclusive_max": exclusive_max, "default": default}  # fmt: skip
+    if default is REQUIRED:
+        return field(metadata={"kspec": rule})
+    return field(default=default, metadata={"kspec": rule})
+
+
+L = TypeVar("L", bound="LayerSpec")
+
+
+class LayerSpec:
+    """Base of every catalog entry. Subclasses are `@register`ed frozen kw_only dataclasses."""
+
+    keras_class: ClassVar[str]
+    # Keras's __init__ order for the arguments a spec may pass positionally.
+    positional: ClassVar[tuple[str, ...]] = ()
+    # (params, input shape) pairs that the differential tests build in Keras.
+    examples: ClassVar[tuple[tuple[dict[str, Any], Shapes], ...]] = ()
+    # True for layers called on a list of tensors (Add, Concatenate, Attention, Dot).
+    takes_list: ClassVar[bool] = False
+    # Call arguments a list source is unpacked into, in order (MultiHeadAttention: query, value,
+    # key); empty for layers called on one tensor or on the list itself.
+    call_inputs: ClassVar[tuple[str, ...]] = ()
+    # Call-time keyword arguments that take tensors (`initial_state=[h, c]`, `mask=m`).
+    call_tensors: ClassVar[tuple[str, ...]] = ()
+    statically_checked: ClassVar[bool] = True
+    family: ClassVar[str] = "core"
+
+    # -- declaration ------------------------------------------------------------------
+    @classmethod
+    def layer_name(cls) -> str:
+        return cls.keras_class.rsplit(".", 1)[-1]
+
+    @classmethod
+    def params(cls) -> dict[str, Param]:
+        out: dict[str, Param] = {}
+        for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+            rule = f.metadata.get("kspec")
+            if rule is not None:
+                out[f.name] = Param(name=f.name, **rule)
+        return out
+
+    @classmethod
+    def required(cls) -> tuple[str, ...]:
+        return tuple(n for n, p in cls.params().items() if p.required)
+
+    # -- construction -----------------------------------------------------------------
+    @classmethod
+    def create(cls: type[L], args: Sequence[Any] = (), kwargs: Mapping[str, Any] | None = None) -> L:
+        """Bind spec arguments the way Keras's __init__ would, converting and checking each."""
+        kwargs = dict(kwargs or {})
+        params = cls.params()
+        values: dict[str, Any] = {}
+        where: dict[str, str | int] = {}
+        name = cls.layer_name()
+        if len(args) > len(cls.positional):
+            raise ParamError(
+                f"{name} takes at most {len(cls.positional)} positional argument"
+                f"{'s' if len(cls.positional) != 1 else ''}, got {len(args)}",
+                arg=len(cls.positional),
+                help=f"pass the rest by name: {', '.join(n for n in params if n not in cls.positional[:len(args)])}"[:200],
+                code="too-many-arguments",
+            )
+        for i, value in enumerate(args):
+            values[cls.positional[i]] = value
+            where[cls.positional[i]] = i
+        from kspec.diagnostics import suggest
+
+        for key, value in kwargs.items():
+            if key not in params:
+                raise ParamError(
+                    f"{name} has no argument '{key}'",
+                    arg=key,
+                    help=suggest(key, params) or f"{name} takes: {', '.join(params)}",
+                    code="unknown-argument",
+                )
+            if key in values:
+                raise ParamError(f"{name} got '{key}' twice, by position and by name", arg=key,
+                                 code="duplicate-argument")  # fmt: skip
+            values[key] = value
+            where[key] = key
+        missing = [n for n, p in params.items() if p.required and n not in values]
+        if missing:
+            raise ParamError(
+                f"{name} is missing required argument{'s' if len(missing) > 1 else ''} "
+                + ", ".join(f"'{m}'" for m in missing),
+                help=f"e.g. {name}({', '.join(f'{m}=...' for m in missing)})",
+                code="missing-argument",
+            )
+        converted: dict[str, Any] = {}
+        for key, value in values.items():
+            try:
+                converted[key] = params[key].check(value)
+            except ParamError as e:
+                message = e.message if e.message.startswith(key) or key in e.message.split(" ")[:3] \
+                    else f"{key}: {e.message}"  # fmt: skip
+                raise ParamError(message, arg=where[key], help=e.help, code=e.code) from None
+        instance = cls(**converted)
+        instance.validate()
+        return instance
+
+    def validate(self) -> None:
+        """Cross-argument rules; raise ParamError naming the argument at fault."""
+
+    # -- static semantics -------------------------------------------------------------
+    def output_shape(self, x: Any, **tensors: Any) -> Any:
+        """Output shape (or list of shapes) for input shape(s) `x`, without the batch axis."""
+        raise NotImplementedError
+
+    def count_params(self, x: Any, **tensors: Any) -> Params:
+        """Weights this layer creates for input shape(s) `x` (already accepted by output_shape)."""
+        return Params()
+
+    # -- what the backends read -------------------------------------------------------
+    def arguments(self) -> dict[str, Any]:
+        return {n: getattr(self, n) for n in self.params()}
+
+    def keras_kwargs(self) -> dict[str, Any]:
+        """Normalized arguments that differ from Keras's defaults, in declaration order."""
+        out: dict[str, Any] = {}
+        for n, p in self.params().items():
+            value = getattr(self, n)
+            if p.required or not _same(value, p.default, p):
+                out[n] = value
+        return out
+
+
+def _same(value: Any, default: Any, p: Param) -> bool:
+    if p.convert is not None and default is not None:
+        try:
+            default = p.convert(default)
+        except ParamError:
+            return False
+    return bool(value == default and type(value) is type(default))
+
+
+# -- registry -------------------------------------------------------------------------
+CATALOG: dict[str, type[LayerSpec]] = {}
+ALIASES: dict[str, str] = {}
+
+
+def register(cls: type[L]) -> type[L]:
+    CATALOG[cls.layer_name()] = cls
+    return cls
+
+
+def alias(name: str, target: str) -> None:
+    """Keras's alternative spellings (MaxPool2D, Convolution2D) resolve to one entry."""
+    ALIASES[name] = target
+
+
+@dataclass(frozen=True, eq=False)
+class GenericLayer(LayerSpec):
+    """A keras.layers class without a catalog entry: built as written, shapes unknown."""
+
+    statically_checked: ClassVar[bool] = False
+    class_name: str = ""
+    args: tuple[Any, ...] = ()
+    kwargs: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def generic_keras_class(self) -> str:
+        return f"keras.layers.{self.class_name}"
+
+    def output_shape(self, x: Any, **tensors: Any) -> Any:
+        return None
+
+    def arguments(self) -> dict[str, Any]:
+        return dict(self.kwargs)
+
+    def keras_kwargs(self) -> dict[str, Any]:
+        return dict(self.kwargs)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, GenericLayer) and (self.class_name, self.args, self.kwargs) == (
+            other.class_name, other.args, other.kwargs)  # fmt: skip
+
+    def __hash__(self) -> int:
+        return hash((self.class_name, repr(self.args), repr(self.kwargs)))
+
+
+def keras_class_of(spec: LayerSpec) -> str:
+    return spec.generic_keras_class if isinstance(spec, GenericLayer) else spec.keras_class
+
+
+def lookup(name: str) -> type[LayerSpec] | None:
+    return CATALOG.get(ALIASES.get(name, name))
+
+
+def is_keras_layer(name: str) -> bool:
+    return name in names.KERAS_LAYERS
+
+
+# -- converters: each checks the kind of a spec value and normalizes it ---------------------
+def describe(value: Any) -> str:
+    """A value's kind in spec words, for 'expected X, got Y' messages."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, int):
+        return f"an integer ({value})"
+    if isinstance(value, float):
+        return f"a number ({value:g})"
+    if isinstance(value, str):
+        return f"a string ('{value}')"
+    if isinstance(value, tuple):
+        return f"a tuple {_spec_repr(value)}"
+    if isinstance(value, list):
+        return f"a list {_spec_repr(value)}"
+    if isinstance(value, dict):
+        return "a dict"
+    if isinstance(value, LayerSpec):
+        return f"a layer ({type(value).__name__})"
+    if isinstance(value, KerasObject):
+        return f"{value.name}(...)"
+    return type(value).__name__
+
+
+def _spec_repr(value: Any) -> str:
+    text = repr(value).replace("None", "none").replace("True", "true").replace("False", "false")
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _quoted(choices: Sequence[str]) -> str:
+    return ", ".join(f"'{c}'" for c in choices)
+
+
+def _numbers_in(value: Any) -> list[float]:
+    if isinstance(value, bool):
+        return []
+    if isinstance(value, int | float):
+        return [value]
+    if isinstance(value, tuple | list):
+        return [v for item in value for v in _numbers_in(item)]
+    return []
+
+
+def integer(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ParamError(f"expected an integer, got {describe(value)}", code="wrong-kind")
+    return value
+
+
+def number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ParamError(f"expected a number, got {describe(value)}", code="wrong-kind")
+    return float(value)
+
+
+def boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ParamError(f"expected true or false, got {describe(value)}", code="wrong-kind")
+    return value
+
+
+def string(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ParamError(f"expected a name or string, got {describe(value)}", code="wrong-kind")
+    return value
+
+
+def ntuple(n: int) -> Converter:
+    """An int or an n-tuple of ints, normalized to an n-tuple (Keras's standardize_tuple)."""
+
+    def convert(value: Any) -> tuple[int, ...]:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return (value,) * n
+        if isinstance(value, tuple | list) and len(value) == n:
+            return tuple(integer(v) for v in value)
+        raise ParamError(
+            f"expected an integer or a tuple of {n} integers, got {describe(value)}", code="wrong-kind"
+        )
+
+    return convert
+
+
+single, pair, triple = ntuple(1), ntuple(2), ntuple(3)
+
+
+def ints(value: Any) -> tuple[int, ...]:
+    """A tuple of integers (Reshape's target_shape, Permute's dims)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return (value,)
+    if isinstance(value, tuple | list):
+        return tuple(integer(v) for v in value)
+    raise ParamError(f"expected a tuple of integers, got {describe(value)}", code="wrong-kind")
+
+
+def optional(convert: Converter) -> Converter:
+    def wrapped(value: Any) -> Any:
+        return None if value is None else convert(value)
+
+    return wrapped
+
+
+def to_activation(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ParamError(f"expected an activation name, got {describe(value)}", code="wrong-kind")
+    if value not in names.ACTIVATIONS:
+        from kspec.diagnostics import suggest
+
+        raise ParamError(f"unknown activation '{value}'", help=suggest(value, names.ACTIVATIONS),
+                         code="bad-choice")  # fmt: skip
+    return value
+
+
+def _keras_object(kind: str, known: Sequence[str]) -> Converter:
+    def convert(value: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            if value not in known:
+                from kspec.diagnostics import suggest
+
+                raise ParamError(f"unknown {kind} '{value}'", help=suggest(value, known), code="bad-choice")
+            return value
+        if isinstance(value, KerasObject):
+            if value.name not in known:
+                from kspec.diagnostics import suggest
+
+                raise ParamError(f"unknown {kind} '{value.name}'", help=suggest(value.name, known),
+                                 code="bad-choice")  # fmt: skip
+            return value
+        if isinstance(value, dict):
+            return value  # a Keras config dict, passed through
+        raise ParamError(f"expected a {kind} name or call, got {describe(value)}", code="wrong-kind")
+
+    return convert
+
+
+to_initializer = _keras_object("initializer", names.INITIALIZERS)
+to_regularizer = _keras_object("regularizer", names.REGULARIZERS)
+to_constraint = _keras_object("constraint", names.CONSTRAINTS)
+
+
+def to_dtype(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or value not in names.DTYPES:
+        from kspec.diagnostics import suggest
+
+        raise ParamError(f"unknown dtype {describe(value)}",
+                         help=suggest(str(value), names.DTYPES), code="bad-choice")  # fmt: skip
+    return value
+
+
+def to_layer(value: Any) -> LayerSpec:
+    """A layer given as an argument to a wrapper: `Bidirectional(LSTM(64))`."""
+    if not isinstance(value, LayerSpec):
+        raise ParamError(f"expected a layer such as LSTM(64), got {describe(value)}", code="wrong-kind")
+    return value
+
+
+def anything(value: Any) -> Any:
+    return value

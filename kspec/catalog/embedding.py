@@ -1,0 +1,3 @@
+"""embedding layers."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""merging layers."""
+
+from __future__ import annotations

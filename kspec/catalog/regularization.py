@@ -1,0 +1,3 @@
+"""regularization layers."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""reshaping layers."""
+
+from __future__ import annotations

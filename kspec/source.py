@@ -1,0 +1,51 @@
+"""Source text and positions: what every diagnostic points into."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A 1-based line/column range in one source file (end column exclusive)."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    path: str = ""
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "file": self.path,
+            "line": self.line,
+            "column": self.column,
+            "end_line": self.end_line,
+            "end_column": self.end_column,
+        }
+
+
+NO_SPAN = Span(0, 0, 0, 0)
+
+
+@dataclass(frozen=True)
+class Source:
+    """A spec's text with its display path; lines are split once for the renderer."""
+
+    path: str
+    text: str
+    lines: tuple[str, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "lines", tuple(self.text.splitlines()) or ("",))
+
+    @classmethod
+    def read(cls, path: str | Path) -> Source:
+        p = Path(path)
+        return cls(str(path), p.read_text(encoding="utf-8"))
+
+    def line(self, number: int) -> str:
+        if 1 <= number <= len(self.lines):
+            return self.lines[number - 1]
+        return ""

@@ -1,0 +1,82 @@
+"""Differential tests: every catalog example built in real Keras; shapes and counts must agree."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import pytest
+
+from kspec.catalog import CATALOG, LayerSpec, Params
+from kspec.catalog.base import REQUIRED
+
+pytestmark = pytest.mark.keras
+
+
+def catalog_examples() -> list[Any]:
+    cases = []
+    for name, cls in sorted(CATALOG.items()):
+        for i, (kwargs, shape) in enumerate(cls.examples):
+            cases.append(pytest.param(cls, kwargs, shape, id=f"{name}-{i}"))
+    return cases
+
+
+def keras_inputs(keras: Any, shape: Any) -> Any:
+    if isinstance(shape, list):
+        return [keras.Input(s) for s in shape]
+    return keras.Input(shape)
+
+
+def static_shape(t: Any) -> Any:
+    if isinstance(t, list | tuple):
+        return [tuple(x.shape[1:]) for x in t]
+    return tuple(t.shape[1:])
+
+
+def weight_counts(layer: Any) -> Params:
+    import numpy as np
+
+    def count(ws: list[Any]) -> int:
+        return int(sum(np.prod(w.shape) for w in ws))
+
+    return Params(count(layer.trainable_weights), count(layer.non_trainable_weights))
+
+
+@pytest.mark.parametrize(("cls", "kwargs", "shape"), catalog_examples())
+def test_catalog_matches_keras(cls: type[LayerSpec], kwargs: dict[str, Any], shape: Any) -> None:
+    import keras
+
+    from kspec.backends import keras_build
+
+    spec = cls.create((), kwargs)
+    expected_shape = spec.output_shape(shape)
+    layer = keras_build.make_layer(spec)
+    out = keras_build.call_layer(layer, spec, keras_inputs(keras, shape))
+    got = static_shape(out)
+    assert got == expected_shape, f"Keras {got} != static {expected_shape}"
+    assert weight_counts(layer) == spec.count_params(shape)
+
+
+def test_there_are_enough_cases() -> None:
+    assert len(catalog_examples()) >= 150
+
+
+@pytest.mark.parametrize("cls", sorted(CATALOG.values(), key=lambda c: c.layer_name()), ids=str)
+def test_catalog_signature_is_keras(cls: type[LayerSpec]) -> None:
+    """Names, order and defaults are Keras's, so what Keras accepts positionally a spec accepts."""
+    from kspec.backends.keras_build import resolve_class
+
+    assert cls.examples, f"{cls.layer_name()} has no examples"
+    sig = inspect.signature(resolve_class(cls.keras_class).__init__)
+    keras_params = [p for p in sig.parameters.values() if p.name != "self"]
+    order = [p.name for p in keras_params]
+    assert list(cls.positional) == order[: len(cls.positional)]
+    for name, p in cls.params().items():
+        assert name in sig.parameters, f"{name} is not a Keras argument of {cls.layer_name()}"
+        kp = sig.parameters[name]
+        if p.required:
+            assert kp.default is inspect.Parameter.empty, name
+        else:
+            assert kp.default is not inspect.Parameter.empty, name
+            assert p.default == kp.default, f"{name}: {p.default!r} != Keras {kp.default!r}"
+    assert REQUIRED not in [p.default for p in cls.params().values() if not p.required]
