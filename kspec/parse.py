@@ -1,0 +1,390 @@
+"""Text -> IR: the Lark LALR parser, newline handling, and syntax errors as diagnostics."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import Any
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.tree import Meta
+
+from kspec import ir
+from kspec.diagnostics import Diagnostic, KspecError
+from kspec.resources import resource_dir
+from kspec.source import Source, Span
+
+# A newline ends a statement unless a bracket is open or the line plainly continues.
+_OPEN = {"LPAR", "CALL_LPAR", "LSQB", "INDEX_LSQB"}
+_CLOSE = {"RPAR", "RSQB", "RBRACE"}
+_CONTINUE_AFTER = {"ARROW", "EQUAL", "COMMA", "COLON", "ADD_OP", "MUL_OP", "POW", "COMP_OP",
+                   "AND", "OR", "NOT", "IF", "ELSE", "IN", "LBRACE"}  # fmt: skip
+# `{` after these opens a dict; after anything else it opens a body (model, block, for, if).
+_DICT_AFTER = {"EQUAL", "LPAR", "CALL_LPAR", "LSQB", "INDEX_LSQB", "COMMA", "COLON", "ARROW",
+               "ADD_OP", "MUL_OP", "POW", "COMP_OP", "AND", "OR", "NOT"}  # fmt: skip
+
+
+class Newlines:
+    """Lark postlexer: drops newlines inside brackets and after a token that needs more.
+
+    Newlines before `->`, `else` and `}` are already white space (the `_NL` regex looks ahead),
+    so this never needs to look at the next token, which Lark's contextual lexer would lex in
+    the wrong parser state.
+    """
+
+    always_accept = ("_NL",)
+
+    def process(self, stream: Iterator[Token]) -> Iterator[Token]:
+        brackets: list[bool] = []  # True for (), [] and dict braces: newlines inside are ignored
+        prev: Token | None = None
+        for tok in stream:
+            if tok.type == "_NL":
+                if (brackets and brackets[-1]) or prev is None or prev.type in _CONTINUE_AFTER:
+                    continue
+                if prev.type == "_NL":
+                    continue
+            elif tok.type in _OPEN:
+                brackets.append(True)
+            elif tok.type == "LBRACE":
+                brackets.append(prev is not None and prev.type in _DICT_AFTER)
+            elif tok.type in _CLOSE and brackets:
+                brackets.pop()
+            yield tok
+            prev = tok
+
+
+@lru_cache(maxsize=1)
+def parser() -> Lark:
+    grammar = (resource_dir("grammars") / "kspec.lark").read_text(encoding="utf-8")
+    return Lark(
+        grammar,
+        parser="lalr",
+        lexer="contextual",
+        postlex=Newlines(),
+        propagate_positions=True,
+        maybe_placeholders=True,
+    )
+
+
+def span_of(meta: Meta | Token, path: str) -> Span:
+    if isinstance(meta, Token):
+        return Span(meta.line or 0, meta.column or 0, meta.end_line or 0, meta.end_column or 0, path)
+    if getattr(meta, "empty", False):
+        return Span(0, 0, 0, 0, path)
+    return Span(meta.line, meta.column, meta.end_line, meta.end_column, path)
+
+
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "\\": "\\", '"': '"', "'": "'"}
+
+
+def decode_string(token: Token, path: str) -> str:
+    """The value of a double-quoted string token; unknown escapes are errors, not warnings."""
+    body, out, i = token[1:-1], [], 0
+    while i < len(body):
+        ch = body[i]
+        if ch != "\\":
+            out.append(ch)
+            i += 1
+            continue
+        esc = body[i + 1]
+        if esc in _ESCAPES:
+            out.append(_ESCAPES[esc])
+            i += 2
+        elif esc in "xu" and _is_hex(body[i + 2 : i + (4 if esc == "x" else 6)], 2 if esc == "x" else 4):
+            width = 2 if esc == "x" else 4
+            out.append(chr(int(body[i + 2 : i + 2 + width], 16)))
+            i += 2 + width
+        else:
+            col = (token.column or 1) + 1 + i
+            span = Span(token.line or 0, col, token.line or 0, col + 2, path)
+            raise KspecError([Diagnostic("bad-escape", f"unknown escape '\\{esc}' in string", span,
+                                         help='escapes are \\n \\t \\r \\0 \\\\ \\" \\xHH \\uHHHH')])  # fmt: skip
+    return "".join(out)
+
+
+def _is_hex(text: str, width: int) -> bool:
+    return len(text) == width and all(c in "0123456789abcdefABCDEF" for c in text)
+
+
+@v_args(meta=True)
+class ToIR(Transformer[Token, ir.Spec]):
+    """One method per grammar rule or alias: no Lark Tree reaches the IR."""
+
+    def __init__(self, path: str):
+        super().__init__()
+        self.path = path
+
+    def sp(self, meta: Meta) -> Span:
+        return span_of(meta, self.path)
+
+    # top level
+    def start(self, meta: Meta, items: list[Any]) -> ir.Spec:
+        return ir.Spec(tuple(i for i in items if i is not None), path=self.path)
+
+    def model(self, meta: Meta, c: list[Any]) -> ir.Model:
+        return ir.Model(str(c[0]), c[1], span=self.sp(meta), name_span=span_of(c[0], self.path))
+
+    def block(self, meta: Meta, c: list[Any]) -> ir.Block:
+        name, *params, body = c
+        return ir.Block(str(name), tuple(p for p in params if p is not None), body,
+                        span=self.sp(meta), name_span=span_of(name, self.path))  # fmt: skip
+
+    def param(self, meta: Meta, c: list[Any]) -> ir.Param:
+        return ir.Param(str(c[0]), c[1], span=self.sp(meta))
+
+    def section(self, meta: Meta, c: list[Any]) -> ir.Section:
+        return ir.Section(str(c[0]), tuple(f for f in c[1:] if f is not None), span=self.sp(meta))
+
+    def field(self, meta: Meta, c: list[Any]) -> ir.Field:
+        return ir.Field(str(c[0]), c[1], span=self.sp(meta))
+
+    def const(self, meta: Meta, c: list[Any]) -> ir.Const:
+        return ir.Const(str(c[0]), c[1], span=self.sp(meta))
+
+    def import_stmt(self, meta: Meta, c: list[Any]) -> ir.Import:
+        return ir.Import(decode_string(c[0], self.path), span=self.sp(meta))
+
+    def use_stmt(self, meta: Meta, c: list[Any]) -> ir.Use:
+        alias = str(c[1]) if c[1] is not None else None
+        return ir.Use(decode_string(c[0], self.path), alias, span=self.sp(meta))
+
+    def body(self, meta: Meta, c: list[Any]) -> tuple[ir.Stmt, ...]:
+        return tuple(s for s in c if s is not None)
+
+    # statements
+    def input_stmt(self, meta: Meta, c: list[Any]) -> ir.Input:
+        dtype = str(c[2]) if c[2] is not None else None
+        return ir.Input(str(c[0]), c[1], dtype, span=self.sp(meta))
+
+    def output_named(self, meta: Meta, c: list[Any]) -> ir.Output:
+        return ir.Output(str(c[0]), c[1], span=self.sp(meta))
+
+    def output_expr(self, meta: Meta, c: list[Any]) -> ir.Output:
+        return ir.Output(None, c[0], span=self.sp(meta))
+
+    def shared_layer(self, meta: Meta, c: list[Any]) -> ir.SharedLayer:
+        return ir.SharedLayer(str(c[0]), c[1], span=self.sp(meta))
+
+    def for_loop(self, meta: Meta, c: list[Any]) -> ir.ForLoop:
+        return ir.ForLoop(c[0], c[1], c[2], span=self.sp(meta))
+
+    def if_else(self, meta: Meta, c: list[Any]) -> ir.IfElse:
+        test, body, orelse = c
+        if isinstance(orelse, ir.IfElse):
+            orelse = (orelse,)
+        return ir.IfElse(test, body, orelse or (), span=self.sp(meta))
+
+    def bind(self, meta: Meta, c: list[Any]) -> ir.Bind:
+        return ir.Bind(c[0], c[1], span=self.sp(meta))
+
+    def targets(self, meta: Meta, c: list[Any]) -> tuple[str, ...]:
+        return tuple(str(t) for t in c)
+
+    def chain_stmt(self, meta: Meta, c: list[Any]) -> ir.ChainStmt:
+        return ir.ChainStmt(c[0], span=self.sp(meta))
+
+    # expressions
+    def cond_expr(self, meta: Meta, c: list[Any]) -> ir.Cond:
+        return ir.Cond(c[0], c[1], c[2], span=self.sp(meta))
+
+    def chain_expr(self, meta: Meta, c: list[Any]) -> ir.Chain:
+        return ir.Chain(tuple(x for x in c if not isinstance(x, Token)), span=self.sp(meta))
+
+    def or_expr(self, meta: Meta, c: list[Any]) -> ir.Binary:
+        return ir.Binary("or", c[0], c[1], span=self.sp(meta))
+
+    def and_expr(self, meta: Meta, c: list[Any]) -> ir.Binary:
+        return ir.Binary("and", c[0], c[1], span=self.sp(meta))
+
+    def not_expr(self, meta: Meta, c: list[Any]) -> ir.Unary:
+        return ir.Unary("not", c[0], span=self.sp(meta))
+
+    def compare(self, meta: Meta, c: list[Any]) -> ir.Binary:
+        return ir.Binary(str(c[1]), c[0], c[2], span=self.sp(meta))
+
+    def binary(self, meta: Meta, c: list[Any]) -> ir.Binary:
+        return ir.Binary(str(c[1]), c[0], c[2], span=self.sp(meta))
+
+    def unary(self, meta: Meta, c: list[Any]) -> ir.Unary:
+        return ir.Unary(str(c[0]), c[1], span=self.sp(meta))
+
+    def power_expr(self, meta: Meta, c: list[Any]) -> ir.Binary:
+        return ir.Binary("**", c[0], c[2], span=self.sp(meta))
+
+    def index(self, meta: Meta, c: list[Any]) -> ir.Index:
+        return ir.Index(c[0], c[2], span=self.sp(meta))
+
+    def slice(self, meta: Meta, c: list[Any]) -> ir.Slice:
+        return ir.Slice(c[0], c[1], span=self.sp(meta))
+
+    def attr(self, meta: Meta, c: list[Any]) -> ir.Attr:
+        return ir.Attr(c[0], str(c[1]), span=self.sp(meta))
+
+    def name(self, meta: Meta, c: list[Any]) -> ir.Name:
+        return ir.Name(str(c[0]), span=self.sp(meta))
+
+    def call(self, meta: Meta, c: list[Any]) -> ir.Call:
+        name, _lpar, *args = c
+        return ir.Call(str(name), tuple(a for a in args if a is not None), span=self.sp(meta),
+                       func_span=span_of(name, self.path))  # fmt: skip
+
+    def kwarg(self, meta: Meta, c: list[Any]) -> ir.Arg:
+        return ir.Arg(str(c[0]), c[1], span=self.sp(meta))
+
+    def posarg(self, meta: Meta, c: list[Any]) -> ir.Arg:
+        return ir.Arg(None, c[0], span=self.sp(meta))
+
+    def int_lit(self, meta: Meta, c: list[Any]) -> ir.Literal:
+        return ir.Literal(int(str(c[0]).replace("_", "")), span=self.sp(meta))
+
+    def float_lit(self, meta: Meta, c: list[Any]) -> ir.Literal:
+        return ir.Literal(float(c[0]), span=self.sp(meta))
+
+    def string_lit(self, meta: Meta, c: list[Any]) -> ir.Literal:
+        return ir.Literal(decode_string(c[0], self.path), span=self.sp(meta))
+
+    def true_lit(self, meta: Meta, c: list[Any]) -> ir.Literal:
+        return ir.Literal(True, span=self.sp(meta))
+
+    def false_lit(self, meta: Meta, c: list[Any]) -> ir.Literal:
+        return ir.Literal(False, span=self.sp(meta))
+
+    def none_lit(self, meta: Meta, c: list[Any]) -> ir.Literal:
+        return ir.Literal(None, span=self.sp(meta))
+
+    def tuple_lit(self, meta: Meta, c: list[Any]) -> ir.TupleExpr:
+        return ir.TupleExpr(tuple(x for x in c if x is not None), span=self.sp(meta))
+
+    def list_lit(self, meta: Meta, c: list[Any]) -> ir.ListExpr:
+        return ir.ListExpr(tuple(x for x in c if x is not None), span=self.sp(meta))
+
+    def dict_lit(self, meta: Meta, c: list[Any]) -> ir.DictExpr:
+        return ir.DictExpr(tuple(e for e in c if e is not None), span=self.sp(meta))
+
+    def entry(self, meta: Meta, c: list[Any]) -> tuple[str, ir.Expr]:
+        key = c[0]
+        text = decode_string(key, self.path) if key.type == "STRING" else str(key)
+        return (text, c[1])
+
+
+# -- syntax errors -------------------------------------------------------------------------
+_TERMINALS = {
+    "RPAR": "')'", "LPAR": "'('", "CALL_LPAR": "'('", "RSQB": "']'", "LSQB": "'['",
+    "INDEX_LSQB": "'['", "LBRACE": "'{'", "RBRACE": "'}'", "COMMA": "','", "COLON": "':'",
+    "EQUAL": "'='", "DOT": "'.'", "ARROW": "'->'", "NAME": "a name", "INT": "an integer",
+    "FLOAT": "a number", "STRING": "a string", "_NL": "a new line", "$END": "the end of the file",
+    "COMP_OP": "a comparison", "ADD_OP": "'+' or '-'", "MUL_OP": "'*', '/', '//' or '%'",
+    "POW": "'**'", "SECTION_NAME": "'data' or 'train'",
+}  # fmt: skip
+
+
+def describe_terminal(name: str) -> str:
+    if name in _TERMINALS:
+        return _TERMINALS[name]
+    if name.isupper() and name.isalpha():
+        return f"'{name.lower()}'"
+    return name
+
+
+def _describe_token(tok: Token) -> str:
+    if tok.type == "$END":
+        return "the end of the file"
+    if tok.type == "_NL":
+        return "the end of the line"
+    if tok.type in ("NAME", "INT", "FLOAT", "STRING"):
+        return f"'{tok}'"
+    return describe_terminal(tok.type) if tok.type in _TERMINALS else f"'{tok}'"
+
+
+def _expected(names: set[str]) -> str:
+    shown = sorted({describe_terminal(n) for n in names if not n.startswith("__")})
+    if len(shown) > 6:
+        return ""
+    return " or ".join(shown)
+
+
+def syntax_diagnostic(e: UnexpectedInput, source: Source) -> Diagnostic:
+    path = source.path
+    if isinstance(e, UnexpectedCharacters):
+        ch = source.text[e.pos_in_stream] if e.pos_in_stream < len(source.text) else ""
+        span = Span(e.line, e.column, e.line, e.column + 1, path)
+        help_ = None
+        if ch == "'":
+            help_ = 'strings use double quotes: "..."'
+        elif ch == '"':
+            help_ = "close the string on the same line"
+        return Diagnostic("syntax-error", f"unexpected character {ch!r}", span, help_)
+    if isinstance(e, UnexpectedToken):
+        tok = e.token
+        if tok.type == "$END":
+            line = len(source.lines)
+            col = len(source.line(line)) + 1
+            span = Span(line, col, line, col + 1, path)
+        else:
+            span = span_of(tok, path)
+        expected = set(e.expected) if e.expected else set()
+        message, help_ = _explain(tok, expected, e)
+        return Diagnostic("syntax-error", message, span, help_)
+    if isinstance(e, UnexpectedEOF):
+        line = len(source.lines)
+        col = len(source.line(line)) + 1
+        return Diagnostic("syntax-error", "unexpected end of file", Span(line, col, line, col + 1, path))
+    return Diagnostic("syntax-error", str(e).splitlines()[0], Span(1, 1, 1, 2, path))
+
+
+def _explain(tok: Token, expected: set[str], e: UnexpectedToken) -> tuple[str, str | None]:
+    got = _describe_token(tok)
+    want = _expected(expected)
+    unclosed = _unclosed(e)
+    if tok.type == "$END" and unclosed:
+        return f"unexpected end of file: {unclosed} is never closed", f"add the closing bracket for {unclosed}"
+    message = f"unexpected {got}" + (f", expected {want}" if want else "")
+    help_ = None
+    if tok.type == "LPAR" and "CALL_LPAR" not in expected and e.token_history:
+        help_ = "write a call without a space before '(': Dense(10)"
+    elif tok.type == "_NL" and ("RPAR" in expected or "RSQB" in expected):
+        help_ = "a bracket opened on this line is not closed"
+    elif tok.type == "_NL" and expected & {"NAME", "INT", "LPAR", "LSQB", "CALL_LPAR"}:
+        help_ = "the statement is incomplete: a value is missing at the end of the line"
+    elif tok.type == "ARROW" and e.token_history and e.token_history[-1].type == "ARROW":
+        help_ = "remove the repeated '->'"
+    elif "ARROW" in expected and tok.type in ("NAME", "INT"):
+        help_ = "separate steps of a chain with '->'"
+    elif tok.type == "EQUAL" and "COMP_OP" in expected:
+        help_ = "use '==' to compare"
+    return message, help_
+
+
+def _unclosed(e: UnexpectedToken) -> str | None:
+    depth: list[str] = []
+    for t in e.token_history or ():
+        if t.type in ("LPAR", "CALL_LPAR", "LSQB", "INDEX_LSQB", "LBRACE"):
+            depth.append(f"'{t}' at line {t.line}")
+        elif t.type in ("RPAR", "RSQB", "RBRACE") and depth:
+            depth.pop()
+    return depth[-1] if depth else None
+
+
+def parse(text: str, path: str = "<string>") -> ir.Spec:
+    """Parse spec text into IR; raise KspecError with a located diagnostic on a syntax error."""
+    source = Source(path, text)
+    # Lark's parse trees make the garbage collector crawl on big files (PERF-NOTES.md).
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        tree = parser().parse(text)
+        return ToIR(path).transform(tree)
+    except UnexpectedInput as e:
+        raise KspecError([syntax_diagnostic(e, source)], {path: source}) from None
+    except KspecError as e:
+        raise KspecError(e.diagnostics, {path: source}) from None
+    except Exception as e:  # errors raised inside transformer callbacks arrive wrapped
+        inner = getattr(e, "orig_exc", None)
+        if isinstance(inner, KspecError):
+            raise KspecError(inner.diagnostics, {path: source}) from None
+        raise
+    finally:
+        if enabled:
+            gc.enable()
