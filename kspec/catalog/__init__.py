@@ -5,6 +5,7 @@ from kspec.catalog import (  # noqa: F401
     activations,
     attention,
     conv,
+    conv_transpose,
     core,
     embedding,
     merging,

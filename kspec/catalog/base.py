@@ -231,8 +231,14 @@ class LayerSpec:
                 message = e.message if e.message.startswith(key) or key in e.message.split(" ")[:3] \
                     else f"{key}: {e.message}"  # fmt: skip
                 raise ParamError(message, arg=where[key], help=e.help, code=e.code) from None
+        for key, p in params.items():  # defaults too, so rules and backends see one form
+            if key not in converted and not p.required and p.default is not None and p.convert:
+                converted[key] = p.convert(p.default)
         instance = cls(**converted)
-        instance.validate()
+        try:
+            instance.validate()
+        except ParamError as e:  # point at the argument as written: by position or by name
+            raise ParamError(e.message, arg=where.get(str(e.arg), e.arg), help=e.help, code=e.code) from None
         return instance
 
     def validate(self) -> None:

@@ -1,3 +1,312 @@
-"""pooling layers."""
+"""Pooling layers: Max/AveragePooling1D/2D/3D and their global forms."""
+
+# ruff: noqa: RUF009
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from kspec.catalog.base import (
+    LayerSpec,
+    Shape,
+    alias,
+    boolean,
+    optional,
+    pair,
+    param,
+    register,
+    single,
+    triple,
+)
+from kspec.catalog.shapes import join_channels, normalize_defaults, split_channels, window_lengths
+
+Ints = tuple[int, ...]
+FORMATS = ("channels_last", "channels_first")
+PADDINGS = ("valid", "same")
+
+
+class _Pooling(LayerSpec):
+    """Shared rule: a window of `pool_size` moved by `strides` (default: pool_size)."""
+
+    family: ClassVar[str] = "pooling"
+    rank: ClassVar[int]
+    pool_size: Ints
+    strides: Ints | None
+    padding: str
+    data_format: str | None
+
+    def __post_init__(self) -> None:
+        normalize_defaults(self)
+
+    def output_shape(self, x: Shape, **tensors: Any) -> Shape:
+        spatial, channels = split_channels(x, self.rank, self.data_format, self.layer_name())
+        strides = self.strides or self.pool_size
+        out = window_lengths(x, spatial, self.pool_size, strides, None, self.padding)
+        return join_channels(out, channels, self.data_format)
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class MaxPooling1D(_Pooling):
+    """Maximum over windows of steps in (steps, channels) inputs."""
+
+    keras_class = "keras.layers.MaxPooling1D"
+    rank = 1
+    positional = ("pool_size", "strides", "padding")
+    examples = (
+        ({}, (28, 8)),
+        ({"pool_size": 3, "strides": 2, "padding": "same"}, (None, 4)),
+        ({"pool_size": 3}, (10, 2)),
+        ({"pool_size": 2, "strides": 1}, (7, 3)),
+        ({"data_format": "channels_first"}, (4, 9)),
+    )
+
+    pool_size: Ints = param(2, convert=single, minimum=1)
+    strides: Ints | None = param(None, convert=optional(single), minimum=1)
+    padding: str = param("valid", choices=PADDINGS)
+    data_format: str | None = param(None, choices=FORMATS)
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class MaxPooling2D(_Pooling):
+    """Maximum over windows of (height, width, channels) inputs."""
+
+    keras_class = "keras.layers.MaxPooling2D"
+    rank = 2
+    positional = ("pool_size", "strides", "padding")
+    examples = (
+        ({}, (28, 28, 8)),
+        ({"pool_size": 3, "strides": 2, "padding": "same"}, (None, 15, 4)),
+        ({"pool_size": (2, 3)}, (9, 10, 3)),
+        ({"pool_size": 3, "strides": 1}, (7, 7, 2)),
+        ({"pool_size": 2, "strides": (1, 2), "padding": "same"}, (5, 5, 1)),
+        ({"data_format": "channels_first"}, (3, 11, 11)),
+    )
+
+    pool_size: Ints = param((2, 2), convert=pair, minimum=1)
+    strides: Ints | None = param(None, convert=optional(pair), minimum=1)
+    padding: str = param("valid", choices=PADDINGS)
+    data_format: str | None = param(None, choices=FORMATS)
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class MaxPooling3D(_Pooling):
+    """Maximum over windows of (depth, height, width, channels) inputs."""
+
+    keras_class = "keras.layers.MaxPooling3D"
+    rank = 3
+    positional = ("pool_size", "strides", "padding")
+    examples = (
+        ({}, (8, 8, 8, 2)),
+        ({"pool_size": 3, "strides": 2, "padding": "same"}, (None, 9, 7, 3)),
+        ({"pool_size": (1, 2, 2)}, (5, 9, 10, 4)),
+        ({"pool_size": 2, "strides": 1}, (3, 4, 5, 1)),
+        ({"data_format": "channels_first"}, (3, 6, 7, 8)),
+    )
+
+    pool_size: Ints = param((2, 2, 2), convert=triple, minimum=1)
+    strides: Ints | None = param(None, convert=optional(triple), minimum=1)
+    padding: str = param("valid", choices=PADDINGS)
+    data_format: str | None = param(None, choices=FORMATS)
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class AveragePooling1D(_Pooling):
+    """Mean over windows of steps in (steps, channels) inputs."""
+
+    keras_class = "keras.layers.AveragePooling1D"
+    rank = 1
+    positional = ("pool_size", "strides", "padding")
+    examples = (
+        ({"pool_size": 2}, (28, 8)),
+        ({"pool_size": 3, "strides": 2, "padding": "same"}, (None, 4)),
+        ({"pool_size": 4, "strides": 3}, (17, 2)),
+        ({"pool_size": 5, "padding": "same"}, (12, 3)),
+        ({"pool_size": 2, "data_format": "channels_first"}, (4, 9)),
+    )
+
+    pool_size: Ints = param(convert=single, minimum=1)
+    strides: Ints | None = param(None, convert=optional(single), minimum=1)
+    padding: str = param("valid", choices=PADDINGS)
+    data_format: str | None = param(None, choices=FORMATS)
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class AveragePooling2D(_Pooling):
+    """Mean over windows of (height, width, channels) inputs."""
+
+    keras_class = "keras.layers.AveragePooling2D"
+    rank = 2
+    positional = ("pool_size", "strides", "padding")
+    examples = (
+        ({"pool_size": 2}, (28, 28, 8)),
+        ({"pool_size": 3, "strides": 2, "padding": "same"}, (None, 15, 4)),
+        ({"pool_size": (3, 2), "strides": (1, 2)}, (9, 10, 3)),
+        ({"pool_size": 7}, (7, 7, 16)),
+        ({"pool_size": 2, "data_format": "channels_first"}, (3, 11, 11)),
+    )
+
+    pool_size: Ints = param(convert=pair, minimum=1)
+    strides: Ints | None = param(None, convert=optional(pair), minimum=1)
+    padding: str = param("valid", choices=PADDINGS)
+    data_format: str | None = param(None, choices=FORMATS)
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class AveragePooling3D(_Pooling):
+    """Mean over windows of (depth, height, width, channels) inputs."""
+
+    keras_class = "keras.layers.AveragePooling3D"
+    rank = 3
+    positional = ("pool_size", "strides", "padding")
+    examples = (
+        ({"pool_size": 2}, (8, 8, 8, 2)),
+        ({"pool_size": 3, "strides": 2, "padding": "same"}, (None, 9, 7, 3)),
+        ({"pool_size": (2, 1, 3), "strides": 1}, (5, 6, 7, 1)),
+        ({"pool_size": 2, "data_format": "channels_first"}, (3, 6, 7, 8)),
+    )
+
+    pool_size: Ints = param(convert=triple, minimum=1)
+    strides: Ints | None = param(None, convert=optional(triple), minimum=1)
+    padding: str = param("valid", choices=PADDINGS)
+    data_format: str | None = param(None, choices=FORMATS)
+
+
+class _GlobalPooling(LayerSpec):
+    """Shared rule: reduce every spatial axis, keeping the channels."""
+
+    family: ClassVar[str] = "pooling"
+    rank: ClassVar[int]
+    data_format: str | None
+    keepdims: bool
+
+    def output_shape(self, x: Shape, **tensors: Any) -> Shape:
+        _, channels = split_channels(x, self.rank, self.data_format, self.layer_name())
+        if self.keepdims:
+            return join_channels((1,) * self.rank, channels, self.data_format)
+        return (channels,)
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class GlobalMaxPooling1D(_GlobalPooling):
+    """Maximum over all steps of (steps, channels) inputs."""
+
+    keras_class = "keras.layers.GlobalMaxPooling1D"
+    rank = 1
+    positional = ("data_format", "keepdims")
+    examples = (
+        ({}, (10, 4)),
+        ({"keepdims": True}, (None, 3)),
+        ({"data_format": "channels_first"}, (4, 10)),
+        ({"keepdims": True, "data_format": "channels_first"}, (5, None)),
+    )
+
+    data_format: str | None = param(None, choices=FORMATS)
+    keepdims: bool = param(False, convert=boolean)
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class GlobalMaxPooling2D(_GlobalPooling):
+    """Maximum over height and width of (height, width, channels) inputs."""
+
+    keras_class = "keras.layers.GlobalMaxPooling2D"
+    rank = 2
+    positional = ("data_format", "keepdims")
+    examples = (
+        ({}, (7, 7, 64)),
+        ({"keepdims": True}, (None, None, 3)),
+        ({"data_format": "channels_first"}, (8, 5, 6)),
+        ({"keepdims": True, "data_format": "channels_first"}, (2, 4, 4)),
+    )
+
+    data_format: str | None = param(None, choices=FORMATS)
+    keepdims: bool = param(False, convert=boolean)
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class GlobalMaxPooling3D(_GlobalPooling):
+    """Maximum over depth, height and width of (depth, height, width, channels) inputs."""
+
+    keras_class = "keras.layers.GlobalMaxPooling3D"
+    rank = 3
+    positional = ("data_format", "keepdims")
+    examples = (
+        ({}, (4, 5, 6, 8)),
+        ({"keepdims": True}, (None, 3, 3, 2)),
+        ({"data_format": "channels_first"}, (3, 4, 5, 6)),
+    )
+
+    data_format: str | None = param(None, choices=FORMATS)
+    keepdims: bool = param(False, convert=boolean)
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class GlobalAveragePooling1D(_GlobalPooling):
+    """Mean over all steps of (steps, channels) inputs."""
+
+    keras_class = "keras.layers.GlobalAveragePooling1D"
+    rank = 1
+    positional = ("data_format", "keepdims")
+    examples = (
+        ({}, (10, 4)),
+        ({"keepdims": True}, (None, 3)),
+        ({"data_format": "channels_first"}, (4, 10)),
+        ({"keepdims": True, "data_format": "channels_first"}, (5, 7)),
+    )
+
+    data_format: str | None = param(None, choices=FORMATS)
+    keepdims: bool = param(False, convert=boolean)
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class GlobalAveragePooling2D(_GlobalPooling):
+    """Mean over height and width of (height, width, channels) inputs."""
+
+    keras_class = "keras.layers.GlobalAveragePooling2D"
+    rank = 2
+    positional = ("data_format", "keepdims")
+    examples = (
+        ({}, (7, 7, 64)),
+        ({"keepdims": True}, (None, None, 3)),
+        ({"data_format": "channels_first"}, (8, 5, 6)),
+        ({"keepdims": True, "data_format": "channels_first"}, (2, 4, 4)),
+    )
+
+    data_format: str | None = param(None, choices=FORMATS)
+    keepdims: bool = param(False, convert=boolean)
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class GlobalAveragePooling3D(_GlobalPooling):
+    """Mean over depth, height and width of (depth, height, width, channels) inputs."""
+
+    keras_class = "keras.layers.GlobalAveragePooling3D"
+    rank = 3
+    positional = ("data_format", "keepdims")
+    examples = (
+        ({}, (4, 5, 6, 8)),
+        ({"keepdims": True}, (None, 3, 3, 2)),
+        ({"data_format": "channels_first"}, (3, 4, 5, 6)),
+    )
+
+    data_format: str | None = param(None, choices=FORMATS)
+    keepdims: bool = param(False, convert=boolean)
+
+
+for _n in (1, 2, 3):
+    alias(f"MaxPool{_n}D", f"MaxPooling{_n}D")
+    alias(f"AvgPool{_n}D", f"AveragePooling{_n}D")
+    alias(f"GlobalMaxPool{_n}D", f"GlobalMaxPooling{_n}D")
+    alias(f"GlobalAvgPool{_n}D", f"GlobalAveragePooling{_n}D")

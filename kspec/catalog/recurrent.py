@@ -1,3 +1,532 @@
-"""recurrent layers."""
+"""Recurrent layers (SimpleRNN, LSTM, GRU, ConvLSTM2D), Bidirectional and TimeDistributed."""
+
+# ruff: noqa: RUF009
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from kspec.catalog.base import (
+    GenericLayer,
+    LayerSpec,
+    ParamError,
+    Params,
+    Shape,
+    ShapeError,
+    boolean,
+    describe,
+    integer,
+    number,
+    optional,
+    pair,
+    param,
+    register,
+    to_activation,
+    to_constraint,
+    to_initializer,
+    to_layer,
+    to_regularizer,
+)
+from kspec.catalog.core import Dense
+from kspec.catalog.shapes import normalize_defaults, show, window_lengths
+
+
+def to_cudnn(value: Any) -> bool | str:
+    """LSTM/GRU's use_cudnn: true, false or 'auto'."""
+    if isinstance(value, bool) or value == "auto":
+        return value
+    raise ParamError(f"expected true, false or 'auto', got {describe(value)}", code="wrong-kind")
+
+
+def _fits(got: Shape, want: Shape) -> bool:
+    return len(got) == len(want) and all(
+        g is None or w is None or g == w for g, w in zip(got, want, strict=True)
+    )
+
+
+class _Recurrent(LayerSpec):
+    """Shared rule of the recurrent layers: a loop over axis 1 of the input."""
+
+    family: ClassVar[str] = "recurrent"
+    call_tensors = ("initial_state", "mask")
+    n_states: ClassVar[int] = 1
+    return_sequences: bool
+    return_state: bool
+    go_backwards: bool
+    stateful: bool
+
+    def _step_output(self, step: Shape) -> Shape:
+        """Shape of one step's output (and of each state) for one step's input."""
+        raise NotImplementedError
+
+    def _step_input(self, x: Shape) -> Shape:
+        name = self.layer_name()
+        if len(x) != 2:
+            help = "add Reshape((timesteps, features)) or an Embedding before it"
+            if len(x) > 2:
+                help = "add TimeDistributed(Flatten()) or Reshape((timesteps, features)) before it"
+            raise ShapeError(
+                f"{name} expects a 3-D input (batch, timesteps, features), got {show(x)}", help=help
+            )
+        if x[1] is None:
+            raise ShapeError(f"{name} needs a known features axis, got {show(x)}")
+        return x[1:]
+
+    def output_shape(self, x: Any, **tensors: Any) -> Any:
+        name = self.layer_name()
+        if not isinstance(x, tuple):
+            raise ShapeError(f"{name} is called on one sequence, got a list of {len(x)} inputs")
+        state = self._step_output(self._step_input(x))
+        if getattr(self, "unroll", False) and x[0] is None:
+            raise ShapeError(
+                f"{name} cannot unroll a sequence of unknown length {show(x)}",
+                help="give the input a fixed number of timesteps, or unroll=false",
+            )
+        initial = tensors.get("initial_state")
+        if initial is not None:
+            states = [initial] if isinstance(initial, tuple) else list(initial)
+            if len(states) != self.n_states or not all(_fits(s, state) for s in states):
+                want = " and ".join([show(state)] * self.n_states)
+                got = ", ".join(show(s) for s in states) or "none"
+                raise ShapeError(
+                    f"{name} initial_state must be {self.n_states} tensor"
+                    f"{'s' if self.n_states > 1 else ''} {want}, got {got}"
+                )
+        mask = tensors.get("mask")
+        if mask is not None and not _fits(mask, (x[0],)):
+            raise ShapeError(
+                f"{name} mask must have shape (batch, timesteps) {show((x[0],))}, got {show(mask)}"
+            )
+        out = (x[0], *state) if self.return_sequences else state
+        return [out, *[state] * self.n_states] if self.return_state else out
+
+    def size(self) -> int:
+        """Output features per step (units or filters)."""
+        return getattr(self, "units", None) or self.filters
+
+
+def _rnn_weights(x: Shape, units: int, gates: int, use_bias: bool, bias_rows: int = 1) -> Params:
+    assert x[-1] is not None
+    kernel = (x[-1] + units) * gates * units
+    return Params(kernel + (bias_rows * gates * units if use_bias else 0))
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class SimpleRNN(_Recurrent):
+    """Fully connected recurrent layer whose output is fed back as the next step's state."""
+
+    keras_class = "keras.layers.SimpleRNN"
+    positional = ("units",)
+    examples = (
+        ({"units": 8}, (10, 4)),
+        ({"units": 16, "return_sequences": True}, (None, 3)),
+        ({"units": 4, "return_state": True}, (7, 5)),
+        (
+            {"units": 6, "return_sequences": True, "return_state": True, "go_backwards": True},
+            (5, 2),
+        ),
+        ({"units": 3, "unroll": True, "use_bias": False, "activation": "relu"}, (4, 6)),
+        ({"units": 5, "dropout": 0.2, "recurrent_dropout": 0.1}, (None, 8)),
+    )
+
+    units: int = param(convert=integer, minimum=1)
+    activation: str | None = param("tanh", convert=to_activation)
+    use_bias: bool = param(True, convert=boolean)
+    kernel_initializer: Any = param("glorot_uniform", convert=to_initializer)
+    recurrent_initializer: Any = param("orthogonal", convert=to_initializer)
+    bias_initializer: Any = param("zeros", convert=to_initializer)
+    kernel_regularizer: Any = param(None, convert=to_regularizer)
+    recurrent_regularizer: Any = param(None, convert=to_regularizer)
+    bias_regularizer: Any = param(None, convert=to_regularizer)
+    activity_regularizer: Any = param(None, convert=to_regularizer)
+    kernel_constraint: Any = param(None, convert=to_constraint)
+    recurrent_constraint: Any = param(None, convert=to_constraint)
+    bias_constraint: Any = param(None, convert=to_constraint)
+    dropout: float = param(0.0, convert=number, minimum=0, maximum=1)
+    recurrent_dropout: float = param(0.0, convert=number, minimum=0, maximum=1)
+    return_sequences: bool = param(False, convert=boolean)
+    return_state: bool = param(False, convert=boolean)
+    go_backwards: bool = param(False, convert=boolean)
+    stateful: bool = param(False, convert=boolean)
+    unroll: bool = param(False, convert=boolean)
+    seed: int | None = param(None, convert=optional(integer))
+
+    def _step_output(self, step: Shape) -> Shape:
+        return (self.units,)
+
+    def count_params(self, x: Any, **tensors: Any) -> Params:
+        return _rnn_weights(x, self.units, 1, self.use_bias)
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class LSTM(_Recurrent):
+    """Long short-term memory layer; its state is [hidden, carry]."""
+
+    keras_class = "keras.layers.LSTM"
+    positional = ("units",)
+    n_states = 2
+    examples = (
+        ({"units": 32}, (10, 8)),
+        ({"units": 16, "return_sequences": True}, (None, 12)),
+        ({"units": 8, "return_state": True}, (5, 3)),
+        (
+            {"units": 4, "return_sequences": True, "return_state": True, "go_backwards": True},
+            (6, 2),
+        ),
+        ({"units": 12, "use_bias": False, "unit_forget_bias": False, "unroll": True}, (4, 5)),
+        ({"units": 6, "dropout": 0.3, "recurrent_dropout": 0.2, "activation": "relu"}, (None, 7)),
+    )
+
+    units: int = param(convert=integer, minimum=1)
+    activation: str | None = param("tanh", convert=to_activation)
+    recurrent_activation: str | None = param("sigmoid", convert=to_activation)
+    use_bias: bool = param(True, convert=boolean)
+    kernel_initializer: Any = param("glorot_uniform", convert=to_initializer)
+    recurrent_initializer: Any = param("orthogonal", convert=to_initializer)
+    bias_initializer: Any = param("zeros", convert=to_initializer)
+    unit_forget_bias: bool = param(True, convert=boolean)
+    kernel_regularizer: Any = param(None, convert=to_regularizer)
+    recurrent_regularizer: Any = param(None, convert=to_regularizer)
+    bias_regularizer: Any = param(None, convert=to_regularizer)
+    activity_regularizer: Any = param(None, convert=to_regularizer)
+    kernel_constraint: Any = param(None, convert=to_constraint)
+    recurrent_constraint: Any = param(None, convert=to_constraint)
+    bias_constraint: Any = param(None, convert=to_constraint)
+    dropout: float = param(0.0, convert=number, minimum=0, maximum=1)
+    recurrent_dropout: float = param(0.0, convert=number, minimum=0, maximum=1)
+    seed: int | None = param(None, convert=optional(integer))
+    return_sequences: bool = param(False, convert=boolean)
+    return_state: bool = param(False, convert=boolean)
+    go_backwards: bool = param(False, convert=boolean)
+    stateful: bool = param(False, convert=boolean)
+    unroll: bool = param(False, convert=boolean)
+    use_cudnn: bool | str = param("auto", convert=to_cudnn)
+
+    def _step_output(self, step: Shape) -> Shape:
+        return (self.units,)
+
+    def count_params(self, x: Any, **tensors: Any) -> Params:
+        return _rnn_weights(x, self.units, 4, self.use_bias)
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class GRU(_Recurrent):
+    """Gated recurrent unit layer."""
+
+    keras_class = "keras.layers.GRU"
+    positional = ("units",)
+    examples = (
+        ({"units": 32}, (10, 8)),
+        ({"units": 16, "return_sequences": True}, (None, 12)),
+        ({"units": 8, "return_state": True, "reset_after": False}, (5, 3)),
+        (
+            {"units": 4, "return_sequences": True, "return_state": True, "go_backwards": True},
+            (6, 2),
+        ),
+        ({"units": 10, "reset_after": False, "use_bias": False}, (None, 4)),
+        (
+            {"units": 6, "unroll": True, "dropout": 0.1, "recurrent_activation": "hard_sigmoid"},
+            (3, 9),
+        ),
+    )
+
+    units: int = param(convert=integer, minimum=1)
+    activation: str | None = param("tanh", convert=to_activation)
+    recurrent_activation: str | None = param("sigmoid", convert=to_activation)
+    use_bias: bool = param(True, convert=boolean)
+    kernel_initializer: Any = param("glorot_uniform", convert=to_initializer)
+    recurrent_initializer: Any = param("orthogonal", convert=to_initializer)
+    bias_initializer: Any = param("zeros", convert=to_initializer)
+    kernel_regularizer: Any = param(None, convert=to_regularizer)
+    recurrent_regularizer: Any = param(None, convert=to_regularizer)
+    bias_regularizer: Any = param(None, convert=to_regularizer)
+    activity_regularizer: Any = param(None, convert=to_regularizer)
+    kernel_constraint: Any = param(None, convert=to_constraint)
+    recurrent_constraint: Any = param(None, convert=to_constraint)
+    bias_constraint: Any = param(None, convert=to_constraint)
+    dropout: float = param(0.0, convert=number, minimum=0, maximum=1)
+    recurrent_dropout: float = param(0.0, convert=number, minimum=0, maximum=1)
+    seed: int | None = param(None, convert=optional(integer))
+    return_sequences: bool = param(False, convert=boolean)
+    return_state: bool = param(False, convert=boolean)
+    go_backwards: bool = param(False, convert=boolean)
+    stateful: bool = param(False, convert=boolean)
+    unroll: bool = param(False, convert=boolean)
+    reset_after: bool = param(True, convert=boolean)
+    use_cudnn: bool | str = param("auto", convert=to_cudnn)
+
+    def _step_output(self, step: Shape) -> Shape:
+        return (self.units,)
+
+    def count_params(self, x: Any, **tensors: Any) -> Params:
+        # reset_after keeps separate input and recurrent biases: shape (2, 3 * units).
+        return _rnn_weights(x, self.units, 3, self.use_bias, 2 if self.reset_after else 1)
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class ConvLSTM2D(_Recurrent):
+    """LSTM whose input and recurrent transformations are 2-D convolutions over image sequences."""
+
+    keras_class = "keras.layers.ConvLSTM2D"
+    positional = ("filters", "kernel_size", "strides", "padding")
+    n_states = 2
+    examples = (
+        ({"filters": 8, "kernel_size": 3}, (5, 16, 16, 3)),
+        (
+            {"filters": 4, "kernel_size": (3, 5), "padding": "same", "return_sequences": True},
+            (None, 10, 12, 2),
+        ),
+        ({"filters": 6, "kernel_size": 3, "strides": 2, "return_state": True}, (4, 9, 9, 1)),
+        ({"filters": 2, "kernel_size": 2, "dilation_rate": 2, "use_bias": False}, (3, 8, 7, 4)),
+        (
+            {
+                "filters": 3,
+                "kernel_size": 1,
+                "go_backwards": True,
+                "return_sequences": True,
+                "return_state": True,
+            },
+            (2, 5, 5, 3),
+        ),
+    )
+
+    filters: int = param(convert=integer, minimum=1)
+    kernel_size: tuple[int, int] = param(convert=pair, minimum=1)
+    strides: tuple[int, int] = param(1, convert=pair, minimum=1)
+    padding: str = param("valid", choices=("valid", "same"))
+    data_format: str | None = param(None, choices=("channels_last", "channels_first"))
+    dilation_rate: tuple[int, int] = param(1, convert=pair, minimum=1)
+    activation: str | None = param("tanh", convert=to_activation)
+    recurrent_activation: str | None = param("sigmoid", convert=to_activation)
+    use_bias: bool = param(True, convert=boolean)
+    kernel_initializer: Any = param("glorot_uniform", convert=to_initializer)
+    recurrent_initializer: Any = param("orthogonal", convert=to_initializer)
+    bias_initializer: Any = param("zeros", convert=to_initializer)
+    unit_forget_bias: bool = param(True, convert=boolean)
+    kernel_regularizer: Any = param(None, convert=to_regularizer)
+    recurrent_regularizer: Any = param(None, convert=to_regularizer)
+    bias_regularizer: Any = param(None, convert=to_regularizer)
+    activity_regularizer: Any = param(None, convert=to_regularizer)
+    kernel_constraint: Any = param(None, convert=to_constraint)
+    recurrent_constraint: Any = param(None, convert=to_constraint)
+    bias_constraint: Any = param(None, convert=to_constraint)
+    dropout: float = param(0.0, convert=number, minimum=0, maximum=1)
+    recurrent_dropout: float = param(0.0, convert=number, minimum=0, maximum=1)
+    seed: int | None = param(None, convert=optional(integer))
+    return_sequences: bool = param(False, convert=boolean)
+    return_state: bool = param(False, convert=boolean)
+    go_backwards: bool = param(False, convert=boolean)
+    stateful: bool = param(False, convert=boolean)
+
+    def __post_init__(self) -> None:
+        normalize_defaults(self)  # strides and dilation_rate as pairs
+
+    def validate(self) -> None:
+        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
+            raise ParamError(
+                "strides > 1 cannot be combined with dilation_rate > 1",
+                arg="strides",
+                help="use strides=1 or dilation_rate=1",
+            )
+
+    def _step_input(self, x: Shape) -> Shape:
+        layout = (
+            "(batch, time, channels, rows, cols)"
+            if self.data_format == "channels_first"
+            else "(batch, time, rows, cols, channels)"
+        )
+        if len(x) != 4:
+            raise ShapeError(
+                f"ConvLSTM2D expects a 5-D input {layout}, got {show(x)}",
+                help="add Reshape(...) before it to add the missing axes" if len(x) < 4 else None,
+            )
+        if None in x[1:]:
+            raise ShapeError(f"ConvLSTM2D needs known rows, cols and channels, got {show(x)}",
+                             help="only the time axis may be None")  # fmt: skip
+        return x[1:]
+
+    def _step_output(self, step: Shape) -> Shape:
+        first = self.data_format == "channels_first"
+        spatial = step[1:] if first else step[:2]
+        size = window_lengths(step, spatial, self.kernel_size, self.strides, self.dilation_rate,
+                              self.padding)  # fmt: skip
+        return (self.filters, *size) if first else (*size, self.filters)
+
+    def count_params(self, x: Any, **tensors: Any) -> Params:
+        channels = x[1] if self.data_format == "channels_first" else x[3]
+        kh, kw = self.kernel_size
+        kernel = kh * kw * (channels + self.filters) * 4 * self.filters
+        return Params(kernel + (4 * self.filters if self.use_bias else 0))
+
+
+def _merge_last(a: Shape, b: Shape) -> Shape:
+    last = None if a[-1] is None or b[-1] is None else a[-1] + b[-1]
+    return (*a[:-1], last)
+
+
+def _check_recurrent(layer: LayerSpec, arg: str) -> None:
+    if not isinstance(layer, _Recurrent | GenericLayer):
+        raise ParamError(
+            f"Bidirectional wraps a recurrent layer such as LSTM(64), got {describe(layer)}",
+            arg=arg,
+        )
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class Bidirectional(LayerSpec):
+    """Runs a recurrent layer forwards and backwards over the sequence and merges the outputs."""
+
+    keras_class = "keras.layers.Bidirectional"
+    positional = ("layer", "merge_mode")
+    family: ClassVar[str] = "recurrent"
+    call_tensors = ("initial_state", "mask")
+    examples = (
+        ({"layer": LSTM.create((64,))}, (10, 16)),
+        ({"layer": GRU.create((8,), {"return_sequences": True}), "merge_mode": "sum"}, (None, 4)),
+        (
+            {"layer": SimpleRNN.create((6,), {"return_sequences": True}), "merge_mode": "mul"},
+            (5, 3),
+        ),
+        ({"layer": LSTM.create((4,), {"return_sequences": True}), "merge_mode": "ave"}, (7, 2)),
+        ({"layer": GRU.create((5,), {"reset_after": False}), "merge_mode": None}, (6, 3)),
+        ({"layer": LSTM.create((4,), {"return_state": True})}, (9, 5)),
+        (
+            {
+                "layer": GRU.create((3,), {"return_state": True, "return_sequences": True}),
+                "merge_mode": None,
+            },
+            (4, 2),
+        ),
+        (
+            {
+                "layer": LSTM.create((6,), {"return_sequences": True}),
+                "backward_layer": LSTM.create(
+                    (6,), {"return_sequences": True, "go_backwards": True, "activation": "relu"}
+                ),
+            },
+            (8, 3),
+        ),
+    )
+
+    layer: LayerSpec = param(convert=to_layer)
+    merge_mode: str | None = param("concat", choices=("sum", "mul", "ave", "concat"))
+    backward_layer: LayerSpec | None = param(None, convert=optional(to_layer))
+
+    def validate(self) -> None:
+        _check_recurrent(self.layer, "layer")
+        back = self.backward_layer
+        if back is None or not isinstance(self.layer, _Recurrent):
+            return
+        _check_recurrent(back, "backward_layer")
+        if not isinstance(back, _Recurrent):
+            return
+        if back.go_backwards == self.layer.go_backwards:
+            raise ParamError(
+                "backward_layer must have the opposite go_backwards of layer",
+                arg="backward_layer",
+                help="set go_backwards=true on it",
+            )
+        for attr in ("stateful", "return_sequences", "return_state"):
+            if getattr(back, attr) != getattr(self.layer, attr):
+                raise ParamError(
+                    f"backward_layer must have the same {attr} as layer", arg="backward_layer"
+                )
+        if back.size() != self.layer.size() and self.merge_mode != "concat":
+            raise ParamError(
+                f"merge_mode '{self.merge_mode}' needs layer and backward_layer of "
+                f"the same size, got {self.layer.size()} and {back.size()}",
+                arg="backward_layer",
+            )
+
+    def output_shape(self, x: Any, **tensors: Any) -> Any:
+        if not isinstance(self.layer, _Recurrent):
+            return None
+        back = self.backward_layer or self.layer
+        initial = tensors.get("initial_state")
+        halves: tuple[Any, Any] = (None, None)
+        if initial is not None:
+            states = [initial] if isinstance(initial, tuple) else list(initial)
+            if len(states) % 2:
+                raise ShapeError(
+                    f"Bidirectional initial_state must list the forward states then "
+                    f"the backward states, got {len(states)} tensors"
+                )
+            halves = (states[: len(states) // 2], states[len(states) // 2 :])
+        mask = {"mask": tensors["mask"]} if tensors.get("mask") is not None else {}
+        forward = self.layer.output_shape(x, initial_state=halves[0], **mask)
+        backward = back.output_shape(x, initial_state=halves[1], **mask)
+        fwd_states: list[Shape] = []
+        bwd_states: list[Shape] = []
+        if self.layer.return_state:
+            forward, *fwd_states = forward
+            backward, *bwd_states = backward
+        if self.merge_mode is None:
+            outputs = [forward, backward]
+        elif self.merge_mode == "concat":
+            outputs = [_merge_last(forward, backward)]
+        else:
+            outputs = [forward]
+        if not self.layer.return_state and len(outputs) == 1:
+            return outputs[0]
+        return [*outputs, *fwd_states, *bwd_states]
+
+    def count_params(self, x: Any, **tensors: Any) -> Params:
+        return self.layer.count_params(x) + (self.backward_layer or self.layer).count_params(x)
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class TimeDistributed(LayerSpec):
+    """Applies one layer, with one set of weights, to every step of axis 1 of the input."""
+
+    keras_class = "keras.layers.TimeDistributed"
+    positional = ("layer",)
+    family: ClassVar[str] = "recurrent"
+    call_tensors = ("mask",)
+    examples = (
+        ({"layer": Dense.create((), {"units": 8})}, (10, 16)),
+        ({"layer": Dense.create((), {"units": 3, "use_bias": False})}, (None, 4)),
+        ({"layer": Dense.create((), {"units": 5, "activation": "relu"})}, (6, 7, 2)),
+        ({"layer": LSTM.create((4,))}, (3, 10, 6)),
+        ({"layer": GRU.create((2,), {"return_sequences": True})}, (5, None, 3)),
+    )
+
+    layer: LayerSpec = param(convert=to_layer)
+
+    def validate(self) -> None:
+        if self.layer.takes_list or self.layer.call_inputs:
+            raise ParamError(
+                f"TimeDistributed wraps a layer called on one tensor, got {describe(self.layer)}",
+                arg="layer",
+            )
+
+    def output_shape(self, x: Any, **tensors: Any) -> Any:
+        if not isinstance(x, tuple) or len(x) < 2:
+            got = show(x) if isinstance(x, tuple) else f"a list of {len(x)} inputs"
+            raise ShapeError(
+                f"TimeDistributed expects a 3-D or higher input (batch, time, ...), got {got}",
+                help="its input needs a time axis after the batch",
+            )
+        mask = tensors.get("mask")
+        if mask is not None and (len(mask) < 1 or not _fits(mask[:1], x[:1])):
+            raise ShapeError(
+                f"TimeDistributed mask {show(mask)} does not match the input's time axis {show(x)}"
+            )
+        inner = self.layer.output_shape(x[1:])
+        if inner is None:
+            return None
+        if isinstance(inner, list):
+            raise ShapeError(
+                f"TimeDistributed cannot wrap a layer with {len(inner)} outputs",
+                help="wrap a layer that returns a single tensor",
+            )
+        return (x[0], *inner)
+
+    def count_params(self, x: Any, **tensors: Any) -> Params:
+        return self.layer.count_params(x[1:])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from kspec.catalog.base import Dim, Shape, ShapeError
+from kspec.catalog.base import Dim, ParamError, Shape, ShapeError, describe, integer
 
 
 def show(shape: Shape | None) -> str:
@@ -118,3 +118,115 @@ def product(dims: Sequence[Dim]) -> Dim:
             return None
         total *= d
     return total
+
+
+# -- channels and spatial axes (conv, pooling, cropping, padding, upsampling) ---------------
+SPATIAL_AXES = {1: ("steps",), 2: ("height", "width"), 3: ("depth", "height", "width")}
+
+
+def spatial_layout(rank: int, data_format: str | None) -> str:
+    """The axes Keras expects, in words: (batch, height, width, channels)."""
+    axes = SPATIAL_AXES[rank]
+    inner = ("channels", *axes) if data_format == "channels_first" else (*axes, "channels")
+    return f"(batch, {', '.join(inner)})"
+
+
+def split_channels(x: Shape, rank: int, data_format: str | None, layer: str) -> tuple[Shape, Dim]:
+    """Check `x` has `rank` spatial axes plus channels; return (spatial dims, channels).
+
+    `data_format` None means Keras's default image_data_format, channels_last.
+    """
+    expect_rank(x, rank + 1, spatial_layout(rank, data_format), layer)
+    if data_format == "channels_first":
+        return x[1:], x[0]
+    return x[:-1], x[-1]
+
+
+def join_channels(spatial: Sequence[Dim], channels: Dim, data_format: str | None) -> Shape:
+    """The inverse of split_channels: spatial dims and channels in `data_format` order."""
+    if data_format == "channels_first":
+        return (channels, *spatial)
+    return (*spatial, channels)
+
+
+def known_channels(x: Shape, rank: int, data_format: str | None, layer: str) -> tuple[Shape, int]:
+    """split_channels for layers whose weights depend on the channel count, which must be known."""
+    spatial, channels = split_channels(x, rank, data_format, layer)
+    if channels is None:
+        raise ShapeError(f"{layer} needs a known number of channels, got {show(x)}",
+                         help="give the channels axis a fixed size")  # fmt: skip
+    return spatial, channels
+
+
+def window_lengths(x: Shape, spatial: Sequence[Dim], kernel: Sequence[int],
+                   strides: Sequence[int], dilation: Sequence[int] | None,
+                   padding: str) -> tuple[Dim, ...]:  # fmt: skip
+    """conv_length on every spatial axis ("causal" counts as "same"); errors name the axis."""
+    names = SPATIAL_AXES[len(spatial)]
+    dilation = dilation or (1,) * len(spatial)
+    padding = "same" if padding == "causal" else padding
+    out: list[Dim] = []
+    for axis, n, k, s, d in zip(names, spatial, kernel, strides, dilation, strict=True):
+        try:
+            out.append(conv_length(n, k, s, d, padding))
+        except ShapeError as e:
+            raise ShapeError(f"{e.message} on the {axis} axis of {show(x)}", help=e.help) from None
+    return tuple(out)
+
+
+# -- axes counted as Keras counts them (batch included) and shape-valued arguments ---------
+def axis_index(axis: int, x: Shape, layer: str) -> int:
+    """Keras's `axis` (the batch axis is 0, negatives count from the end) as a position in
+    (batch, *x); raise a ShapeError when the input has no such axis."""
+    rank = len(x) + 1
+    if not -rank <= axis < rank:
+        raise ShapeError(f"{layer}: axis {axis} is out of range for a {rank}-D input {show(x)}",
+                         help=f"use an axis from {-rank} to {rank - 1}")  # fmt: skip
+    return axis % rank
+
+
+def axis_dims(axes: int | Sequence[int], x: Shape, layer: str) -> dict[int, Dim]:
+    """Positions in (batch, *x) of one or several Keras axes, with their sizes (batch is None);
+    a ShapeError when one is out of range or named twice."""
+    out: dict[int, Dim] = {}
+    for axis in (axes,) if isinstance(axes, int) else axes:
+        i = axis_index(axis, x, layer)
+        if i in out:
+            raise ShapeError(f"{layer}: axis {axis} names the same axis twice in {show(x)}")
+        out[i] = (None, *x)[i]
+    return dict(sorted(out.items()))
+
+
+def dims(value: object) -> tuple[int | None, ...]:
+    """A shape-like argument: an integer or a tuple of integers and nones (noise_shape)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return (value,)
+    if isinstance(value, tuple | list):
+        return tuple(None if v is None else integer(v) for v in value)
+    raise ParamError(f"expected a tuple of integers or none, got {describe(value)}",
+                     code="wrong-kind")  # fmt: skip
+
+
+def axes(value: object) -> int | tuple[int, ...]:
+    """An `axis` argument that takes one axis or several: an integer, or a tuple of integers."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, tuple | list) and value:
+        return tuple(integer(v) for v in value)
+    raise ParamError(f"expected an axis or a tuple of axes, got {describe(value)}",
+                     code="wrong-kind")  # fmt: skip
+
+
+def normalize_defaults(spec: object) -> None:
+    """Run each argument left at its Keras default through its converter, as create() does for
+    given ones, so rules see Conv1D's strides as (1,) and ZeroPadding2D's padding as pairs.
+
+    Call from a frozen catalog dataclass's __post_init__.
+    """
+    from kspec.catalog.base import LayerSpec
+
+    assert isinstance(spec, LayerSpec)
+    for name, p in spec.params().items():
+        value = getattr(spec, name)
+        if p.convert is not None and value is not None and value is p.default:
+            object.__setattr__(spec, name, p.convert(value))

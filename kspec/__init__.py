@@ -1,0 +1,8 @@
+"""kspec: write a Keras model as a short, checked spec; build, train or generate code from it."""
+
+from __future__ import annotations
+
+from kspec.diagnostics import Diagnostic, KspecError
+
+__version__ = "0.1.0"
+__all__ = ["Diagnostic", "KspecError", "__version__"]

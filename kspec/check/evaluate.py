@@ -1,0 +1,418 @@
+"""Compile-time evaluation of spec expressions: constants, operators, builtins, calls.
+
+Every error is recorded as a diagnostic and then `Skip` is raised, so the caller abandons
+only the statement that depends on the broken value and goes on checking the rest.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from kspec import ir
+from kspec.catalog import CATALOG, ALIASES, GenericLayer, KerasObject, LayerSpec, ParamError, lookup
+from kspec.catalog import names as keras_names
+from kspec.catalog.base import describe
+from kspec.check.graph import Tensor
+from kspec.check.values import (
+    BlockDef,
+    BlockRef,
+    LayerStep,
+    ModelDef,
+    SharedRef,
+    UseDef,
+    describe_value,
+    is_tensors,
+)
+from kspec.diagnostics import Diagnostics, suggest
+from kspec.source import Span
+
+MAX_ITEMS = 100_000  # longest range/tuple a spec may build: specs unroll at compile time
+LOADERS = ("idx", "npz", "csv", "images", "text", "synthetic", "digits")
+BUILTINS = ("range", "len", "min", "max", "int", "float", "abs", "round", "sum", "str")
+
+
+class Skip(Exception):
+    """A diagnostic has been recorded; abandon the current statement."""
+
+
+class Poison:
+    """Bound to names whose statement failed, so later uses do not report again."""
+
+
+POISON = Poison()
+
+
+@dataclass
+class Scope:
+    """Names visible to an expression: locals (model/block body), then file globals."""
+
+    globals: dict[str, Any]
+    locals: dict[str, Any] = field(default_factory=dict)
+
+    def lookup(self, name: str) -> Any:
+        if name in self.locals:
+            return self.locals[name]
+        return self.globals.get(name, _MISSING)
+
+    def names(self) -> list[str]:
+        return [*self.locals, *self.globals]
+
+
+_MISSING = object()
+
+_ARITH: dict[str, Callable[[Any, Any], Any]] = {
+    "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
+    "//": operator.floordiv, "%": operator.mod, "**": operator.pow,
+    "==": operator.eq, "!=": operator.ne, "<": operator.lt, ">": operator.gt,
+    "<=": operator.le, ">=": operator.ge,
+}  # fmt: skip
+
+
+def spec_text(value: Any) -> str:
+    """A value as spec source would write it (for messages and block-call notes)."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value if value.isidentifier() else '"' + value.replace('"', '\\"') + '"'
+    if isinstance(value, tuple):
+        inner = ", ".join(spec_text(v) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    if isinstance(value, list):
+        return "[" + ", ".join(spec_text(v) for v in value) + "]"
+    if isinstance(value, Tensor):
+        return value.label or "<tensor>"
+    return repr(value)
+
+
+class Evaluator:
+    """Evaluates expressions in a scope. Chains need a model: ModelChecker overrides them."""
+
+    def __init__(self, diags: Diagnostics, scope: Scope):
+        self.diags = diags
+        self.scope = scope
+
+    def error(self, message: str, span: Span, code: str, help: str | None = None) -> Skip:
+        self.diags.error(message, span, code=code, help=help)
+        return Skip()
+
+    # -- expressions ------------------------------------------------------------------
+    def eval(self, e: ir.Expr) -> Any:
+        match e:
+            case ir.Literal(value):
+                return value
+            case ir.Name(id):
+                return self.name(id, e.span)
+            case ir.TupleExpr(items):
+                return tuple(self.eval(i) for i in items)
+            case ir.ListExpr(items):
+                return [self.eval(i) for i in items]
+            case ir.DictExpr(items):
+                return {k: self.eval(v) for k, v in items}
+            case ir.Unary(op, operand):
+                return self.unary(op, self.eval(operand), e)
+            case ir.Binary("and", left, right):
+                return self.eval(left) and self.eval(right)
+            case ir.Binary("or", left, right):
+                return self.eval(left) or self.eval(right)
+            case ir.Binary(op, left, right):
+                return self.binary(op, self.eval(left), self.eval(right), e)
+            case ir.Cond(body, test, orelse):
+                return self.eval(body) if self.truth(self.eval(test), test) else self.eval(orelse)
+            case ir.Call():
+                return self.call(e)
+            case ir.Index(obj, index):
+                return self.index(self.eval(obj), index, e)
+            case ir.Slice():
+                raise self.error("a slice is only allowed inside [...]", e.span, "syntax-error")
+            case ir.Attr(obj, name):
+                return self.attr(self.eval(obj), name, e)
+            case ir.Chain():
+                return self.chain(e)
+            case _:
+                raise AssertionError(f"unhandled expression {e!r}")
+
+    def name(self, id: str, span: Span) -> Any:
+        value = self.scope.lookup(id)
+        if value is POISON:
+            raise Skip()
+        if value is _MISSING:
+            return id  # an unbound name is a symbol: `relu` is "relu"
+        return value
+
+    def chain(self, e: ir.Chain) -> Any:
+        raise self.error("a chain of layers is only allowed inside a model or block", e.span,
+                         "misplaced-chain")  # fmt: skip
+
+    def truth(self, value: Any, e: ir.Expr) -> bool:
+        if isinstance(value, bool | int | float | str | tuple | list | dict) or value is None:
+            return bool(value)
+        raise self.error(f"expected a condition, got {describe_value(value)}", e.span, "wrong-kind")
+
+    def unary(self, op: str, value: Any, e: ir.Unary) -> Any:
+        if op == "not":
+            return not self.truth(value, e.operand)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.error(f"'{op}' needs a number, got {describe_value(value)}", e.span, "wrong-kind")
+        return -value if op == "-" else value
+
+    def binary(self, op: str, left: Any, right: Any, e: ir.Binary) -> Any:
+        if isinstance(left, Tensor) or isinstance(right, Tensor):
+            raise self.error(
+                f"'{op}' cannot combine tensors in a spec",
+                e.span,
+                "wrong-kind",
+                help="use a layer: [a, b] -> Add(), Subtract(), Multiply()",
+            )
+        if op == "**" and _too_big_power(left, right):
+            raise self.error("this power is too large to compute", e.span, "out-of-range")
+        if op == "*" and isinstance(left, tuple | list | str) and isinstance(right, int):
+            if right * len(left) > MAX_ITEMS:
+                raise self.error("this repetition is too long", e.span, "out-of-range")
+        try:
+            return _ARITH[op](left, right)
+        except ZeroDivisionError:
+            raise self.error("division by zero", e.span, "division-by-zero") from None
+        except (TypeError, ValueError, OverflowError):
+            raise self.error(
+                f"'{op}' cannot combine {describe_value(left)} and {describe_value(right)}",
+                e.span,
+                "wrong-kind",
+            ) from None
+
+    def index(self, obj: Any, index: ir.Expr, e: ir.Index) -> Any:
+        if isinstance(index, ir.Slice):
+            lower = self.eval(index.lower) if index.lower is not None else None
+            upper = self.eval(index.upper) if index.upper is not None else None
+            for bound in (lower, upper):
+                if bound is not None and (isinstance(bound, bool) or not isinstance(bound, int)):
+                    raise self.error(f"slice bounds must be integers, got {describe_value(bound)}",
+                                     index.span, "wrong-kind")  # fmt: skip
+            if not isinstance(obj, tuple | list | str):
+                raise self.error(f"cannot slice {describe_value(obj)}", e.span, "wrong-kind")
+            return obj[lower:upper]
+        key = self.eval(index)
+        if isinstance(obj, dict):
+            if key not in obj:
+                raise self.error(f"no key {spec_text(key)} in this dict", index.span, "bad-index",
+                                 help=suggest(str(key), map(str, obj)))  # fmt: skip
+            return obj[key]
+        if isinstance(obj, tuple | list | str):
+            if isinstance(key, bool) or not isinstance(key, int):
+                raise self.error(f"an index must be an integer, got {describe_value(key)}",
+                                 index.span, "wrong-kind")  # fmt: skip
+            if not -len(obj) <= key < len(obj):
+                raise self.error(f"index {key} is out of range for {describe_value(obj)}",
+                                 index.span, "bad-index")  # fmt: skip
+            return obj[key]
+        raise self.error(f"cannot index {describe_value(obj)}", e.span, "wrong-kind")
+
+    def attr(self, obj: Any, name: str, e: ir.Attr) -> Any:
+        if isinstance(obj, Tensor) and name == "shape":
+            if obj.shape is None:
+                raise self.error("this tensor's shape is not known statically", e.span,
+                                 "unknown-shape",
+                                 help="it comes from a layer kspec does not check statically")  # fmt: skip
+            return obj.shape
+        if isinstance(obj, Tensor):
+            raise self.error(f"tensors have no attribute '{name}'", e.span, "unknown-attribute",
+                             help="the only tensor attribute is .shape")  # fmt: skip
+        raise self.error(f"{describe_value(obj)} has no attribute '{name}'", e.span, "unknown-attribute")
+
+    # -- calls ------------------------------------------------------------------------
+    def call(self, e: ir.Call) -> Any:
+        target = self.scope.lookup(e.func)
+        if target is POISON:
+            raise Skip()
+        if isinstance(target, BlockDef):
+            return self.block_call(target, e)
+        if isinstance(target, ModelDef) and not e.args:
+            return target
+        if isinstance(target, UseDef):
+            args, kwargs, _ = self.arguments(e, allow_tensors=False)
+            return LayerStep(GenericLayer(class_name=e.func, args=tuple(args),
+                                          kwargs=tuple(kwargs.items())), None, {}, e.span)  # fmt: skip
+        if target is not _MISSING and not isinstance(target, str):
+            raise self.error(f"'{e.func}' is {describe_value(target)}, not something to call",
+                             e.func_span, "not-callable")  # fmt: skip
+        if e.func in BUILTINS:
+            return self.builtin(e)
+        if e.func in keras_names.REFUSED_LAYERS:
+            raise self.error(f"{e.func} runs arbitrary Python code, which a spec cannot do",
+                             e.func_span, "refused-layer",
+                             help='write a keras.layers.Layer subclass and bring it in with use "pkg.module:Class"')  # fmt: skip
+        spec_cls = lookup(e.func)
+        if spec_cls is not None:
+            return self.layer_call(spec_cls, e)
+        if e.func in keras_names.KERAS_LAYERS:
+            args, kwargs, tensors = self.arguments(e, allow_tensors=True)
+            name = kwargs.pop("name", None)
+            generic = GenericLayer(class_name=e.func, args=tuple(args), kwargs=tuple(kwargs.items()))
+            return LayerStep(generic, name if isinstance(name, str) else None, tensors, e.span)
+        if e.func in keras_names.KERAS_OBJECTS or e.func in LOADERS:
+            args, kwargs, _ = self.arguments(e, allow_tensors=False)
+            return KerasObject(e.func, tuple(args), tuple(kwargs.items()))
+        candidates = [*CATALOG, *ALIASES, *keras_names.KERAS_LAYERS, *keras_names.KERAS_OBJECTS,
+                      *BUILTINS, *LOADERS, *self.scope.names()]  # fmt: skip
+        raise self.error(f"unknown layer or function '{e.func}'", e.func_span, "unknown-name",
+                         help=suggest(e.func, candidates))  # fmt: skip
+
+    def arguments(self, e: ir.Call, *, allow_tensors: bool
+                  ) -> tuple[list[Any], dict[str, Any], dict[str, Any]]:  # fmt: skip
+        """Evaluate a call's arguments; tensor-valued keywords are call-time tensors."""
+        args: list[Any] = []
+        kwargs: dict[str, Any] = {}
+        tensors: dict[str, Any] = {}
+        for a in e.args:
+            value = self.eval(a.value)
+            if isinstance(value, LayerStep):
+                value = value.spec
+            if a.name is None:
+                if kwargs or tensors:
+                    raise self.error("a positional argument cannot follow a keyword argument",
+                                     a.span, "syntax-error")  # fmt: skip
+                if is_tensors(value):
+                    raise self.error(
+                        "a tensor cannot be a positional argument",
+                        a.span,
+                        "misplaced-tensor",
+                        help=f"feed it through the chain: x -> {e.func}(...)",
+                    )
+                args.append(value)
+                continue
+            if a.name in kwargs or a.name in tensors:
+                raise self.error(f"argument '{a.name}' is given twice", a.span, "duplicate-argument")
+            if is_tensors(value):
+                if not allow_tensors:
+                    raise self.error(f"'{a.name}' cannot be a tensor here", a.span, "misplaced-tensor")
+                tensors[a.name] = list(value) if isinstance(value, list | tuple) else value
+            else:
+                kwargs[a.name] = value
+        return args, kwargs, tensors
+
+    def layer_call(self, spec_cls: type[LayerSpec], e: ir.Call) -> LayerStep:
+        args, kwargs, tensors = self.arguments(e, allow_tensors=True)
+        name = kwargs.pop("name", None)
+        if name is not None and not isinstance(name, str):
+            raise self.error(f"name must be a string, got {describe(name)}", _arg_span(e, "name"),
+                             "wrong-kind")  # fmt: skip
+        allowed = (*spec_cls.call_tensors, *spec_cls.call_inputs)
+        for key in tensors:
+            if key not in allowed:
+                help_ = (f"{spec_cls.layer_name()} takes call-time tensors: {', '.join(allowed)}"
+                         if allowed else f"feed tensors through the chain: x -> {e.func}(...)")  # fmt: skip
+                raise self.error(f"{spec_cls.layer_name()} has no call argument '{key}' for a tensor",
+                                 _arg_span(e, key), "misplaced-tensor", help=help_)  # fmt: skip
+        try:
+            spec = spec_cls.create(args, kwargs)
+        except ParamError as err:
+            raise self.error(err.message, _arg_span(e, err.arg), err.code, err.help) from None
+        return LayerStep(spec, name, tensors, e.span)
+
+    def block_call(self, target: BlockDef, e: ir.Call) -> BlockRef:
+        block = target.block
+        args, kwargs, tensors = self.arguments(e, allow_tensors=False)
+        instance = kwargs.pop("name", None)
+        names = [p.name for p in block.params]
+        if len(args) > len(names):
+            raise self.error(f"block {block.name} takes {len(names)} argument"
+                             f"{'s' if len(names) != 1 else ''}, got {len(args)}",
+                             e.args[len(names)].span, "too-many-arguments")  # fmt: skip
+        bound = dict(zip(names, args, strict=False))
+        for key, value in kwargs.items():
+            if key not in names:
+                raise self.error(f"block {block.name} has no parameter '{key}'", _arg_span(e, key),
+                                 "unknown-argument",
+                                 help=suggest(key, names) or f"its parameters: {', '.join(names)}")  # fmt: skip
+            if key in bound:
+                raise self.error(f"parameter '{key}' is given twice", _arg_span(e, key),
+                                 "duplicate-argument")  # fmt: skip
+            bound[key] = value
+        missing = [p.name for p in block.params if p.name not in bound and p.default is None]
+        if missing:
+            raise self.error(f"block {block.name} is missing argument{'s' if len(missing) > 1 else ''} "
+                             + ", ".join(f"'{m}'" for m in missing), e.span, "missing-argument")  # fmt: skip
+        shown = ", ".join([*(spec_text(a) for a in args),
+                           *(f"{k}={spec_text(v)}" for k, v in kwargs.items())])  # fmt: skip
+        return BlockRef(block, tuple(bound.items()), instance if isinstance(instance, str) else None,
+                        e.span, f"{block.name}({shown})", target.globals_key)  # fmt: skip
+
+    def builtin(self, e: ir.Call) -> Any:
+        args, kwargs, _ = self.arguments(e, allow_tensors=False)
+        if kwargs:
+            raise self.error(f"{e.func}() takes no keyword arguments", e.args[0].span, "bad-argument")
+        try:
+            return _call_builtin(e.func, args)
+        except (TypeError, ValueError, OverflowError) as err:
+            raise self.error(f"{e.func}(): {_plain(err)}", e.span, "bad-argument") from None
+
+
+def _plain(err: Exception) -> str:
+    text = str(err)
+    return text.replace("NoneType", "none").replace("'tuple'", "tuple").replace("'list'", "list")
+
+
+def _call_builtin(name: str, args: list[Any]) -> Any:
+    for a in args:
+        if isinstance(a, LayerSpec | Tensor | KerasObject | BlockRef | SharedRef):
+            raise TypeError(f"expected plain values, got {describe_value(a)}")
+    if name == "range":
+        if not args or len(args) > 3 or not all(isinstance(a, int) and not isinstance(a, bool) for a in args):
+            raise TypeError("range takes 1 to 3 integers")
+        r = range(*args)
+        if len(r) > MAX_ITEMS:
+            raise ValueError(f"range of {len(r)} items is too long (at most {MAX_ITEMS})")
+        return list(r)
+    if name == "len":
+        if len(args) != 1 or not isinstance(args[0], tuple | list | str | dict):
+            raise TypeError("len takes one tuple, list, string or dict")
+        return len(args[0])
+    if name in ("min", "max", "sum"):
+        items = args[0] if len(args) == 1 and isinstance(args[0], tuple | list) else args
+        if not items:
+            raise ValueError("needs at least one value")
+        if name == "sum":
+            return sum(items)
+        return min(items) if name == "min" else max(items)
+    if len(args) != 1 and name != "round":
+        raise TypeError(f"{name} takes one argument")
+    if name == "int":
+        return int(args[0])
+    if name == "float":
+        return float(args[0])
+    if name == "abs":
+        return abs(args[0])
+    if name == "str":
+        return spec_text(args[0]) if not isinstance(args[0], str) else args[0]
+    if name == "round":
+        return round(*args)
+    raise TypeError(f"unknown builtin {name}")
+
+
+def _too_big_power(base: Any, exp: Any) -> bool:
+    if not isinstance(base, int | float) or not isinstance(exp, int | float):
+        return False
+    if abs(base) <= 1:
+        return False
+    try:
+        return bool(exp * math.log10(abs(base)) > 300)
+    except (OverflowError, ValueError):
+        return True
+
+
+def _arg_span(e: ir.Call, arg: str | int | None) -> Span:
+    """The span of argument `arg` (a name or positional index) of call `e`, else the call."""
+    if isinstance(arg, int):
+        positional = [a for a in e.args if a.name is None]
+        if arg < len(positional):
+            return positional[arg].span
+    elif isinstance(arg, str):
+        for a in e.args:
+            if a.name == arg:
+                return a.span
+    return e.span

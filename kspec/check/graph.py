@@ -1,0 +1,150 @@
+"""The checked graph: layers, calls and tensors with static shapes. Backends read only this."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from kspec import ir
+from kspec.catalog import LayerSpec, Params, Shape
+from kspec.diagnostics import Diagnostic
+from kspec.source import NO_SPAN, Source, Span
+
+
+@dataclass(eq=False)
+class Tensor:
+    """One output of one call (or a model input); `shape` excludes the batch axis, None = unknown."""
+
+    call: Call
+    index: int
+    shape: Shape | None
+    label: str | None = None  # the spec name it was bound to, for readable generated code
+
+    @property
+    def layer(self) -> Layer:
+        return self.call.layer
+
+    def ref(self) -> str:
+        """Keras's summary notation: `conv2d[0][0]`."""
+        return f"{self.call.layer.name}[{self.call.node_index}][{self.index}]"
+
+
+@dataclass(eq=False)
+class Layer:
+    """One Keras layer object: applied once, or several times when shared."""
+
+    name: str
+    spec: LayerSpec | Graph | None  # None for an input layer; a Graph for a nested model
+    span: Span
+    params: Params | None = Params()  # None when not statically known
+    calls: list[Call] = field(default_factory=list)
+    input_shape: Shape | None = None  # for inputs: the declared shape
+    dtype: str | None = None  # for inputs
+    block_path: tuple[str, ...] = ()  # block instances it was created in, outermost first
+
+    @property
+    def is_input(self) -> bool:
+        return self.spec is None
+
+    @property
+    def class_name(self) -> str:
+        if self.spec is None:
+            return "InputLayer"
+        if isinstance(self.spec, Graph):
+            return "Functional"
+        from kspec.catalog import keras_class_of
+
+        return keras_class_of(self.spec).rsplit(".", 1)[-1]
+
+
+@dataclass(eq=False)
+class Call:
+    """One application of a layer to input tensors."""
+
+    layer: Layer
+    node_index: int  # 0 for the first call of the layer, 1 for the second, ...
+    inputs: Tensor | list[Tensor] | None  # None for input layers
+    tensors: dict[str, Tensor | list[Tensor]]  # call-time tensor arguments
+    outputs: list[Tensor]
+    span: Span
+    multi_output: bool = False
+
+    def input_list(self) -> list[Tensor]:
+        if self.inputs is None:
+            return []
+        flat = self.inputs if isinstance(self.inputs, list) else [self.inputs]
+        for value in self.tensors.values():
+            flat = flat + (value if isinstance(value, list) else [value])
+        return flat
+
+
+@dataclass(eq=False)
+class Graph:
+    """A checked model."""
+
+    name: str
+    span: Span
+    inputs: list[Tensor] = field(default_factory=list)
+    outputs: list[Tensor] = field(default_factory=list)
+    output_names: list[str | None] = field(default_factory=list)
+    layers: list[Layer] = field(default_factory=list)
+    calls: list[Call] = field(default_factory=list)
+    complete: bool = True  # False when errors left parts of it unchecked
+
+    @property
+    def params(self) -> Params | None:
+        total = Params()
+        for layer in self.layers:
+            if layer.params is None:
+                return None
+            total = total + layer.params
+        return total
+
+    @property
+    def is_sequential(self) -> bool:
+        """A single chain from one input to one output: Keras builds it as keras.Sequential."""
+        if len(self.inputs) != 1 or len(self.outputs) != 1:
+            return False
+        prev = self.inputs[0]
+        for call in self.calls:
+            if call.layer.is_input:
+                continue
+            if len(call.layer.calls) != 1 or call.tensors or call.inputs is not prev:
+                return False
+            if len(call.outputs) != 1 or isinstance(call.layer.spec, Graph):
+                return False
+            if call.layer.spec is not None and (call.layer.spec.takes_list or call.layer.spec.call_inputs):
+                return False
+            prev = call.outputs[0]
+        return prev is self.outputs[0] and all(n is None for n in self.output_names)
+
+
+@dataclass
+class Setting:
+    """A resolved data/train field: its value and where it was written."""
+
+    value: Any
+    span: Span = NO_SPAN
+
+
+@dataclass
+class Checked:
+    """Everything `kspec check` learned about a file; the input to summary, build and codegen."""
+
+    spec: ir.Spec
+    path: str
+    models: dict[str, Graph]
+    data: dict[str, Setting]
+    train: dict[str, Setting]
+    constants: dict[str, Any]
+    sources: dict[str, Source]
+    warnings: list[Diagnostic] = field(default_factory=list)
+    uses: dict[str, str] = field(default_factory=dict)  # bound name -> "package.module:Class"
+
+    def model(self, name: str | None = None) -> Graph:
+        """The model to build: `name`, else train.model, else the only (or last) one."""
+        if name is None and "model" in self.train:
+            name = str(self.train["model"].value)
+        if name is None:
+            return list(self.models.values())[-1]
+        return self.models[name]

@@ -1,0 +1,467 @@
+"""Model and block bodies -> Graph: statements, chains, the current tensor, blocks, naming."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from kspec import ir
+from kspec.catalog import GenericLayer, LayerSpec, Params, ShapeError, lookup
+from kspec.catalog import names as keras_names
+from kspec.catalog.shapes import show
+from kspec.check.evaluate import POISON, Evaluator, Scope, Skip, spec_text
+from kspec.check.graph import Call, Graph, Layer, Tensor
+from kspec.check.values import (
+    BlockRef,
+    LayerStep,
+    ModelDef,
+    ModelRef,
+    SharedRef,
+    describe_value,
+    is_step,
+    is_tensors,
+)
+from kspec.diagnostics import Diagnostics, suggest
+from kspec.source import Span
+
+MAX_LAYERS = 200_000
+
+
+def to_snake_case(name: str) -> str:
+    """Keras's automatic layer names (keras.src.utils.naming.to_snake_case)."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+@dataclass
+class ModelState:
+    """Shared by a model's body and every block instance expanded into it."""
+
+    graph: Graph
+    name_counts: dict[str, int] = field(default_factory=dict)
+    used_names: set[str] = field(default_factory=set)
+    consumed: set[int] = field(default_factory=set)  # id() of tensors fed to some call
+    instance_counts: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def unique(self, base: str) -> str:
+        n = self.name_counts.get(base, 0)
+        name = base if n == 0 else f"{base}_{n}"
+        while name in self.used_names:
+            n += 1
+            name = f"{base}_{n}"
+        self.name_counts[base] = n + 1
+        self.used_names.add(name)
+        return name
+
+
+class ModelChecker(Evaluator):
+    """Runs a model or block body, building the model's Graph as it goes."""
+
+    def __init__(self, diags: Diagnostics, scope: Scope, state: ModelState, resolver: Any,
+                 prefix: str = "", blocks: tuple[str, ...] = (), path: tuple[str, ...] = ()):  # fmt: skip
+        super().__init__(diags, scope)
+        self.state = state
+        self.resolver = resolver  # the file checker: block scopes and nested model graphs
+        self.prefix = prefix
+        self.blocks = blocks  # names of the blocks being expanded, for recursion errors
+        self.block_path = path
+        self.current: Any = None
+        self.outputs: list[tuple[str | None, Any, Span]] = []
+        self.block_inputs: list[Any] | None = None  # tensors a block instance receives
+        self.bound_at: dict[str, tuple[Any, Span]] = {}
+
+    @property
+    def graph(self) -> Graph:
+        return self.state.graph
+
+    # -- statements -------------------------------------------------------------------
+    def run(self, body: tuple[ir.Stmt, ...]) -> None:
+        for stmt in body:
+            try:
+                self.statement(stmt)
+            except Skip:
+                self.graph.complete = False
+                for target in _targets(stmt):
+                    self.scope.locals[target] = POISON
+
+    def statement(self, s: ir.Stmt) -> None:
+        match s:
+            case ir.Input():
+                self.input(s)
+            case ir.Bind(targets, value):
+                result = self.value(value, s.span)
+                self.bind(targets, result, s)
+            case ir.ChainStmt(value):
+                result = self.value(value, s.span)
+                if not is_tensors(result):
+                    raise self.error(f"this statement computes {describe_value(result)} and has no effect",
+                                     s.span, "no-effect",
+                                     help="a statement in a model is a chain of layers")  # fmt: skip
+                self.current = result
+            case ir.Output(name, value):
+                result = self.value(value, s.span)
+                if not is_tensors(result):
+                    raise self.error(f"an output must be a tensor, got {describe_value(result)}",
+                                     value.span, "wrong-kind")  # fmt: skip
+                self.outputs.append((name, result, s.span))
+                self.current = result
+            case ir.SharedLayer(name, value):
+                step = self.eval(value)
+                if not isinstance(step, LayerStep):
+                    raise self.error(f"a shared layer must be a layer call, got {describe_value(step)}",
+                                     value.span, "wrong-kind", help=f"layer {name} = Dense(64)")  # fmt: skip
+                self.scope.locals[name] = SharedRef(name, step.spec, s.span)
+                self.bound_at[name] = (self.scope.locals[name], s.span)
+            case ir.ForLoop(targets, iterable, body):
+                items = self.eval(iterable)
+                if isinstance(items, dict):
+                    items = list(items)
+                if not isinstance(items, list | tuple):
+                    raise self.error(f"a for loop needs a list, tuple or range, got {describe_value(items)}",
+                                     iterable.span, "wrong-kind")  # fmt: skip
+                for item in items:
+                    self.bind_loop(targets, item, s)
+                    self.run(body)
+            case ir.IfElse(test, body, orelse):
+                self.run(body if self.truth(self.eval(test), test) else orelse)
+            case _:
+                raise AssertionError(f"unhandled statement {s!r}")
+
+    def value(self, e: ir.Expr, span: Span) -> Any:
+        """A statement's right side: a bare step applies to the current tensor."""
+        result = self.eval(e)
+        if is_step(result):
+            result = self.apply(result, self.current_for(e.span), e.span)
+        return result
+
+    def current_for(self, span: Span) -> Any:
+        if self.current is None:
+            raise self.error("there is no current tensor to continue from", span, "no-current",
+                             help="start the chain with a tensor: x -> ..., or declare an input first")  # fmt: skip
+        return self.current
+
+    def bind(self, targets: tuple[str, ...], result: Any, s: ir.Bind) -> None:
+        if len(targets) == 1:
+            self.scope.locals[targets[0]] = result
+            self.bound_at[targets[0]] = (result, s.span)
+            if is_tensors(result):
+                self.current = result
+                _label(result, targets[0])
+            return
+        if not isinstance(result, list | tuple) or len(result) != len(targets):
+            got = describe_value(result)
+            raise self.error(f"cannot unpack {got} into {len(targets)} names", s.span, "unpack-mismatch",
+                             help="a layer with several outputs, e.g. LSTM(64, return_state=true), "
+                             "gives one tensor per name")  # fmt: skip
+        for name, item in zip(targets, result, strict=True):
+            self.scope.locals[name] = item
+            self.bound_at[name] = (item, s.span)
+            if isinstance(item, Tensor):
+                _label(item, name)
+        if is_tensors(result):
+            self.current = result[0]
+
+    def bind_loop(self, targets: tuple[str, ...], item: Any, s: ir.ForLoop) -> None:
+        if len(targets) == 1:
+            self.scope.locals[targets[0]] = item
+            return
+        if not isinstance(item, list | tuple) or len(item) != len(targets):
+            raise self.error(f"cannot unpack {describe_value(item)} into {len(targets)} names",
+                             s.span, "unpack-mismatch")  # fmt: skip
+        for name, v in zip(targets, item, strict=True):
+            self.scope.locals[name] = v
+
+    def input(self, s: ir.Input) -> None:
+        if self.block_inputs is not None:  # a block's input binds the next incoming tensor
+            if not self.block_inputs:
+                raise self.error(f"block input '{s.name}' receives no tensor", s.span, "block-inputs")
+            tensor = self.block_inputs.pop(0)
+            if s.shape is not None:
+                self.check_declared_shape(tensor, self.input_shape(s), s)
+            self.scope.locals[s.name] = tensor
+            self.current = tensor
+            return
+        if s.shape is None:
+            raise self.error(f"input '{s.name}' needs a shape in a model", s.span, "missing-shape",
+                             help=f"input {s.name}: (28, 28, 1)  (without the batch axis)")  # fmt: skip
+        shape = self.input_shape(s)
+        dtype = s.dtype
+        if dtype is not None and dtype not in keras_names.DTYPES:
+            raise self.error(f"unknown dtype '{dtype}'", s.span, "bad-choice",
+                             help=suggest(dtype, keras_names.DTYPES))  # fmt: skip
+        if s.name in self.state.used_names:
+            raise self.error(f"'{s.name}' is already a layer name in this model", s.span, "duplicate-name")
+        self.state.used_names.add(s.name)
+        layer = Layer(s.name, None, s.span, Params(), input_shape=shape, dtype=dtype)
+        call = Call(layer, 0, None, {}, [], s.span)
+        tensor = Tensor(call, 0, shape, label=s.name)
+        call.outputs.append(tensor)
+        layer.calls.append(call)
+        self.graph.layers.append(layer)
+        self.graph.calls.append(call)
+        self.graph.inputs.append(tensor)
+        self.scope.locals[s.name] = tensor
+        self.bound_at[s.name] = (tensor, s.span)
+        self.current = tensor if len(self.graph.inputs) == 1 else None
+
+    def input_shape(self, s: ir.Input) -> tuple[int | None, ...]:
+        assert s.shape is not None
+        shape = self.eval(s.shape)
+        if isinstance(shape, int) and not isinstance(shape, bool):
+            shape = (shape,)
+        if not isinstance(shape, tuple | list) or not all(
+            d is None or (isinstance(d, int) and not isinstance(d, bool) and d >= 1) for d in shape
+        ):
+            raise self.error(f"an input shape is a tuple of positive integers or none, got "
+                             f"{describe_value(shape)}", s.shape.span, "bad-shape",
+                             help="e.g. (28, 28, 1) or (none, 64), without the batch axis")  # fmt: skip
+        return tuple(shape)
+
+    def check_declared_shape(self, tensor: Tensor, declared: tuple[int | None, ...], s: ir.Input) -> None:
+        got = tensor.shape
+        if got is None:
+            return
+        if len(got) != len(declared) or any(d is not None and g is not None and d != g
+                                             for d, g in zip(declared, got, strict=False)):  # fmt: skip
+            raise self.error(f"block input '{s.name}' expects {show(declared)}, got {show(got)}",
+                             s.span, "shape-mismatch")  # fmt: skip
+
+    # -- chains and steps -------------------------------------------------------------
+    def chain(self, e: ir.Chain) -> Any:
+        first, *rest = e.items
+        head = self.eval(first)
+        if is_step(head):
+            value = self.apply(head, self.current_for(first.span), first.span)
+        elif is_tensors(head):
+            value = list(head) if isinstance(head, list | tuple) else head
+        elif isinstance(head, str) and isinstance(first, ir.Name):
+            tensors = [n for n, v in self.scope.locals.items() if is_tensors(v)]
+            raise self.error(f"undefined tensor '{head}'", first.span, "undefined-tensor",
+                             help=suggest(head, tensors) or _known(tensors))  # fmt: skip
+        else:
+            raise self.error(f"a chain starts with a tensor, a list of tensors or a layer, "
+                             f"got {describe_value(head)}", first.span, "bad-chain")  # fmt: skip
+        for item in rest:
+            step = self.eval(item)
+            if not is_step(step):
+                if isinstance(step, str) and isinstance(item, ir.Name):
+                    if lookup(step) is not None or step in keras_names.KERAS_LAYERS:
+                        raise self.error(f"'{step}' must be called to be a step", item.span,
+                                         "not-a-step", help=f"write {step}()")  # fmt: skip
+                    steps = [n for n, v in self.scope.locals.items() if isinstance(v, SharedRef)]
+                    raise self.error(f"unknown step '{step}'", item.span, "unknown-name",
+                                     help=suggest(step, steps) or "a step is a layer call, a block call, "
+                                     "a shared layer or a model")  # fmt: skip
+                raise self.error(f"a chain step must be a layer, block, shared layer or model, got "
+                                 f"{describe_value(step)}", item.span, "not-a-step")  # fmt: skip
+            value = self.apply(step, value, item.span)
+        return value
+
+    def apply(self, step: Any, value: Any, span: Span) -> Any:
+        if len(self.graph.calls) > MAX_LAYERS:
+            raise self.error(f"the model unrolls to more than {MAX_LAYERS:,} layers", span, "too-large")
+        if isinstance(step, LayerStep):
+            layer = Layer(self.layer_name(step.spec, step.name, step.span), step.spec, step.span,
+                          block_path=self.block_path)  # fmt: skip
+            return self.call_layer(layer, step.spec, value, step.tensors, step.span, new=True)
+        if isinstance(step, SharedRef):
+            if not step.layer:
+                layer = Layer(self.layer_name(step.spec, None, step.span, shared=step.name), step.spec,
+                              step.span)  # fmt: skip
+                step.layer.append(layer)
+                return self.call_layer(layer, step.spec, value, {}, span, new=True)
+            return self.call_layer(step.layer[0], step.spec, value, {}, span, new=False)
+        if isinstance(step, BlockRef):
+            return self.expand(step, value, span)
+        if isinstance(step, ModelDef):
+            step = self.resolver.model_ref(step, span)
+        if isinstance(step, ModelRef):
+            return self.call_model(step, value, span)
+        raise AssertionError(step)
+
+    def layer_name(self, spec: LayerSpec, given: str | None, span: Span, shared: str | None = None) -> str:
+        if given is not None:
+            full = f"{self.prefix}_{given}" if self.prefix else given
+            if full in self.state.used_names:
+                raise self.error(f"layer name '{full}' is used twice in this model", span, "duplicate-name")
+            self.state.used_names.add(full)
+            return full
+        cls = spec.class_name if isinstance(spec, GenericLayer) else spec.layer_name()
+        base = shared or to_snake_case(cls)
+        return self.state.unique(f"{self.prefix}_{base}" if self.prefix else base)
+
+    def layer_input(self, spec: LayerSpec, value: Any, tensors: dict[str, Any], span: Span
+                    ) -> tuple[Tensor | list[Tensor], dict[str, Any]]:  # fmt: skip
+        """Normalize what flows into a layer to the shape its catalog entry takes."""
+        name = spec.class_name if isinstance(spec, GenericLayer) else spec.layer_name()
+        if spec.call_inputs:
+            items = list(value) if isinstance(value, list | tuple) else [value]
+            rest = dict(tensors)
+            for key in spec.call_inputs[len(items):]:
+                if key in rest:
+                    item = rest.pop(key)
+                    items.append(item)
+            if len(items) > len(spec.call_inputs):
+                raise self.error(f"{name} takes at most {len(spec.call_inputs)} tensors "
+                                 f"({', '.join(spec.call_inputs)}), got {len(items)}", span,
+                                 "wrong-inputs")  # fmt: skip
+            return items, rest
+        if spec.takes_list:
+            if not isinstance(value, list | tuple):
+                raise self.error(f"{name} takes a list of tensors, got one tensor", span, "wrong-inputs",
+                                 help=f"[a, b] -> {name}()")  # fmt: skip
+            return list(value), tensors
+        if isinstance(value, list | tuple):
+            if isinstance(spec, GenericLayer):
+                return list(value), tensors
+            raise self.error(f"{name} takes one tensor, got a list of {len(value)}", span,
+                             "wrong-inputs",
+                             help="merge them first, e.g. [a, b] -> Concatenate() -> ...")  # fmt: skip
+        return value, tensors
+
+    def call_layer(self, layer: Layer, spec: LayerSpec, value: Any, tensors: dict[str, Any],
+                   span: Span, *, new: bool) -> Any:  # fmt: skip
+        inputs, tensors = self.layer_input(spec, value, tensors, span)
+        flat = inputs if isinstance(inputs, list) else [inputs]
+        tflat = [t for v in tensors.values() for t in (v if isinstance(v, list) else [v])]
+        known = all(t.shape is not None for t in [*flat, *tflat])
+        x: Any = [t.shape for t in inputs] if isinstance(inputs, list) else inputs.shape
+        tshapes = {k: [t.shape for t in v] if isinstance(v, list) else v.shape for k, v in tensors.items()}
+        out: Any = None
+        params: Params | None = None
+        if known and spec.statically_checked:
+            name = spec.layer_name()
+            try:
+                out = spec.output_shape(x, **tshapes)
+                params = spec.count_params(x, **tshapes)
+            except ShapeError as err:
+                message = err.message if err.message.startswith(name) else f"{name}: {err.message}"
+                shown = show(x) if isinstance(x, tuple) else ", ".join(show(s) for s in x)
+                if "(None" not in message:
+                    message += f" (input {shown})"
+                raise self.error(message, span, "shape-error", help=err.help) from None
+        if not new:
+            if params is not None and layer.params is not None and params != layer.params:
+                raise self.error(f"shared layer '{layer.name}' was built for another input shape "
+                                 f"than {show(x) if isinstance(x, tuple) else x}", span, "shape-mismatch",
+                                 help="a shared layer needs the same input shape at every use")  # fmt: skip
+        else:
+            layer.params = params
+            self.graph.layers.append(layer)
+        call = Call(layer, len(layer.calls), inputs, tensors, [], span)
+        layer.calls.append(call)
+        self.graph.calls.append(call)
+        for t in [*flat, *tflat]:
+            self.state.consumed.add(id(t))
+        if isinstance(out, list):
+            call.multi_output = True
+            call.outputs.extend(Tensor(call, i, s) for i, s in enumerate(out))
+            return list(call.outputs)
+        call.outputs.append(Tensor(call, 0, out))
+        return call.outputs[0]
+
+    def expand(self, ref: BlockRef, value: Any, span: Span) -> Any:
+        block = ref.block
+        if block.name in self.blocks:
+            cycle = " -> ".join([*self.blocks[self.blocks.index(block.name):], block.name])
+            raise self.error(f"block recursion: {cycle}", ref.span, "block-recursion",
+                             help="a block cannot use itself, directly or through other blocks")  # fmt: skip
+        incoming = list(value) if isinstance(value, list | tuple) else [value]
+        n_inputs = sum(1 for s in block.body if isinstance(s, ir.Input))
+        if len(incoming) != n_inputs:
+            raise self.error(f"block {block.name} takes {n_inputs} input tensor"
+                             f"{'s' if n_inputs != 1 else ''}, got {len(incoming)}", span,
+                             "block-inputs")  # fmt: skip
+        scope = self.resolver.block_scope(ref, self)
+        if ref.instance is not None:
+            instance = ref.instance
+        else:
+            key = (self.prefix, block.name)
+            count = self.state.instance_counts.get(key, 0) + 1
+            self.state.instance_counts[key] = count
+            instance = f"{block.name}{count}"
+        prefix = f"{self.prefix}_{instance}" if self.prefix else instance
+        child = ModelChecker(self.diags, scope, self.state, self.resolver, prefix,
+                             (*self.blocks, block.name), (*self.block_path, instance))  # fmt: skip
+        child.block_inputs = incoming
+        s = ref.span
+        self.diags.context.append(f"in {ref.text} used at {s.path}:{s.line}:{s.column}")
+        try:
+            child.run(block.body)
+        finally:
+            self.diags.context.pop()
+        if not child.graph.complete:
+            raise Skip()
+        outputs = [v for _, v, _ in child.outputs] or ([child.current] if child.current is not None else [])
+        if not outputs:
+            raise self.error(f"block {block.name} produces no tensor", ref.span, "no-output")
+        child.warn_unused(block_inputs=True)
+        return outputs[0] if len(outputs) == 1 else [t for o in outputs for t in (o if isinstance(o, list) else [o])]
+
+    def call_model(self, ref: ModelRef, value: Any, span: Span) -> Any:
+        inner = ref.graph
+        incoming = list(value) if isinstance(value, list | tuple) else [value]
+        if len(incoming) != len(inner.inputs):
+            raise self.error(f"model {ref.name} takes {len(inner.inputs)} input(s), got {len(incoming)}",
+                             span, "wrong-inputs")  # fmt: skip
+        for t, expected in zip(incoming, inner.inputs, strict=True):
+            if t.shape is None or expected.shape is None:
+                continue
+            if len(t.shape) != len(expected.shape) or any(
+                a is not None and b is not None and a != b for a, b in zip(t.shape, expected.shape, strict=True)
+            ):
+                raise self.error(f"model {ref.name} expects {show(expected.shape)}, got {show(t.shape)}",
+                                 span, "shape-mismatch")  # fmt: skip
+        new = not ref.layer
+        if new:
+            if ref.name in self.state.used_names:
+                raise self.error(f"layer name '{ref.name}' is used twice in this model", span, "duplicate-name")
+            self.state.used_names.add(ref.name)
+            ref.layer.append(Layer(ref.name, inner, span, inner.params))
+            self.graph.layers.append(ref.layer[0])
+        layer = ref.layer[0]
+        call = Call(layer, len(layer.calls), incoming if len(incoming) > 1 else incoming[0], {}, [], span)
+        layer.calls.append(call)
+        self.graph.calls.append(call)
+        for t in incoming:
+            self.state.consumed.add(id(t))
+        call.outputs.extend(Tensor(call, i, o.shape) for i, o in enumerate(inner.outputs))
+        call.multi_output = len(inner.outputs) > 1
+        return list(call.outputs) if len(call.outputs) > 1 else call.outputs[0]
+
+    # -- end of a body ------------------------------------------------------------------
+    def warn_unused(self, *, block_inputs: bool = False) -> None:
+        outputs = {id(t) for _, v, _ in self.outputs for t in (v if isinstance(v, list) else [v])}
+        if self.current is not None:
+            outputs |= {id(t) for t in (self.current if isinstance(self.current, list) else [self.current])}
+        for name, (value, span) in self.bound_at.items():
+            if isinstance(value, SharedRef) and not value.layer:
+                self.diags.warning(f"shared layer '{name}' is never used", span, code="unused")
+            if not isinstance(value, Tensor) or id(value) in self.state.consumed or id(value) in outputs:
+                continue
+            what = "input" if value.layer.is_input else "tensor"
+            self.diags.warning(f"{what} '{name}' is never used", span, code="unused")
+
+
+def _label(value: Any, name: str) -> None:
+    for t in value if isinstance(value, list | tuple) else [value]:
+        if isinstance(t, Tensor) and t.label is None:
+            t.label = name
+
+
+def _known(names: list[str]) -> str | None:
+    return f"tensors defined here: {', '.join(names)}" if names else None
+
+
+def _targets(s: ir.Stmt) -> tuple[str, ...]:
+    match s:
+        case ir.Bind(targets):
+            return targets
+        case ir.Input(name) | ir.SharedLayer(name):
+            return (name,)
+    return ()
+
+
+__all__ = ["ModelChecker", "ModelState", "spec_text", "to_snake_case"]

@@ -1,0 +1,357 @@
+"""A whole file -> Checked: imports, constants, overrides, models, data and train sections."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kspec import ir
+from kspec.check.evaluate import Evaluator, Scope, Skip
+from kspec.check.graph import Checked, Graph, Setting
+from kspec.check.model import ModelChecker, ModelState
+from kspec.check.sections import SECTION_FIELDS, check_against_model, check_field
+from kspec.check.values import BlockDef, BlockRef, ModelDef, ModelRef, UseDef
+from kspec.diagnostics import Diagnostic, Diagnostics, KspecError, suggest
+from kspec.parse import parse
+from kspec.source import NO_SPAN, Source, Span
+
+
+@dataclass
+class Override:
+    """`--set NAME=VALUE`: VALUE is spec syntax, parsed from its own pseudo-source."""
+
+    name: str
+    value: ir.Expr
+    span: Span
+
+
+def parse_overrides(pairs: list[str] | dict[str, Any], diags: Diagnostics) -> list[Override]:
+    out: list[Override] = []
+    items = pairs.items() if isinstance(pairs, dict) else [_split(p) for p in pairs]
+    for i, (name, text) in enumerate(items, 1):
+        path = f"--set[{i}]" if len(items) > 1 else "--set"
+        if not isinstance(text, str):
+            from kspec.check.evaluate import spec_text
+
+            text = spec_text(text)
+        line = f"{name}={text}"
+        diags.sources[path] = Source(path, line)
+        if not name or not all(part.isidentifier() for part in name.split(".")):
+            diags.error(f"bad --set '{line}'", Span(1, 1, 1, len(line) + 1, path), code="bad-override",
+                        help="write --set NAME=VALUE, e.g. --set units=256 or --set train.epochs=1")  # fmt: skip
+            continue
+        try:
+            # Parse `_   =VALUE` so that VALUE keeps its columns in `NAME=VALUE`.
+            spec = parse("_" + " " * (len(name) - 1) + "=" + text, path)
+        except KspecError as e:
+            for d in e.diagnostics:
+                diags.add(d)
+            continue
+        item = spec.items[0] if len(spec.items) == 1 else None
+        if not isinstance(item, ir.Const):
+            diags.error(f"bad --set value '{text}'", Span(1, len(name) + 2, 1, len(line) + 1, path),
+                        code="bad-override", help="the value is one spec expression")  # fmt: skip
+            continue
+        out.append(Override(name, item.value, Span(1, 1, 1, len(name) + 1, path)))
+    return out
+
+
+def _split(pair: str) -> tuple[str, str]:
+    name, sep, value = pair.partition("=")
+    return (name.strip(), value) if sep else ("", pair)
+
+
+@dataclass
+class FileScope:
+    path: str
+    spec: ir.Spec
+    globals: dict[str, Any] = field(default_factory=dict)
+
+
+class SpecChecker:
+    """Checks one file and what it imports; collects every diagnostic before raising."""
+
+    def __init__(self, diags: Diagnostics):
+        self.diags = diags
+        self.files: dict[str, FileScope] = {}
+        self.graphs: dict[tuple[str, str], Graph] = {}
+        self.checking: list[tuple[str, str]] = []
+        self.model_refs: dict[tuple[str, str], ModelRef] = {}
+
+    # -- files and imports ------------------------------------------------------------
+    def load(self, text: str, path: str, stack: tuple[str, ...], overrides: list[Override]) -> FileScope:
+        self.diags.sources[path] = Source(path, text)
+        spec = parse(text, path)
+        scope = FileScope(path, spec)
+        self.files[path] = scope
+        g = scope.globals
+        defined: dict[str, Span] = {}
+        for item in spec.items:
+            name, span = _item_name(item)
+            if name is None:
+                continue
+            if name in defined:
+                first = defined[name]
+                self.diags.error(f"'{name}' is defined twice (first at line {first.line})", span,
+                                 code="duplicate-name")  # fmt: skip
+                continue
+            defined[name] = span
+        for item in spec.items:
+            match item:
+                case ir.Import(rel):
+                    self.import_file(scope, item, stack)
+                case ir.Use():
+                    g[item.bound_name] = UseDef(item.target)
+                case ir.Block(name):
+                    g[name] = BlockDef(item, path)
+                case ir.Model(name):
+                    g[name] = ModelDef(item, path)
+        consts = {i.name: i for i in spec.items if isinstance(i, ir.Const)}
+        for o in overrides:
+            if "." not in o.name and o.name in consts:
+                consts[o.name] = ir.Const(o.name, o.value, span=o.span)
+        evaluator = Evaluator(self.diags, Scope(g))
+        for const in consts.values():
+            try:
+                g[const.name] = evaluator.eval(const.value)
+            except Skip:
+                from kspec.check.evaluate import POISON
+
+                g[const.name] = POISON
+        return scope
+
+    def import_file(self, scope: FileScope, item: ir.Import, stack: tuple[str, ...]) -> None:
+        base = Path(scope.path).parent
+        target = base / item.path
+        key = _display(target)
+        if key in stack or key == scope.path:
+            chain = list(stack[stack.index(key):]) if key in stack else []
+            cycle = " -> ".join([*chain, scope.path, key])
+            self.diags.error(f"import cycle: {cycle}", item.span, code="import-cycle",
+                             help="move what both files need into a third file that neither imports")  # fmt: skip
+            return
+        if key not in self.files:
+            try:
+                text = target.read_text(encoding="utf-8")
+            except OSError as e:
+                self.diags.error(f"cannot import '{item.path}': {e.strerror or e}", item.span,
+                                 code="import-missing",
+                                 help=f"the path is relative to this file: {target}")  # fmt: skip
+                return
+            try:
+                self.load(text, key, (*stack, scope.path), [])
+            except KspecError as e:
+                for d in e.diagnostics:
+                    self.diags.add(d)
+                self.diags.sources.update(e.sources)
+                return
+        imported = self.files[key]
+        for name, value in imported.globals.items():
+            scope.globals.setdefault(name, value)
+
+    # -- models -----------------------------------------------------------------------
+    def model_graph(self, model: ir.Model, file: str) -> Graph:
+        key = (file, model.name)
+        if key in self.graphs:
+            return self.graphs[key]
+        graph = Graph(model.name, model.name_span)
+        state = ModelState(graph)
+        checker = ModelChecker(self.diags, Scope(self.files[file].globals), state, self)
+        self.checking.append(key)
+        try:
+            checker.run(model.body)
+        finally:
+            self.checking.pop()
+        outputs = checker.outputs
+        if not outputs and checker.current is not None and graph.complete:
+            outputs = [(None, checker.current, NO_SPAN)]
+        for name, value, span in outputs:
+            for t in value if isinstance(value, list) else [value]:
+                graph.outputs.append(t)
+                graph.output_names.append(name)
+                if name is not None:
+                    self.name_output(graph, state, t, name, span)
+        if not graph.outputs and graph.complete:
+            self.diags.error(f"model {model.name} has no output", model.name_span, code="no-output",
+                             help="add layers after the input, or an `output` statement")  # fmt: skip
+        checker.warn_unused()
+        self.graphs[key] = graph
+        return graph
+
+    def name_output(self, graph: Graph, state: ModelState, t: Any, name: str, span: Span) -> None:
+        """Keras names a model output after the layer that produces it: rename that layer."""
+        layer = t.layer
+        if layer.name == name:
+            return
+        if name in state.used_names:
+            self.diags.error(f"output name '{name}' is already a layer name in this model", span,
+                             code="duplicate-name")  # fmt: skip
+            return
+        if not layer.is_input and len(layer.calls) == 1 and not t.call.multi_output:
+            state.used_names.discard(layer.name)
+            layer.name = name
+            state.used_names.add(name)
+            return
+        self.diags.error(f"output '{name}' is a tensor that Keras cannot name", span, code="output-name",
+                         help="give the output its own layer, e.g. -> Identity()")  # fmt: skip
+
+    def model_ref(self, d: ModelDef, span: Span) -> ModelRef:
+        key = (d.globals_key, d.model.name)
+        if key in self.checking:
+            cycle = " -> ".join([k[1] for k in self.checking[self.checking.index(key):]] + [d.model.name])
+            self.diags.error(f"model recursion: {cycle}", span, code="model-recursion")
+            raise Skip()
+        if key not in self.model_refs:
+            graph = self.model_graph(d.model, d.globals_key)
+            if not graph.complete:
+                raise Skip()
+            self.model_refs[key] = ModelRef(d.model.name, graph)
+        return self.model_refs[key]
+
+    def block_scope(self, ref: BlockRef, caller: ModelChecker) -> Scope:
+        file = self.files[ref.globals_key]
+        scope = Scope(file.globals)
+        evaluator = Evaluator(self.diags, scope)
+        bound = dict(ref.args)
+        for p in ref.block.params:
+            if p.name in bound:
+                scope.locals[p.name] = bound[p.name]
+            elif p.default is not None:
+                scope.locals[p.name] = evaluator.eval(p.default)
+        return scope
+
+    # -- sections ---------------------------------------------------------------------
+    def sections(self, scope: FileScope, overrides: list[Override]) -> dict[str, dict[str, Setting]]:
+        out: dict[str, dict[str, Setting]] = {"data": {}, "train": {}}
+        seen: set[str] = set()
+        evaluator = Evaluator(self.diags, Scope(scope.globals))
+        for item in scope.spec.items:
+            if not isinstance(item, ir.Section):
+                continue
+            if item.kind in seen:
+                self.diags.error(f"a second '{item.kind}' section", item.span, code="duplicate-name",
+                                 help="merge the two sections into one")  # fmt: skip
+            seen.add(item.kind)
+            for f in item.fields:
+                if f.name in out[item.kind]:
+                    self.diags.error(f"{item.kind}.{f.name} is set twice", f.span, code="duplicate-name")
+                    continue
+                self.field(item.kind, f.name, f.value, f.span, evaluator, out)
+        for o in overrides:
+            section, _, name = o.name.partition(".")
+            if section in out and name:
+                self.field(section, name, o.value, o.span, evaluator, out)
+        return out
+
+    def field(self, section: str, name: str, expr: ir.Expr, span: Span, evaluator: Evaluator,
+              out: dict[str, dict[str, Setting]]) -> None:  # fmt: skip
+        try:
+            value = evaluator.eval(expr)
+        except Skip:
+            return
+        if isinstance(value, ModelDef | BlockDef):  # `model = encoder`, `source = mnist`: names
+            value = value.model.name if isinstance(value, ModelDef) else value.block.name
+        checked = check_field(section, name, value, expr.span if span.path.startswith("--set") is False
+                              else span, self.diags)  # fmt: skip
+        if checked is not None or value is None:
+            out[section][name] = Setting(checked, expr.span)
+
+
+def check_text(text: str, path: str = "<string>", overrides: list[str] | dict[str, Any] | None = None,
+               *, raise_errors: bool = True) -> tuple[Checked | None, Diagnostics]:  # fmt: skip
+    """Check a spec; returns the Checked result and all diagnostics (warnings included)."""
+    diags = Diagnostics()
+    sc = SpecChecker(diags)
+    ovs = parse_overrides(overrides or [], diags)
+    try:
+        scope = sc.load(text, path, (), ovs)
+    except KspecError as e:
+        diags.sources.update(e.sources)
+        for d in e.diagnostics:
+            diags.add(d)
+        if raise_errors:
+            raise KspecError(diags.items, diags.sources) from None
+        return None, diags
+    _check_override_names(scope, ovs, diags)
+    models: dict[str, Graph] = {}
+    for item in scope.spec.items:
+        if isinstance(item, ir.Model):
+            models[item.name] = sc.model_graph(item, path)
+    settings = sc.sections(scope, ovs)
+    constants = {k: v for k, v in scope.globals.items() if not isinstance(v, BlockDef | ModelDef | UseDef)}
+    uses = {k: v.target for k, v in scope.globals.items() if isinstance(v, UseDef)}
+    checked = Checked(scope.spec, path, models, settings["data"], settings["train"], constants,
+                      diags.sources, uses=uses)  # fmt: skip
+    _check_model_choice(checked, diags)
+    if models and not diags.errors:
+        try:
+            graph = checked.model()
+        except KeyError:
+            graph = None
+        if graph is not None and graph.complete:
+            check_against_model(graph, checked.data, checked.train, diags)
+    checked.warnings = diags.warnings
+    if diags.errors and raise_errors:
+        diags.raise_if_any()
+    return checked, diags
+
+
+def _check_override_names(scope: FileScope, ovs: list[Override], diags: Diagnostics) -> None:
+    consts = [i.name for i in scope.spec.items if isinstance(i, ir.Const)]
+    for o in ovs:
+        section, dot, name = o.name.partition(".")
+        if dot:
+            if section not in SECTION_FIELDS:
+                diags.error(f"unknown --set target '{o.name}'", o.span, code="bad-override",
+                            help="override a constant, or a field as data.NAME / train.NAME")  # fmt: skip
+            # field names are checked with the section
+            continue
+        if o.name not in consts:
+            fields = [f"{s}.{f}" for s, fs in SECTION_FIELDS.items() for f in fs]
+            diags.error(f"--set: this file has no constant '{o.name}'", o.span, code="bad-override",
+                        help=suggest(o.name, [*consts, *fields]) or
+                        (f"constants: {', '.join(consts)}" if consts else "this file defines no constants"))  # fmt: skip
+
+
+def _check_model_choice(checked: Checked, diags: Diagnostics) -> None:
+    choice = checked.train.get("model")
+    if choice is not None and choice.value not in checked.models:
+        diags.error(f"train.model: no model named '{choice.value}'", choice.span, code="unknown-model",
+                    help=suggest(str(choice.value), checked.models) or
+                    f"models in this file: {', '.join(checked.models) or 'none'}")  # fmt: skip
+        del checked.train["model"]
+    elif choice is None and len(checked.models) > 1 and checked.train:
+        first = next(iter(checked.train.values()))
+        diags.warning(f"this file has {len(checked.models)} models and train.model does not pick one; "
+                      f"training uses the last, '{list(checked.models)[-1]}'", first.span,
+                      code="ambiguous-model")  # fmt: skip
+
+
+def _item_name(item: ir.Item) -> tuple[str | None, Span]:
+    match item:
+        case ir.Model(name) | ir.Block(name):
+            return name, item.name_span
+        case ir.Const(name):
+            return name, item.span
+    return None, item.span
+
+
+def _display(p: Path) -> str:
+    """Paths as the user would write them: relative to the working directory when possible."""
+    try:
+        return str(p.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(p.resolve())
+
+
+def check_file(path: str | Path, overrides: list[str] | dict[str, Any] | None = None) -> Checked:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        reason = getattr(e, "strerror", None) or str(e)
+        raise KspecError([Diagnostic("file-error", f"cannot read {path}: {reason}", Span(0, 0, 0, 0, str(path)))]) from None
+    checked, _ = check_text(text, str(path), overrides)
+    assert checked is not None
+    return checked

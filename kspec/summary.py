@@ -1,0 +1,104 @@
+"""`kspec summary`: the model table Keras's model.summary() prints, computed statically."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kspec.catalog.shapes import show
+from kspec.check.graph import Graph, Layer
+
+
+def memory(params: int) -> str:
+    """Keras's readable_memory_size for float32 weights."""
+    size = float(params * 4)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if size < 1024 or unit == "TB":
+            return f"{size:.2f} {unit}"
+        size /= 1024
+    return f"{size:.2f} TB"
+
+
+def layer_shape(layer: Layer) -> str:
+    shapes = []
+    for call in layer.calls[:1]:
+        outs = [t.shape for t in call.outputs]
+        shapes = [show(s) for s in outs]
+    if not shapes:
+        return "?"
+    return shapes[0] if len(shapes) == 1 else "[" + ", ".join(shapes) + "]"
+
+
+def connected_to(layer: Layer) -> list[str]:
+    if not layer.calls:
+        return []
+    return [t.ref() for t in layer.calls[0].input_list()]
+
+
+def rows(graph: Graph) -> list[dict[str, Any]]:
+    out = []
+    for layer in graph.layers:
+        if graph.is_sequential and layer.is_input:
+            continue  # Keras's Sequential summary leaves the input out
+        params = layer.params
+        out.append({
+            "name": layer.name,
+            "type": layer.class_name,
+            "output_shape": layer_shape(layer),
+            "params": None if params is None else params.total,
+            "trainable": None if params is None else params.trainable,
+            "non_trainable": None if params is None else params.non_trainable,
+            "connected_to": connected_to(layer),
+            "statically_checked": params is not None,
+        })  # fmt: skip
+    return out
+
+
+def summary_json(graph: Graph) -> dict[str, Any]:
+    total = graph.params
+    return {
+        "model": graph.name,
+        "class": "Sequential" if graph.is_sequential else "Functional",
+        "layers": rows(graph),
+        "total_params": None if total is None else total.total,
+        "trainable_params": None if total is None else total.trainable,
+        "non_trainable_params": None if total is None else total.non_trainable,
+    }
+
+
+def render_summary(graph: Graph) -> str:
+    data = summary_json(graph)
+    functional = data["class"] == "Functional"
+    headers = ["Layer (type)", "Output Shape", "Param #"] + (["Connected to"] if functional else [])
+    table = []
+    for r in data["layers"]:
+        count = "?" if r["params"] is None else f"{r['params']:,}"
+        row = [f"{r['name']} ({r['type']})", r["output_shape"], count]
+        if functional:
+            row.append(", ".join(r["connected_to"]) or "-")
+        table.append(row)
+    widths = [max(len(h), *(len(row[i]) for row in table)) if table else len(h) for i, h in enumerate(headers)]
+    right = {2}
+
+    def line(cells: list[str], left: str, mid: str, end: str) -> str:
+        parts = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))]
+        return left + " " + f" {mid} ".join(parts) + " " + end
+
+    def rule(left: str, mid: str, end: str, fill: str) -> str:
+        return left + mid.join(fill * (w + 2) for w in widths) + end
+
+    out = [f'Model: "{graph.name}"', rule("┏", "┳", "┓", "━"), line(headers, "┃", "┃", "┃"),
+           rule("┡", "╇", "┩", "━")]  # fmt: skip
+    for i, row in enumerate(table):
+        out.append(line(row, "│", "│", "│"))
+        if functional and i < len(table) - 1:
+            out.append(rule("├", "┼", "┤", "─"))
+    out.append(rule("└", "┴", "┘", "─"))
+    total = graph.params
+    if total is None:
+        known = sum(r["params"] or 0 for r in data["layers"])
+        out.append(f" Total params: at least {known:,} (some layers are not statically checked)")
+    else:
+        out.append(f" Total params: {total.total:,} ({memory(total.total)})")
+        out.append(f" Trainable params: {total.trainable:,} ({memory(total.trainable)})")
+        out.append(f" Non-trainable params: {total.non_trainable:,} ({memory(total.non_trainable)})")
+    return "\n".join(out)
