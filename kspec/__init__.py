@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
+from kspec.api import Spec, load, loads
 from kspec.diagnostics import Diagnostic, KspecError
 
 __version__ = "0.1.0"
-__all__ = ["Diagnostic", "KspecError", "__version__"]
+__all__ = ["Diagnostic", "KspecError", "Spec", "__version__", "load", "loads"]

@@ -1,7 +1,5 @@
 """Attention layers: MultiHeadAttention, dot-product Attention, AdditiveAttention."""
 
-# ruff: noqa: RUF009
-
 from __future__ import annotations
 
 from dataclasses import dataclass

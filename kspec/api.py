@@ -1,0 +1,86 @@
+"""The Python API: load a spec from a file or a string, check it, summarize, build, train."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from kspec.check.graph import Checked, Graph
+from kspec.diagnostics import Diagnostic, KspecError
+from kspec.source import Span
+
+
+class Spec:
+    """A spec's text plus overrides; checking happens once, on first use, without TensorFlow."""
+
+    def __init__(self, text: str, filename: str = "<string>", overrides: dict[str, Any] | None = None):
+        self.text = text
+        self.filename = filename
+        self.overrides: dict[str, Any] = dict(overrides or {})
+
+    def __repr__(self) -> str:
+        return f"kspec.Spec({self.filename!r})"
+
+    @cached_property
+    def _result(self) -> tuple[Checked | None, list[Diagnostic], dict[str, Any]]:
+        from kspec.check.spec import check_text
+
+        checked, diags = check_text(self.text, self.filename, self.overrides, raise_errors=False)
+        if diags.errors:
+            checked = None
+        return checked, list(diags.items), dict(diags.sources)
+
+    def check(self) -> list[Diagnostic]:
+        """Every diagnostic (errors and warnings); empty when the spec is clean."""
+        return list(self._result[1])
+
+    @property
+    def checked(self) -> Checked:
+        """The checked spec; raises KspecError carrying every diagnostic when there are errors."""
+        checked, diags, sources = self._result
+        if checked is None:
+            raise KspecError(diags, sources)
+        return checked
+
+    @property
+    def models(self) -> list[str]:
+        return list(self.checked.models)
+
+    def graph(self, model: str | None = None) -> Graph:
+        checked = self.checked
+        if model is not None and model not in checked.models:
+            raise KspecError([Diagnostic("unknown-model", f"no model named '{model}'",
+                                         Span(0, 0, 0, 0, self.filename),
+                                         help=f"models: {', '.join(checked.models)}")])  # fmt: skip
+        return checked.model(model)
+
+    def summary(self, model: str | None = None) -> dict[str, Any]:
+        """The static summary as data: layers, output shapes, parameter counts."""
+        from kspec.summary import summary_json
+
+        return summary_json(self.graph(model))
+
+    def summary_text(self, model: str | None = None) -> str:
+        from kspec.summary import render_summary
+
+        return render_summary(self.graph(model))
+
+    def with_overrides(self, overrides: dict[str, Any]) -> Spec:
+        """A new Spec with `--set`-style overrides added (`{"units": 256, "train.epochs": 1}`)."""
+        return Spec(self.text, self.filename, {**self.overrides, **overrides})
+
+
+def load(path: str | Path, overrides: dict[str, Any] | None = None) -> Spec:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        reason = getattr(e, "strerror", None) or str(e)
+        raise KspecError([Diagnostic("file-error", f"cannot read {path}: {reason}",
+                                     Span(0, 0, 0, 0, str(path)))]) from None  # fmt: skip
+    return Spec(text, str(path), overrides)
+
+
+def loads(text: str, filename: str = "<string>", overrides: dict[str, Any] | None = None) -> Spec:
+    return Spec(text, filename, overrides)
