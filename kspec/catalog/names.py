@@ -68,8 +68,7 @@ LOSS_CLASSES = (
 )  # fmt: skip
 LOSS_FUNCTIONS = (
     "binary_crossentropy", "binary_focal_crossentropy", "categorical_crossentropy",
-    "categorical_focal_crossentropy", "categorical_generalized_cross_entropy",
-    "categorical_hinge", "circle", "cosine_similarity", "ctc", "dice", "hinge", "huber",
+    "categorical_focal_crossentropy", "categorical_hinge", "circle", "cosine_similarity", "ctc", "dice", "hinge", "huber",
     "kl_divergence", "log_cosh", "mean_absolute_error", "mean_absolute_percentage_error",
     "mean_squared_error", "mean_squared_logarithmic_error", "poisson",
     "sparse_categorical_crossentropy", "squared_hinge", "tversky", "mse", "mae", "mape", "msle",
@@ -88,7 +87,7 @@ METRIC_CLASSES = (
 )  # fmt: skip
 METRIC_FUNCTIONS = (
     "accuracy", "acc", "binary_accuracy", "binary_crossentropy", "categorical_accuracy",
-    "categorical_crossentropy", "categorical_hinge", "hinge", "kl_divergence", "log_cosh",
+    "categorical_crossentropy", "categorical_hinge", "hinge", "kl_divergence",
     "mean_absolute_error", "mean_absolute_percentage_error", "mean_squared_error",
     "mean_squared_logarithmic_error", "poisson", "sparse_categorical_accuracy",
     "sparse_categorical_crossentropy", "sparse_top_k_categorical_accuracy", "squared_hinge",

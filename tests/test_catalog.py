@@ -1,0 +1,72 @@
+"""The catalog's static name lists and naming rules agree with the installed Keras."""
+
+from __future__ import annotations
+
+import pytest
+
+from kspec.catalog import ALIASES, CATALOG, names
+from kspec.check.model import to_snake_case
+
+pytestmark = pytest.mark.keras
+
+
+def test_layer_names_exist_in_keras() -> None:
+    import keras
+
+    missing = [n for n in names.KERAS_LAYERS if not hasattr(keras.layers, n)]
+    assert missing == []
+    assert all(hasattr(keras.layers, n) for n in names.REFUSED_LAYERS)
+
+
+def test_catalog_and_aliases_are_keras_layers() -> None:
+    assert set(CATALOG) <= set(names.KERAS_LAYERS)
+    assert set(ALIASES) <= set(names.KERAS_LAYERS)
+    assert set(ALIASES.values()) <= set(CATALOG)
+
+
+@pytest.mark.parametrize(
+    ("names_", "module"),
+    [
+        (names.OPTIMIZERS, "optimizers"),
+        (names.SCHEDULES, "optimizers.schedules"),
+        (names.LOSS_CLASSES, "losses"),
+        (names.METRIC_CLASSES, "metrics"),
+        (names.CALLBACKS, "callbacks"),
+        (names.INITIALIZERS, "initializers"),
+        (names.REGULARIZERS, "regularizers"),
+        (names.CONSTRAINTS, "constraints"),
+    ],
+)
+def test_object_names_resolve(names_: tuple[str, ...], module: str) -> None:
+    from operator import attrgetter
+
+    import keras
+
+    mod = attrgetter(module)(keras)
+    assert [n for n in names_ if not hasattr(mod, n)] == []
+
+
+def test_string_names_resolve_through_keras_registries() -> None:
+    import keras
+
+    for act in names.ACTIVATIONS:
+        keras.activations.get(act)
+    for loss in names.LOSS_FUNCTIONS:
+        keras.losses.get(loss)
+    for metric in names.METRIC_FUNCTIONS:
+        if metric not in ("accuracy", "acc"):  # resolved by compile() against the loss
+            keras.metrics.get(metric)
+
+
+def test_keras_object_modules() -> None:
+    from kspec.backends.keras_build import resolve_class
+
+    for name, module in names.KERAS_OBJECTS.items():
+        assert resolve_class(f"{module}.{name}") is not None
+
+
+@pytest.mark.parametrize("cls_name", sorted(CATALOG))
+def test_auto_names_match_keras(cls_name: str) -> None:
+    from keras.src.utils.naming import to_snake_case as keras_snake
+
+    assert to_snake_case(cls_name) == keras_snake(cls_name)
