@@ -1,7 +1,5 @@
 """Embedding: a lookup table from integer ids to dense vectors."""
 
-# ruff: noqa: RUF009
-
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -237,6 +237,9 @@ class Dot(LayerSpec):
                 raise ShapeError(
                     f"Dot needs inputs with at least one axis after the batch, got {show(shape)}"
                 )
+            if axis == -(len(shape) + 1):
+                raise ShapeError(f"Dot axis {axis} of {show(shape)} is the batch axis",
+                                 help="count axes from 1, the first after the batch")  # fmt: skip
             if not -len(shape) <= axis <= len(shape):
                 raise ShapeError(
                     f"Dot axis {axis} is out of range for an input of shape {show(shape)}"

@@ -1,7 +1,5 @@
 """Recurrent layers (SimpleRNN, LSTM, GRU, ConvLSTM2D), Bidirectional and TimeDistributed."""
 
-# ruff: noqa: RUF009
-
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -28,6 +26,7 @@ from kspec.catalog.base import (
     to_layer,
     to_regularizer,
 )
+from kspec.catalog.conv import Conv2D
 from kspec.catalog.core import Dense
 from kspec.catalog.shapes import normalize_defaults, show, window_lengths
 
@@ -45,20 +44,30 @@ def _fits(got: Shape, want: Shape) -> bool:
     )
 
 
+# Example arguments: sequences out, and sequences plus final states out.
+_SEQ: dict[str, Any] = {"return_sequences": True}
+_ALL: dict[str, Any] = {"return_sequences": True, "return_state": True}
+
+
 class _Recurrent(LayerSpec):
     """Shared rule of the recurrent layers: a loop over axis 1 of the input."""
 
     family: ClassVar[str] = "recurrent"
     call_tensors = ("initial_state", "mask")
     n_states: ClassVar[int] = 1
+    units: int
+    filters: int
+    use_bias: bool
     return_sequences: bool
     return_state: bool
     go_backwards: bool
     stateful: bool
 
+    gates: ClassVar[int] = 1  # kernels stacked per gate: LSTM 4, GRU 3
+
     def _step_output(self, step: Shape) -> Shape:
         """Shape of one step's output (and of each state) for one step's input."""
-        raise NotImplementedError
+        return (self.units,)
 
     def _step_input(self, x: Shape) -> Shape:
         name = self.layer_name()
@@ -101,15 +110,16 @@ class _Recurrent(LayerSpec):
         out = (x[0], *state) if self.return_sequences else state
         return [out, *[state] * self.n_states] if self.return_state else out
 
+    def count_params(self, x: Any, **tensors: Any) -> Params:
+        units, features = self.units, x[-1]
+        # GRU's reset_after keeps separate input and recurrent biases: shape (2, 3 * units).
+        biases = 2 if getattr(self, "reset_after", False) else 1
+        bias = biases * self.gates * units if self.use_bias else 0
+        return Params((features + units) * self.gates * units + bias)
+
     def size(self) -> int:
         """Output features per step (units or filters)."""
         return getattr(self, "units", None) or self.filters
-
-
-def _rnn_weights(x: Shape, units: int, gates: int, use_bias: bool, bias_rows: int = 1) -> Params:
-    assert x[-1] is not None
-    kernel = (x[-1] + units) * gates * units
-    return Params(kernel + (bias_rows * gates * units if use_bias else 0))
 
 
 @register
@@ -123,10 +133,7 @@ class SimpleRNN(_Recurrent):
         ({"units": 8}, (10, 4)),
         ({"units": 16, "return_sequences": True}, (None, 3)),
         ({"units": 4, "return_state": True}, (7, 5)),
-        (
-            {"units": 6, "return_sequences": True, "return_state": True, "go_backwards": True},
-            (5, 2),
-        ),
+        ({**_ALL, "units": 6, "go_backwards": True}, (5, 2)),
         ({"units": 3, "unroll": True, "use_bias": False, "activation": "relu"}, (4, 6)),
         ({"units": 5, "dropout": 0.2, "recurrent_dropout": 0.1}, (None, 8)),
     )
@@ -153,12 +160,6 @@ class SimpleRNN(_Recurrent):
     unroll: bool = param(False, convert=boolean)
     seed: int | None = param(None, convert=optional(integer))
 
-    def _step_output(self, step: Shape) -> Shape:
-        return (self.units,)
-
-    def count_params(self, x: Any, **tensors: Any) -> Params:
-        return _rnn_weights(x, self.units, 1, self.use_bias)
-
 
 @register
 @dataclass(frozen=True, kw_only=True)
@@ -167,15 +168,12 @@ class LSTM(_Recurrent):
 
     keras_class = "keras.layers.LSTM"
     positional = ("units",)
-    n_states = 2
+    n_states, gates = 2, 4
     examples = (
         ({"units": 32}, (10, 8)),
         ({"units": 16, "return_sequences": True}, (None, 12)),
         ({"units": 8, "return_state": True}, (5, 3)),
-        (
-            {"units": 4, "return_sequences": True, "return_state": True, "go_backwards": True},
-            (6, 2),
-        ),
+        ({**_ALL, "units": 4, "go_backwards": True}, (6, 2)),
         ({"units": 12, "use_bias": False, "unit_forget_bias": False, "unroll": True}, (4, 5)),
         ({"units": 6, "dropout": 0.3, "recurrent_dropout": 0.2, "activation": "relu"}, (None, 7)),
     )
@@ -205,12 +203,6 @@ class LSTM(_Recurrent):
     unroll: bool = param(False, convert=boolean)
     use_cudnn: bool | str = param("auto", convert=to_cudnn)
 
-    def _step_output(self, step: Shape) -> Shape:
-        return (self.units,)
-
-    def count_params(self, x: Any, **tensors: Any) -> Params:
-        return _rnn_weights(x, self.units, 4, self.use_bias)
-
 
 @register
 @dataclass(frozen=True, kw_only=True)
@@ -219,14 +211,12 @@ class GRU(_Recurrent):
 
     keras_class = "keras.layers.GRU"
     positional = ("units",)
+    gates = 3
     examples = (
         ({"units": 32}, (10, 8)),
         ({"units": 16, "return_sequences": True}, (None, 12)),
         ({"units": 8, "return_state": True, "reset_after": False}, (5, 3)),
-        (
-            {"units": 4, "return_sequences": True, "return_state": True, "go_backwards": True},
-            (6, 2),
-        ),
+        ({**_ALL, "units": 4, "go_backwards": True}, (6, 2)),
         ({"units": 10, "reset_after": False, "use_bias": False}, (None, 4)),
         (
             {"units": 6, "unroll": True, "dropout": 0.1, "recurrent_activation": "hard_sigmoid"},
@@ -259,13 +249,6 @@ class GRU(_Recurrent):
     reset_after: bool = param(True, convert=boolean)
     use_cudnn: bool | str = param("auto", convert=to_cudnn)
 
-    def _step_output(self, step: Shape) -> Shape:
-        return (self.units,)
-
-    def count_params(self, x: Any, **tensors: Any) -> Params:
-        # reset_after keeps separate input and recurrent biases: shape (2, 3 * units).
-        return _rnn_weights(x, self.units, 3, self.use_bias, 2 if self.reset_after else 1)
-
 
 @register
 @dataclass(frozen=True, kw_only=True)
@@ -274,25 +257,13 @@ class ConvLSTM2D(_Recurrent):
 
     keras_class = "keras.layers.ConvLSTM2D"
     positional = ("filters", "kernel_size", "strides", "padding")
-    n_states = 2
+    n_states, gates = 2, 4
     examples = (
         ({"filters": 8, "kernel_size": 3}, (5, 16, 16, 3)),
-        (
-            {"filters": 4, "kernel_size": (3, 5), "padding": "same", "return_sequences": True},
-            (None, 10, 12, 2),
-        ),
+        ({**_SEQ, "filters": 4, "kernel_size": (3, 5), "padding": "same"}, (None, 10, 12, 2)),
         ({"filters": 6, "kernel_size": 3, "strides": 2, "return_state": True}, (4, 9, 9, 1)),
         ({"filters": 2, "kernel_size": 2, "dilation_rate": 2, "use_bias": False}, (3, 8, 7, 4)),
-        (
-            {
-                "filters": 3,
-                "kernel_size": 1,
-                "go_backwards": True,
-                "return_sequences": True,
-                "return_state": True,
-            },
-            (2, 5, 5, 3),
-        ),
+        ({**_ALL, "filters": 3, "kernel_size": 1, "go_backwards": True}, (2, 5, 5, 3)),
     )
 
     filters: int = param(convert=integer, minimum=1)
@@ -360,8 +331,8 @@ class ConvLSTM2D(_Recurrent):
     def count_params(self, x: Any, **tensors: Any) -> Params:
         channels = x[1] if self.data_format == "channels_first" else x[3]
         kh, kw = self.kernel_size
-        kernel = kh * kw * (channels + self.filters) * 4 * self.filters
-        return Params(kernel + (4 * self.filters if self.use_bias else 0))
+        kernel = kh * kw * (channels + self.filters) * self.gates * self.filters
+        return Params(kernel + (self.gates * self.filters if self.use_bias else 0))
 
 
 def _merge_last(a: Shape, b: Shape) -> Shape:
@@ -388,27 +359,16 @@ class Bidirectional(LayerSpec):
     call_tensors = ("initial_state", "mask")
     examples = (
         ({"layer": LSTM.create((64,))}, (10, 16)),
-        ({"layer": GRU.create((8,), {"return_sequences": True}), "merge_mode": "sum"}, (None, 4)),
-        (
-            {"layer": SimpleRNN.create((6,), {"return_sequences": True}), "merge_mode": "mul"},
-            (5, 3),
-        ),
-        ({"layer": LSTM.create((4,), {"return_sequences": True}), "merge_mode": "ave"}, (7, 2)),
+        ({"layer": GRU.create((8,), _SEQ), "merge_mode": "sum"}, (None, 4)),
+        ({"layer": SimpleRNN.create((6,), _SEQ), "merge_mode": "mul"}, (5, 3)),
+        ({"layer": LSTM.create((4,), _SEQ), "merge_mode": "ave"}, (7, 2)),
         ({"layer": GRU.create((5,), {"reset_after": False}), "merge_mode": None}, (6, 3)),
         ({"layer": LSTM.create((4,), {"return_state": True})}, (9, 5)),
+        ({"layer": GRU.create((3,), _ALL), "merge_mode": None}, (4, 2)),
         (
             {
-                "layer": GRU.create((3,), {"return_state": True, "return_sequences": True}),
-                "merge_mode": None,
-            },
-            (4, 2),
-        ),
-        (
-            {
-                "layer": LSTM.create((6,), {"return_sequences": True}),
-                "backward_layer": LSTM.create(
-                    (6,), {"return_sequences": True, "go_backwards": True, "activation": "relu"}
-                ),
+                "layer": LSTM.create((6,), _SEQ),
+                "backward_layer": LSTM.create((6,), {**_SEQ, "go_backwards": True}),
             },
             (8, 3),
         ),
@@ -418,13 +378,17 @@ class Bidirectional(LayerSpec):
     merge_mode: str | None = param("concat", choices=("sum", "mul", "ave", "concat"))
     backward_layer: LayerSpec | None = param(None, convert=optional(to_layer))
 
+    @property
+    def statically_checked(self) -> bool:  # type: ignore[override]
+        back = self.backward_layer or self.layer
+        return self.layer.statically_checked and back.statically_checked
+
     def validate(self) -> None:
         _check_recurrent(self.layer, "layer")
         back = self.backward_layer
-        if back is None or not isinstance(self.layer, _Recurrent):
-            return
-        _check_recurrent(back, "backward_layer")
-        if not isinstance(back, _Recurrent):
+        if back is not None:
+            _check_recurrent(back, "backward_layer")
+        if not isinstance(self.layer, _Recurrent) or not isinstance(back, _Recurrent):
             return
         if back.go_backwards == self.layer.go_backwards:
             raise ParamError(
@@ -445,9 +409,9 @@ class Bidirectional(LayerSpec):
             )
 
     def output_shape(self, x: Any, **tensors: Any) -> Any:
-        if not isinstance(self.layer, _Recurrent):
-            return None
         back = self.backward_layer or self.layer
+        if not isinstance(self.layer, _Recurrent) or not isinstance(back, _Recurrent):
+            return None  # a layer without a catalog entry: shapes unknown
         initial = tensors.get("initial_state")
         halves: tuple[Any, Any] = (None, None)
         if initial is not None:
@@ -493,11 +457,17 @@ class TimeDistributed(LayerSpec):
         ({"layer": Dense.create((), {"units": 8})}, (10, 16)),
         ({"layer": Dense.create((), {"units": 3, "use_bias": False})}, (None, 4)),
         ({"layer": Dense.create((), {"units": 5, "activation": "relu"})}, (6, 7, 2)),
+        ({"layer": Conv2D.create((8, 3))}, (4, 16, 16, 3)),
+        ({"layer": Conv2D.create((4, 3), {"strides": 2, "padding": "same"})}, (None, 9, 9, 1)),
         ({"layer": LSTM.create((4,))}, (3, 10, 6)),
-        ({"layer": GRU.create((2,), {"return_sequences": True})}, (5, None, 3)),
+        ({"layer": GRU.create((2,), _SEQ)}, (5, None, 3)),
     )
 
     layer: LayerSpec = param(convert=to_layer)
+
+    @property
+    def statically_checked(self) -> bool:  # type: ignore[override]
+        return self.layer.statically_checked
 
     def validate(self) -> None:
         if self.layer.takes_list or self.layer.call_inputs:
