@@ -49,7 +49,7 @@ def test_catalog_matches_keras(cls: type[LayerSpec], kwargs: dict[str, Any], sha
     from kspec.backends import keras_build
 
     spec = cls.create((), kwargs)
-    expected_shape = spec.output_shape(shape)
+    expected_shape = spec.compute_output_shape(shape)
     layer = keras_build.make_layer(spec)
     out = keras_build.call_layer(layer, spec, keras_inputs(keras, shape))
     got = static_shape(out)

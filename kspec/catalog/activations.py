@@ -1,6 +1,5 @@
 """Activation layers: Activation, ReLU, LeakyReLU, PReLU, ELU, Softmax."""
 
-# ruff: noqa: RUF009
 
 from __future__ import annotations
 
@@ -42,7 +41,7 @@ class Activation(LayerSpec):
 
     activation: str | None = param(convert=to_activation)
 
-    def output_shape(self, x: Shape, **tensors: Any) -> Shape:
+    def compute_output_shape(self, x: Shape, **tensors: Any) -> Shape:
         return x
 
 
@@ -65,7 +64,7 @@ class ReLU(LayerSpec):
     negative_slope: float = param(0.0, convert=number, minimum=0)
     threshold: float = param(0.0, convert=number, minimum=0)
 
-    def output_shape(self, x: Shape, **tensors: Any) -> Shape:
+    def compute_output_shape(self, x: Shape, **tensors: Any) -> Shape:
         return x
 
 
@@ -85,7 +84,7 @@ class LeakyReLU(LayerSpec):
 
     negative_slope: float = param(0.3, convert=number, minimum=0)
 
-    def output_shape(self, x: Shape, **tensors: Any) -> Shape:
+    def compute_output_shape(self, x: Shape, **tensors: Any) -> Shape:
         return x
 
 
@@ -125,7 +124,7 @@ class PReLU(LayerSpec):
             )
         return shape
 
-    def output_shape(self, x: Shape, **tensors: Any) -> Shape:
+    def compute_output_shape(self, x: Shape, **tensors: Any) -> Shape:
         self._alpha_shape(x)
         return x
 
@@ -149,7 +148,7 @@ class ELU(LayerSpec):
 
     alpha: float = param(1.0, convert=number)
 
-    def output_shape(self, x: Shape, **tensors: Any) -> Shape:
+    def compute_output_shape(self, x: Shape, **tensors: Any) -> Shape:
         return x
 
 
@@ -170,6 +169,6 @@ class Softmax(LayerSpec):
 
     axis: int | tuple[int, ...] = param(-1, convert=axes)
 
-    def output_shape(self, x: Shape, **tensors: Any) -> Shape:
+    def compute_output_shape(self, x: Shape, **tensors: Any) -> Shape:
         axis_dims(self.axis, x, "Softmax")
         return x

@@ -58,21 +58,6 @@ def _differ(a: Any, b: Any) -> bool:
     return a is not None and b is not None and a != b
 
 
-class _OutputShapeArg(tuple[int, ...]):
-    """MultiHeadAttention's output_shape argument, also callable as LayerSpec.output_shape(x)."""
-
-    spec: MultiHeadAttention | None
-
-    def __new__(cls, sizes: tuple[int, ...], spec: MultiHeadAttention | None = None) -> Any:
-        self = super().__new__(cls, sizes)
-        self.spec = spec
-        return self
-
-    def __call__(self, x: Any, **tensors: Any) -> Shape:
-        assert self.spec is not None
-        return self.spec._output(x, **tensors)
-
-
 @register
 @dataclass(frozen=True, kw_only=True)
 class MultiHeadAttention(LayerSpec):
@@ -103,7 +88,7 @@ class MultiHeadAttention(LayerSpec):
     value_dim: int | None = param(None, convert=optional(integer), minimum=1)
     dropout: float = param(0.0, convert=number, minimum=0, maximum=1)
     use_bias: bool = param(True, convert=boolean)
-    output_shape: tuple[int, ...] | None = param(None, convert=optional(ints), minimum=1)  # type: ignore[assignment]
+    output_shape: tuple[int, ...] | None = param(None, convert=optional(ints), minimum=1)
     attention_axes: tuple[int, ...] | None = param(None, convert=optional(ints))
     sliding_window: int | None = param(None, convert=optional(integer), minimum=1)
     flash_attention: bool | None = param(None, convert=optional(boolean))
@@ -125,27 +110,11 @@ class MultiHeadAttention(LayerSpec):
                 help="set dropout=0.0 or flash_attention=false",
             )
 
-    def __post_init__(self) -> None:
-        # Keras calls this argument output_shape, as LayerSpec calls its method: the value is a
-        # tuple (empty for None) that, called with input shapes, is the method.
-        object.__setattr__(self, "output_shape", _OutputShapeArg(self.output_shape or (), self))
-
-    def arguments(self) -> dict[str, Any]:
-        return {**super().arguments(), "output_shape": tuple(self.output_shape) or None}
-
-    def keras_kwargs(self) -> dict[str, Any]:
-        out = super().keras_kwargs()
-        if self.output_shape:
-            out["output_shape"] = tuple(self.output_shape)
-        else:
-            out.pop("output_shape", None)
-        return out
-
     def _projection(self, query: Shape) -> Shape:
         """The output projection's dims: output_shape, or else the query's last axis."""
-        return tuple(self.output_shape) or (query[-1],)
+        return tuple(self.output_shape or ()) or (query[-1],)
 
-    def _output(self, x: Any, **tensors: Any) -> Shape:
+    def compute_output_shape(self, x: Any, **tensors: Any) -> Shape:
         query, value, key = _unpack(x, "MultiHeadAttention")
         rank = _same_rank(query, value, key, "MultiHeadAttention")
         _known_last((query, value, key), ("query", "value", "key"), "MultiHeadAttention")
@@ -199,7 +168,7 @@ class _ScoreAttention(LayerSpec):
     call_tensors = ("mask",)
     family: ClassVar[str] = "attention"
 
-    def output_shape(self, x: Any, **tensors: Any) -> Shape:
+    def compute_output_shape(self, x: Any, **tensors: Any) -> Shape:
         name = self.layer_name()
         query, value, key = _unpack(x, name)
         _same_rank(query, value, key, name)
@@ -260,8 +229,8 @@ class AdditiveAttention(_ScoreAttention):
     use_scale: bool = param(True, convert=boolean)
     dropout: float = param(0.0, convert=number, minimum=0, maximum=1)
 
-    def output_shape(self, x: Any, **tensors: Any) -> Shape:
-        out = super().output_shape(x, **tensors)
+    def compute_output_shape(self, x: Any, **tensors: Any) -> Shape:
+        out = super().compute_output_shape(x, **tensors)
         if self.use_scale and x[0][-1] is None:
             raise ShapeError(
                 f"AdditiveAttention needs a known last axis on the query, got {show(x[0])}"

@@ -231,9 +231,6 @@ class LayerSpec:
                 message = e.message if e.message.startswith(key) or key in e.message.split(" ")[:3] \
                     else f"{key}: {e.message}"  # fmt: skip
                 raise ParamError(message, arg=where[key], help=e.help, code=e.code) from None
-        for key, p in params.items():  # defaults too, so rules and backends see one form
-            if key not in converted and not p.required and p.default is not None and p.convert:
-                converted[key] = p.convert(p.default)
         instance = cls(**converted)
         try:
             instance.validate()
@@ -241,11 +238,19 @@ class LayerSpec:
             raise ParamError(e.message, arg=where.get(str(e.arg), e.arg), help=e.help, code=e.code) from None
         return instance
 
+    def __post_init__(self) -> None:
+        # Defaults go through their converters too, so shape rules and backends see one form:
+        # Conv1D's default strides as (1,), ZeroPadding2D's padding as ((1, 1), (1, 1)).
+        for name, p in self.params().items():
+            value = getattr(self, name)
+            if p.convert is not None and value is not None and value is p.default:
+                object.__setattr__(self, name, p.convert(value))
+
     def validate(self) -> None:
         """Cross-argument rules; raise ParamError naming the argument at fault."""
 
     # -- static semantics -------------------------------------------------------------
-    def output_shape(self, x: Any, **tensors: Any) -> Any:
+    def compute_output_shape(self, x: Any, **tensors: Any) -> Any:
         """Output shape (or list of shapes) for input shape(s) `x`, without the batch axis."""
         raise NotImplementedError
 
@@ -304,7 +309,7 @@ class GenericLayer(LayerSpec):
     def generic_keras_class(self) -> str:
         return f"keras.layers.{self.class_name}"
 
-    def output_shape(self, x: Any, **tensors: Any) -> Any:
+    def compute_output_shape(self, x: Any, **tensors: Any) -> Any:
         return None
 
     def arguments(self) -> dict[str, Any]:

@@ -1,6 +1,5 @@
 """Convolution layers: Conv1D/2D/3D, SeparableConv1D/2D, DepthwiseConv1D/2D."""
 
-# ruff: noqa: RUF009
 
 from __future__ import annotations
 
@@ -30,7 +29,6 @@ from kspec.catalog.base import (
 from kspec.catalog.shapes import (
     join_channels,
     known_channels,
-    normalize_defaults,
     show,
     window_lengths,
 )
@@ -52,8 +50,6 @@ class _Windowed(LayerSpec):
     dilation_rate: Ints
     use_bias: bool
 
-    def __post_init__(self) -> None:
-        normalize_defaults(self)
 
     def _input(self, x: Shape) -> tuple[Shape, int]:
         return known_channels(x, self.rank, self.data_format, self.layer_name())
@@ -85,7 +81,7 @@ class _Conv(_Windowed):
             )
         _no_strided_dilation(self.strides, self.dilation_rate)
 
-    def output_shape(self, x: Shape, **tensors: Any) -> Shape:
+    def compute_output_shape(self, x: Shape, **tensors: Any) -> Shape:
         spatial, channels = self._input(x)
         if channels % self.groups:
             raise ShapeError(
@@ -215,7 +211,7 @@ class _Separable(_Windowed):
     filters: int
     depth_multiplier: int
 
-    def output_shape(self, x: Shape, **tensors: Any) -> Shape:
+    def compute_output_shape(self, x: Shape, **tensors: Any) -> Shape:
         spatial, _ = self._input(x)
         return join_channels(self._spatial(x, spatial), self.filters, self.data_format)
 
@@ -324,7 +320,7 @@ class SeparableConv2D(_Separable):
 class _Depthwise(_Windowed):
     depth_multiplier: int
 
-    def output_shape(self, x: Shape, **tensors: Any) -> Shape:
+    def compute_output_shape(self, x: Shape, **tensors: Any) -> Shape:
         spatial, channels = self._input(x)
         out = channels * self.depth_multiplier
         return join_channels(self._spatial(x, spatial), out, self.data_format)

@@ -1,6 +1,5 @@
 """Transposed convolution layers: Conv1DTranspose, Conv2DTranspose, Conv3DTranspose."""
 
-# ruff: noqa: RUF009
 
 from __future__ import annotations
 
@@ -26,7 +25,7 @@ from kspec.catalog.base import (
     to_regularizer,
     triple,
 )
-from kspec.catalog.shapes import deconv_length, join_channels, known_channels, normalize_defaults
+from kspec.catalog.shapes import deconv_length, join_channels, known_channels
 
 Ints = tuple[int, ...]
 FORMATS = ("channels_last", "channels_first")
@@ -47,8 +46,6 @@ class _ConvTranspose(LayerSpec):
     dilation_rate: Ints
     use_bias: bool
 
-    def __post_init__(self) -> None:
-        normalize_defaults(self)
 
     def validate(self) -> None:
         if max(self.strides) > 1 and max(self.dilation_rate) > 1:
@@ -67,7 +64,7 @@ class _ConvTranspose(LayerSpec):
                         arg="output_padding",
                     )
 
-    def output_shape(self, x: Shape, **tensors: Any) -> Shape:
+    def compute_output_shape(self, x: Shape, **tensors: Any) -> Shape:
         spatial, _ = known_channels(x, self.rank, self.data_format, self.layer_name())
         pads = self.output_padding or (None,) * self.rank
         axes = zip(spatial, self.kernel_size, self.strides, self.dilation_rate, pads, strict=True)

@@ -1,6 +1,5 @@
 """Core layers: Dense and EinsumDense."""
 
-# ruff: noqa: RUF009
 
 from __future__ import annotations
 
@@ -54,7 +53,7 @@ class Dense(LayerSpec):
     kernel_constraint: Any = param(None, convert=to_constraint)
     bias_constraint: Any = param(None, convert=to_constraint)
 
-    def output_shape(self, x: Shape, **tensors: Any) -> Shape:
+    def compute_output_shape(self, x: Shape, **tensors: Any) -> Shape:
         expect_min_rank(x, 1, "Dense")
         if x[-1] is None:
             raise ShapeError(f"Dense needs a known last axis, got {show(x)}")
@@ -106,7 +105,7 @@ class EinsumDense(LayerSpec):
     )
 
     equation: str = param(convert=string)
-    output_shape: tuple[int | None, ...] = param(convert=dims, minimum=1)  # type: ignore[assignment]
+    output_shape: tuple[int | None, ...] = param(convert=dims, minimum=1)
     activation: str | None = param(None, convert=to_activation)
     bias_axes: str | None = param(None, convert=optional(string))
     kernel_initializer: Any = param("glorot_uniform", convert=to_initializer)
@@ -189,7 +188,7 @@ class EinsumDense(LayerSpec):
                                  f"got output {show(tuple(out[1:]))}")  # fmt: skip
         return tuple(out), kernel_shape, bias_shape
 
-    def _output(self, x: Shape) -> Shape:
+    def compute_output_shape(self, x: Shape, **tensors: Any) -> Shape:
         return self._analyze(x)[0][1:]
 
     def count_params(self, x: Shape, **tensors: Any) -> Params:
@@ -201,23 +200,3 @@ class EinsumDense(LayerSpec):
         rank = self.lora_rank
         lora = (product(kernel_shape[:-1]) or 0) * rank + rank * (kernel_shape[-1] or 0)
         return Params(lora + bias, kernel)  # LoRA adds factors A and B and freezes the kernel
-
-    def __post_init__(self) -> None:
-        # Keras calls this argument output_shape, as LayerSpec calls its method: the value is a
-        # tuple that, called with an input shape, is the method.
-        object.__setattr__(self, "output_shape", _OutputShapeArg(self.output_shape, self))
-
-
-class _OutputShapeArg(tuple[int | None, ...]):
-    """EinsumDense's output_shape argument, also callable as LayerSpec.output_shape(x)."""
-
-    spec: EinsumDense | None
-
-    def __new__(cls, sizes: tuple[int | None, ...], spec: EinsumDense | None = None) -> Any:
-        self = super().__new__(cls, sizes)
-        self.spec = spec
-        return self
-
-    def __call__(self, x: Shape, **tensors: Any) -> Shape:
-        assert self.spec is not None
-        return self.spec._output(x)

@@ -57,7 +57,7 @@ class Embedding(LayerSpec):
         if self.lora_rank is not None and self.embeddings_constraint is not None:
             raise ParamError("LoRA cannot be used with embeddings_constraint", arg="lora_rank")
 
-    def output_shape(self, x: Shape, **tensors: Any) -> Shape:
+    def compute_output_shape(self, x: Shape, **tensors: Any) -> Shape:
         return (*x, self.output_dim)
 
     def count_params(self, x: Shape, **tensors: Any) -> Params:

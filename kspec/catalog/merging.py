@@ -76,7 +76,7 @@ class _Merge(LayerSpec):
         ({}, [(None, 6), (7, 6)]),
     )
 
-    def output_shape(self, x: Any, **tensors: Any) -> Shape:
+    def compute_output_shape(self, x: Any, **tensors: Any) -> Shape:
         layer = self.layer_name()
         return elementwise_shape(expect_inputs(x, layer, self.arity), layer)
 
@@ -157,7 +157,7 @@ class Concatenate(LayerSpec):
 
     axis: int = param(-1, convert=integer)
 
-    def output_shape(self, x: Any, **tensors: Any) -> Shape:
+    def compute_output_shape(self, x: Any, **tensors: Any) -> Shape:
         shapes = expect_inputs(x, "Concatenate")
         rank = len(shapes[0])
         if any(len(s) != rank for s in shapes):
@@ -228,7 +228,7 @@ class Dot(LayerSpec):
                 help="axes count from 1 for the first axis after the batch",
             )
 
-    def output_shape(self, x: Any, **tensors: Any) -> Shape:
+    def compute_output_shape(self, x: Any, **tensors: Any) -> Shape:
         a, b = expect_inputs(x, "Dot", exactly=2)
         pair = self.axes if isinstance(self.axes, tuple) else (self.axes, self.axes)
         index = []

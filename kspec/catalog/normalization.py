@@ -1,7 +1,6 @@
 """Normalization layers: BatchNormalization, LayerNormalization, GroupNormalization,
 UnitNormalization."""
 
-# ruff: noqa: RUF009
 
 from __future__ import annotations
 
@@ -98,7 +97,7 @@ class BatchNormalization(LayerSpec):
         if clip.get("dmax", 0.0) < 0:
             raise ParamError("renorm_clipping: dmax must be >= 0", arg="renorm_clipping")
 
-    def output_shape(self, x: Shape, **tensors: Any) -> Shape:
+    def compute_output_shape(self, x: Shape, **tensors: Any) -> Shape:
         known_axis(self.axis, x, "BatchNormalization")
         return x
 
@@ -145,7 +144,7 @@ class LayerNormalization(LayerSpec):
             )
         return product(list(sizes.values())) or 0
 
-    def output_shape(self, x: Shape, **tensors: Any) -> Shape:
+    def compute_output_shape(self, x: Shape, **tensors: Any) -> Shape:
         self._weight_size(x)
         return x
 
@@ -202,7 +201,7 @@ class GroupNormalization(LayerSpec):
             )
         return channels
 
-    def output_shape(self, x: Shape, **tensors: Any) -> Shape:
+    def compute_output_shape(self, x: Shape, **tensors: Any) -> Shape:
         self._channels(x)
         return x
 
@@ -227,6 +226,6 @@ class UnitNormalization(LayerSpec):
 
     axis: int | tuple[int, ...] = param(-1, convert=axes)
 
-    def output_shape(self, x: Shape, **tensors: Any) -> Shape:
+    def compute_output_shape(self, x: Shape, **tensors: Any) -> Shape:
         axis_dims(self.axis, x, "UnitNormalization")
         return x

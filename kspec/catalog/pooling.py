@@ -1,6 +1,5 @@
 """Pooling layers: Max/AveragePooling1D/2D/3D and their global forms."""
 
-# ruff: noqa: RUF009
 
 from __future__ import annotations
 
@@ -19,7 +18,7 @@ from kspec.catalog.base import (
     single,
     triple,
 )
-from kspec.catalog.shapes import join_channels, normalize_defaults, split_channels, window_lengths
+from kspec.catalog.shapes import join_channels, split_channels, window_lengths
 
 Ints = tuple[int, ...]
 FORMATS = ("channels_last", "channels_first")
@@ -36,10 +35,8 @@ class _Pooling(LayerSpec):
     padding: str
     data_format: str | None
 
-    def __post_init__(self) -> None:
-        normalize_defaults(self)
 
-    def output_shape(self, x: Shape, **tensors: Any) -> Shape:
+    def compute_output_shape(self, x: Shape, **tensors: Any) -> Shape:
         spatial, channels = split_channels(x, self.rank, self.data_format, self.layer_name())
         strides = self.strides or self.pool_size
         out = window_lengths(x, spatial, self.pool_size, strides, None, self.padding)
@@ -186,7 +183,7 @@ class _GlobalPooling(LayerSpec):
     data_format: str | None
     keepdims: bool
 
-    def output_shape(self, x: Shape, **tensors: Any) -> Shape:
+    def compute_output_shape(self, x: Shape, **tensors: Any) -> Shape:
         _, channels = split_channels(x, self.rank, self.data_format, self.layer_name())
         if self.keepdims:
             return join_channels((1,) * self.rank, channels, self.data_format)

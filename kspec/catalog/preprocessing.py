@@ -1,6 +1,5 @@
 """Preprocessing layers: Rescaling, Normalization, Resizing, CenterCrop and image augmentation."""
 
-# ruff: noqa: RUF009
 
 from __future__ import annotations
 
@@ -115,7 +114,7 @@ class Rescaling(LayerSpec):
     scale: float | tuple[float, ...] = param(convert=numbers)
     offset: float | tuple[float, ...] = param(0.0, convert=numbers)
 
-    def output_shape(self, x: Shape, **tensors: Any) -> Shape:
+    def compute_output_shape(self, x: Shape, **tensors: Any) -> Shape:
         for name in ("scale", "offset"):
             value = getattr(self, name)
             if not isinstance(value, tuple) or len(value) == 1:
@@ -185,7 +184,7 @@ class Normalization(LayerSpec):
                                  f"the kept axes {tuple(sizes)} of {show(x)}")  # fmt: skip
         return sizes
 
-    def output_shape(self, x: Shape, **tensors: Any) -> Shape:
+    def compute_output_shape(self, x: Shape, **tensors: Any) -> Shape:
         self._kept(x)
         return x
 
@@ -202,7 +201,7 @@ class _ImageLayer(LayerSpec):
 
     family = "preprocessing"
 
-    def output_shape(self, x: Shape, **tensors: Any) -> Shape:
+    def compute_output_shape(self, x: Shape, **tensors: Any) -> Shape:
         image(x, getattr(self, "data_format", None), self.layer_name())
         return x
 
@@ -238,7 +237,7 @@ class Resizing(LayerSpec):
             raise ParamError("crop_to_aspect_ratio and pad_to_aspect_ratio cannot both be true",
                              arg="pad_to_aspect_ratio")  # fmt: skip
 
-    def output_shape(self, x: Shape, **tensors: Any) -> Shape:
+    def compute_output_shape(self, x: Shape, **tensors: Any) -> Shape:
         _, channels = image(x, self.data_format, "Resizing")
         return join_channels((self.height, self.width), channels, self.data_format)
 
@@ -262,7 +261,7 @@ class CenterCrop(LayerSpec):
     width: int = param(convert=integer, minimum=1)
     data_format: str | None = param(None, choices=DATA_FORMATS)
 
-    def output_shape(self, x: Shape, **tensors: Any) -> Shape:
+    def compute_output_shape(self, x: Shape, **tensors: Any) -> Shape:
         _, channels = image(x, self.data_format, "CenterCrop")
         return join_channels((self.height, self.width), channels, self.data_format)
 

@@ -28,7 +28,7 @@ from kspec.catalog.base import (
 )
 from kspec.catalog.conv import Conv2D
 from kspec.catalog.core import Dense
-from kspec.catalog.shapes import normalize_defaults, show, window_lengths
+from kspec.catalog.shapes import show, window_lengths
 
 
 def to_cudnn(value: Any) -> bool | str:
@@ -82,7 +82,7 @@ class _Recurrent(LayerSpec):
             raise ShapeError(f"{name} needs a known features axis, got {show(x)}")
         return x[1:]
 
-    def output_shape(self, x: Any, **tensors: Any) -> Any:
+    def compute_output_shape(self, x: Any, **tensors: Any) -> Any:
         name = self.layer_name()
         if not isinstance(x, tuple):
             raise ShapeError(f"{name} is called on one sequence, got a list of {len(x)} inputs")
@@ -294,8 +294,6 @@ class ConvLSTM2D(_Recurrent):
     go_backwards: bool = param(False, convert=boolean)
     stateful: bool = param(False, convert=boolean)
 
-    def __post_init__(self) -> None:
-        normalize_defaults(self)  # strides and dilation_rate as pairs
 
     def validate(self) -> None:
         if max(self.strides) > 1 and max(self.dilation_rate) > 1:
@@ -408,7 +406,7 @@ class Bidirectional(LayerSpec):
                 arg="backward_layer",
             )
 
-    def output_shape(self, x: Any, **tensors: Any) -> Any:
+    def compute_output_shape(self, x: Any, **tensors: Any) -> Any:
         back = self.backward_layer or self.layer
         if not isinstance(self.layer, _Recurrent) or not isinstance(back, _Recurrent):
             return None  # a layer without a catalog entry: shapes unknown
@@ -423,8 +421,8 @@ class Bidirectional(LayerSpec):
                 )
             halves = (states[: len(states) // 2], states[len(states) // 2 :])
         mask = {"mask": tensors["mask"]} if tensors.get("mask") is not None else {}
-        forward = self.layer.output_shape(x, initial_state=halves[0], **mask)
-        backward = back.output_shape(x, initial_state=halves[1], **mask)
+        forward = self.layer.compute_output_shape(x, initial_state=halves[0], **mask)
+        backward = back.compute_output_shape(x, initial_state=halves[1], **mask)
         fwd_states: list[Shape] = []
         bwd_states: list[Shape] = []
         if self.layer.return_state:
@@ -476,7 +474,7 @@ class TimeDistributed(LayerSpec):
                 arg="layer",
             )
 
-    def output_shape(self, x: Any, **tensors: Any) -> Any:
+    def compute_output_shape(self, x: Any, **tensors: Any) -> Any:
         if not isinstance(x, tuple) or len(x) < 2:
             got = show(x) if isinstance(x, tuple) else f"a list of {len(x)} inputs"
             raise ShapeError(
@@ -488,7 +486,7 @@ class TimeDistributed(LayerSpec):
             raise ShapeError(
                 f"TimeDistributed mask {show(mask)} does not match the input's time axis {show(x)}"
             )
-        inner = self.layer.output_shape(x[1:])
+        inner = self.layer.compute_output_shape(x[1:])
         if inner is None:
             return None
         if isinstance(inner, list):

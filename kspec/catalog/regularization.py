@@ -59,7 +59,7 @@ class Dropout(LayerSpec):
     noise_shape: tuple[int | None, ...] | None = param(None, convert=optional(dims), minimum=1)
     seed: int | None = param(None, convert=optional(integer))
 
-    def output_shape(self, x: Shape, **tensors: Any) -> Shape:
+    def compute_output_shape(self, x: Shape, **tensors: Any) -> Shape:
         check_noise_shape(self.noise_shape, x, self.layer_name())
         return x
 
@@ -74,7 +74,7 @@ class _SpatialDropout(LayerSpec):
 
     rate: float = param(convert=number, minimum=0, maximum=1, exclusive_max=True)
 
-    def output_shape(self, x: Shape, **tensors: Any) -> Shape:
+    def compute_output_shape(self, x: Shape, **tensors: Any) -> Shape:
         split_channels(x, self.rank, getattr(self, "data_format", None), self.layer_name())
         return x
 
@@ -146,7 +146,7 @@ class GaussianNoise(LayerSpec):
     stddev: float = param(convert=number, minimum=0, maximum=1)
     seed: int | None = param(None, convert=optional(integer))
 
-    def output_shape(self, x: Shape, **tensors: Any) -> Shape:
+    def compute_output_shape(self, x: Shape, **tensors: Any) -> Shape:
         return x
 
 
@@ -167,7 +167,7 @@ class GaussianDropout(LayerSpec):
     rate: float = param(convert=number, minimum=0, maximum=1, exclusive_max=True)
     seed: int | None = param(None, convert=optional(integer))
 
-    def output_shape(self, x: Shape, **tensors: Any) -> Shape:
+    def compute_output_shape(self, x: Shape, **tensors: Any) -> Shape:
         return x
 
 
@@ -189,7 +189,7 @@ class AlphaDropout(LayerSpec):
     noise_shape: tuple[int | None, ...] | None = param(None, convert=optional(dims), minimum=1)
     seed: int | None = param(None, convert=optional(integer))
 
-    def output_shape(self, x: Shape, **tensors: Any) -> Shape:
+    def compute_output_shape(self, x: Shape, **tensors: Any) -> Shape:
         check_noise_shape(self.noise_shape, x, "AlphaDropout")
         return x
 
@@ -210,5 +210,5 @@ class ActivityRegularization(LayerSpec):
     l1: float = param(0.0, convert=number, minimum=0)
     l2: float = param(0.0, convert=number, minimum=0)
 
-    def output_shape(self, x: Shape, **tensors: Any) -> Shape:
+    def compute_output_shape(self, x: Shape, **tensors: Any) -> Shape:
         return x

@@ -1,6 +1,5 @@
 """Reshaping layers: Flatten, Reshape, Permute, RepeatVector, Cropping, ZeroPadding, UpSampling."""
 
-# ruff: noqa: RUF009
 
 from __future__ import annotations
 
@@ -28,7 +27,6 @@ from kspec.catalog.shapes import (
     SPATIAL_AXES,
     expect_rank,
     join_channels,
-    normalize_defaults,
     product,
     show,
     split_channels,
@@ -77,7 +75,7 @@ class Flatten(LayerSpec):
 
     data_format: str | None = param(None, choices=FORMATS)
 
-    def output_shape(self, x: Shape, **tensors: Any) -> Shape:
+    def compute_output_shape(self, x: Shape, **tensors: Any) -> Shape:
         return (product(x),) if x else (1,)
 
 
@@ -111,7 +109,7 @@ class Reshape(LayerSpec):
                 arg="target_shape",
             )
 
-    def output_shape(self, x: Shape, **tensors: Any) -> Shape:
+    def compute_output_shape(self, x: Shape, **tensors: Any) -> Shape:
         target = self.target_shape
         total = product(x)
         if total is None:
@@ -159,7 +157,7 @@ class Permute(LayerSpec):
                 help="axes count from 1 (0 is the batch axis)",
             )
 
-    def output_shape(self, x: Shape, **tensors: Any) -> Shape:
+    def compute_output_shape(self, x: Shape, **tensors: Any) -> Shape:
         expect_rank(x, len(self.dims), f"to match dims={_dims(self.dims)}", "Permute")
         return tuple(x[d - 1] for d in self.dims)
 
@@ -180,7 +178,7 @@ class RepeatVector(LayerSpec):
 
     n: int = param(convert=integer, minimum=1)
 
-    def output_shape(self, x: Shape, **tensors: Any) -> Shape:
+    def compute_output_shape(self, x: Shape, **tensors: Any) -> Shape:
         (features,) = expect_rank(x, 1, "(batch, features)", "RepeatVector")
         return (self.n, features)
 
@@ -192,13 +190,11 @@ class _Spatial(LayerSpec):
     rank: ClassVar[int]
     data_format: str | None = None
 
-    def __post_init__(self) -> None:
-        normalize_defaults(self)
 
     def _axis(self, x: Shape, axis: str, n: int, i: int) -> Dim:
         raise NotImplementedError
 
-    def output_shape(self, x: Shape, **tensors: Any) -> Shape:
+    def compute_output_shape(self, x: Shape, **tensors: Any) -> Shape:
         spatial, channels = split_channels(x, self.rank, self.data_format, self.layer_name())
         names = SPATIAL_AXES[self.rank]
         out = [None if n is None else self._axis(x, names[i], n, i) for i, n in enumerate(spatial)]

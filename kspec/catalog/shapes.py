@@ -215,18 +215,3 @@ def axes(value: object) -> int | tuple[int, ...]:
         return tuple(integer(v) for v in value)
     raise ParamError(f"expected an axis or a tuple of axes, got {describe(value)}",
                      code="wrong-kind")  # fmt: skip
-
-
-def normalize_defaults(spec: object) -> None:
-    """Run each argument left at its Keras default through its converter, as create() does for
-    given ones, so rules see Conv1D's strides as (1,) and ZeroPadding2D's padding as pairs.
-
-    Call from a frozen catalog dataclass's __post_init__.
-    """
-    from kspec.catalog.base import LayerSpec
-
-    assert isinstance(spec, LayerSpec)
-    for name, p in spec.params().items():
-        value = getattr(spec, name)
-        if p.convert is not None and value is not None and value is p.default:
-            object.__setattr__(spec, name, p.convert(value))

@@ -334,7 +334,7 @@ class ModelChecker(Evaluator):
         if known and spec.statically_checked:
             name = spec.layer_name()
             try:
-                out = spec.output_shape(x, **tshapes)
+                out = spec.compute_output_shape(x, **tshapes)
                 params = spec.count_params(x, **tshapes)
             except ShapeError as err:
                 message = err.message if err.message.startswith(name) else f"{name}: {err.message}"
