@@ -15,6 +15,7 @@ from kspec.catalog import (  # noqa: F401
     recurrent,
     regularization,
     reshaping,
+    wrappers,
 )
 from kspec.catalog.base import (
     ALIASES,
