@@ -308,7 +308,8 @@ def _expected(names: set[str]) -> str:
 def syntax_diagnostic(e: UnexpectedInput, source: Source) -> Diagnostic:
     path = source.path
     if isinstance(e, UnexpectedCharacters):
-        ch = source.text[e.pos_in_stream] if e.pos_in_stream < len(source.text) else ""
+        pos = e.pos_in_stream or 0
+        ch = source.text[pos] if pos < len(source.text) else ""
         span = Span(e.line, e.column, e.line, e.column + 1, path)
         help_ = None
         if ch == "'":

@@ -73,9 +73,9 @@ def render() -> str:
             out += [f"## {title}", ""]
             for cls in sorted(by_family.pop(family), key=lambda c: c.layer_name()):
                 out += _layer(cls)
-    for family, classes in sorted(by_family.items()):
+    for family, rest in sorted(by_family.items()):
         out += [f"## {family}", ""]
-        for cls in sorted(classes, key=lambda c: c.layer_name()):
+        for cls in sorted(rest, key=lambda c: c.layer_name()):
             out += _layer(cls)
     out += ["## data and train", "", f"- `data` fields: {', '.join(DATA_FIELDS)}",
             f"- `train` fields: {', '.join(TRAIN_FIELDS)}", "", "### Sources", ""]  # fmt: skip

@@ -11,6 +11,7 @@ from kspec.catalog.base import (
     ParamError,
     Shape,
     ShapeError,
+    Shapes,
     boolean,
     describe,
     integer,
@@ -67,7 +68,7 @@ class _Merge(LayerSpec):
     takes_list = True
     family: ClassVar[str] = "merging"
     arity: ClassVar[int | None] = None
-    examples = (
+    examples: ClassVar[tuple[tuple[dict[str, Any], Shapes], ...]] = (
         ({}, [(8,), (8,)]),
         ({}, [(4, 16), (4, 16), (4, 16)]),
         ({}, [(None, 8), (None, 8)]),

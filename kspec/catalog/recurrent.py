@@ -29,8 +29,10 @@ from kspec.catalog.shapes import show, window_lengths
 
 def to_cudnn(value: Any) -> bool | str:
     """LSTM/GRU's use_cudnn: true, false or 'auto'."""
-    if isinstance(value, bool) or value == "auto":
+    if isinstance(value, bool):
         return value
+    if value == "auto":
+        return "auto"
     raise ParamError(f"expected true, false or 'auto', got {describe(value)}", code="wrong-kind")
 
 
