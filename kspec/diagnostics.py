@@ -54,7 +54,9 @@ class Diagnostics:
     context: list[str] = field(default_factory=list)  # block-expansion notes, innermost last
 
     def add(self, d: Diagnostic) -> None:
-        if d not in self.items:
+        # The same error from every iteration of a loop or use of a block is reported once,
+        # with the notes of its first occurrence.
+        if not any(_same_report(d, seen) for seen in self.items):
             self.items.append(d)
 
     def error(self, message: str, span: Span, *, code: str, help: str | None = None) -> None:
@@ -76,6 +78,11 @@ class Diagnostics:
     def raise_if_any(self) -> None:
         if self.errors:
             raise KspecError(self.items, self.sources)
+
+
+def _same_report(a: Diagnostic, b: Diagnostic) -> bool:
+    return (a.span, a.message, a.code, a.severity, a.help) == (
+        b.span, b.message, b.code, b.severity, b.help)  # fmt: skip
 
 
 def suggest(name: str, candidates: Iterable[str]) -> str | None:

@@ -8,13 +8,14 @@ from functools import lru_cache
 from typing import Any
 
 from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import UnexpectedInput
 from lark.tree import Meta
 
 from kspec import ir
 from kspec.diagnostics import Diagnostic, KspecError
 from kspec.resources import resource_dir
 from kspec.source import Source, Span
+from kspec.syntax_errors import syntax_diagnostics
 
 # A newline ends a statement unless a bracket is open or the line plainly continues.
 _OPEN = {"LPAR", "CALL_LPAR", "LSQB", "INDEX_LSQB"}
@@ -269,105 +270,6 @@ class ToIR(Transformer[Token, ir.Spec]):
         return (text, c[1])
 
 
-# -- syntax errors -------------------------------------------------------------------------
-_TERMINALS = {
-    "RPAR": "')'", "LPAR": "'('", "CALL_LPAR": "'('", "RSQB": "']'", "LSQB": "'['",
-    "INDEX_LSQB": "'['", "LBRACE": "'{'", "RBRACE": "'}'", "COMMA": "','", "COLON": "':'",
-    "EQUAL": "'='", "DOT": "'.'", "ARROW": "'->'", "NAME": "a name", "INT": "an integer",
-    "FLOAT": "a number", "STRING": "a string", "_NL": "a new line", "$END": "the end of the file",
-    "COMP_OP": "a comparison", "ADD_OP": "'+' or '-'", "MUL_OP": "'*', '/', '//' or '%'",
-    "POW": "'**'", "SECTION_NAME": "'data' or 'train'",
-}  # fmt: skip
-
-
-def describe_terminal(name: str) -> str:
-    if name in _TERMINALS:
-        return _TERMINALS[name]
-    if name.isupper() and name.isalpha():
-        return f"'{name.lower()}'"
-    return name
-
-
-def _describe_token(tok: Token) -> str:
-    if tok.type == "$END":
-        return "the end of the file"
-    if tok.type == "_NL":
-        return "the end of the line"
-    if tok.type in ("NAME", "INT", "FLOAT", "STRING"):
-        return f"'{tok}'"
-    return describe_terminal(tok.type) if tok.type in _TERMINALS else f"'{tok}'"
-
-
-def _expected(names: set[str]) -> str:
-    shown = sorted({describe_terminal(n) for n in names if not n.startswith("__")})
-    if len(shown) > 6:
-        return ""
-    return " or ".join(shown)
-
-
-def syntax_diagnostic(e: UnexpectedInput, source: Source) -> Diagnostic:
-    path = source.path
-    if isinstance(e, UnexpectedCharacters):
-        pos = e.pos_in_stream or 0
-        ch = source.text[pos] if pos < len(source.text) else ""
-        span = Span(e.line, e.column, e.line, e.column + 1, path)
-        help_ = None
-        if ch == "'":
-            help_ = 'strings use double quotes: "..."'
-        elif ch == '"':
-            help_ = "close the string on the same line"
-        return Diagnostic("syntax-error", f"unexpected character {ch!r}", span, help_)
-    if isinstance(e, UnexpectedToken):
-        tok = e.token
-        if tok.type == "$END":
-            line = len(source.lines)
-            col = len(source.line(line)) + 1
-            span = Span(line, col, line, col + 1, path)
-        else:
-            span = span_of(tok, path)
-        expected = set(e.expected) if e.expected else set()
-        message, help_ = _explain(tok, expected, e)
-        return Diagnostic("syntax-error", message, span, help_)
-    if isinstance(e, UnexpectedEOF):
-        line = len(source.lines)
-        col = len(source.line(line)) + 1
-        return Diagnostic("syntax-error", "unexpected end of file", Span(line, col, line, col + 1, path))
-    return Diagnostic("syntax-error", str(e).splitlines()[0], Span(1, 1, 1, 2, path))
-
-
-def _explain(tok: Token, expected: set[str], e: UnexpectedToken) -> tuple[str, str | None]:
-    got = _describe_token(tok)
-    want = _expected(expected)
-    unclosed = _unclosed(e)
-    if tok.type == "$END" and unclosed:
-        return f"unexpected end of file: {unclosed} is never closed", f"add the closing bracket for {unclosed}"
-    message = f"unexpected {got}" + (f", expected {want}" if want else "")
-    help_ = None
-    if tok.type == "LPAR" and "CALL_LPAR" not in expected and e.token_history:
-        help_ = "write a call without a space before '(': Dense(10)"
-    elif tok.type == "_NL" and ("RPAR" in expected or "RSQB" in expected):
-        help_ = "a bracket opened on this line is not closed"
-    elif tok.type == "_NL" and expected & {"NAME", "INT", "LPAR", "LSQB", "CALL_LPAR"}:
-        help_ = "the statement is incomplete: a value is missing at the end of the line"
-    elif tok.type == "ARROW" and e.token_history and e.token_history[-1].type == "ARROW":
-        help_ = "remove the repeated '->'"
-    elif "ARROW" in expected and tok.type in ("NAME", "INT"):
-        help_ = "separate steps of a chain with '->'"
-    elif tok.type == "EQUAL" and "COMP_OP" in expected:
-        help_ = "use '==' to compare"
-    return message, help_
-
-
-def _unclosed(e: UnexpectedToken) -> str | None:
-    depth: list[str] = []
-    for t in e.token_history or ():
-        if t.type in ("LPAR", "CALL_LPAR", "LSQB", "INDEX_LSQB", "LBRACE"):
-            depth.append(f"'{t}' at line {t.line}")
-        elif t.type in ("RPAR", "RSQB", "RBRACE") and depth:
-            depth.pop()
-    return depth[-1] if depth else None
-
-
 def parse(text: str, path: str = "<string>") -> ir.Spec:
     """Parse spec text into IR; raise KspecError with a located diagnostic on a syntax error."""
     source = Source(path, text)
@@ -378,7 +280,8 @@ def parse(text: str, path: str = "<string>") -> ir.Spec:
         tree = parser().parse(text)
         return ToIR(path).transform(tree)
     except UnexpectedInput as e:
-        raise KspecError([syntax_diagnostic(e, source)], {path: source}) from None
+        diags = syntax_diagnostics(e, source, parser().parse)
+        raise KspecError(diags, {path: source}) from None
     except KspecError as e:
         raise KspecError(e.diagnostics, {path: source}) from None
     except Exception as e:  # errors raised inside transformer callbacks arrive wrapped

@@ -38,7 +38,12 @@ class Source:
     lines: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "lines", tuple(self.text.splitlines()) or ("",))
+        # Split on "\n" only, as Lark counts lines: splitlines() would also break at form feeds
+        # and other separators that are plain white space to the lexer, shifting line numbers.
+        lines = self.text.split("\n")
+        if len(lines) > 1 and not lines[-1]:
+            lines.pop()
+        object.__setattr__(self, "lines", tuple(line.removesuffix("\r") for line in lines))
 
     @classmethod
     def read(cls, path: str | Path) -> Source:

@@ -194,7 +194,8 @@ class LayerSpec:
                 f"{name} takes at most {len(cls.positional)} positional argument"
                 f"{'s' if len(cls.positional) != 1 else ''}, got {len(args)}",
                 arg=len(cls.positional),
-                help=f"pass the rest by name: {', '.join(n for n in params if n not in cls.positional[:len(args)])}"[:200],
+                help=f"{name} takes {', '.join(cls.positional)} by position; pass the others by name"
+                if cls.positional else f"pass arguments to {name} by name",
                 code="too-many-arguments",
             )
         for i, value in enumerate(args):

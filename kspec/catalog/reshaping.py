@@ -118,15 +118,17 @@ class Reshape(LayerSpec):
         if -1 not in target:
             if known != total:
                 raise ShapeError(
-                    f"cannot reshape {total} elements into {_dims(target)}",
-                    help=f"the input {show(x)} has {total} elements, the target {known}",
+                    f"cannot reshape {show(x)} ({total} elements) into {_dims(target)} "
+                    f"({known} elements)",
+                    help=f"choose a target_shape whose sizes multiply to {total}, "
+                    "or put -1 on one axis",
                 )
             return target
         if known == 0 or total % known:
-            why = "the target has a 0 axis" if known == 0 else f"not a multiple of {known}"
+            why = "the target has a 0 axis" if known == 0 else f"{total} is not a multiple of {known}"
             raise ShapeError(
-                f"cannot reshape {total} elements into {_dims(target)}",
-                help=f"the input {show(x)} has {total} elements, {why}",
+                f"cannot reshape {show(x)} ({total} elements) into {_dims(target)}: {why}",
+                help=f"the sizes other than -1 must multiply to a divisor of {total}",
             )
         return tuple(total // known if d == -1 else d for d in target)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kspec import ir
@@ -85,6 +85,8 @@ class ModelChecker(Evaluator):
                 self.graph.complete = False
                 for target in _targets(stmt):
                     self.scope.locals[target] = POISON
+                if _sets_current(stmt):  # later bare steps would continue from the wrong tensor
+                    self.current = POISON
 
     def statement(self, s: ir.Stmt) -> None:
         match s:
@@ -137,6 +139,8 @@ class ModelChecker(Evaluator):
         return result
 
     def current_for(self, span: Span) -> Any:
+        if self.current is POISON:
+            raise Skip()  # the statement that made it failed and has been reported
         if self.current is None:
             raise self.error("there is no current tensor to continue from", span, "no-current",
                              help="start the chain with a tensor: x -> ..., or declare an input first")  # fmt: skip
@@ -152,9 +156,11 @@ class ModelChecker(Evaluator):
             return
         if not isinstance(result, list | tuple) or len(result) != len(targets):
             got = describe_value(result)
+            help_ = (f"write {len(result)} names, one per tensor" if is_tensors(result) else
+                     "a layer with several outputs, e.g. LSTM(64, return_state=true), "
+                     "gives one tensor per name")  # fmt: skip
             raise self.error(f"cannot unpack {got} into {len(targets)} names", s.span, "unpack-mismatch",
-                             help="a layer with several outputs, e.g. LSTM(64, return_state=true), "
-                             "gives one tensor per name")  # fmt: skip
+                             help=help_)  # fmt: skip
         for name, item in zip(targets, result, strict=True):
             self.scope.locals[name] = item
             self.bound_at[name] = (item, s.span)
@@ -189,7 +195,9 @@ class ModelChecker(Evaluator):
         shape = self.input_shape(s)
         dtype = s.dtype
         if dtype is not None and dtype not in keras_names.DTYPES:
-            raise self.error(f"unknown dtype '{dtype}'", s.span, "bad-choice",
+            end = s.span.end_column  # the dtype ends the statement: point at it
+            where = replace(s.span, column=end - len(dtype)) if s.span.end_line == s.span.line else s.span
+            raise self.error(f"unknown dtype '{dtype}'", where, "bad-choice",
                              help=suggest(dtype, keras_names.DTYPES))  # fmt: skip
         if s.name in self.state.used_names:
             raise self.error(f"'{s.name}' is already a layer name in this model", s.span, "duplicate-name")
@@ -344,8 +352,11 @@ class ModelChecker(Evaluator):
                 raise self.error(message, span, "shape-error", help=err.help) from None
         if not new:
             if params is not None and layer.params is not None and params != layer.params:
-                raise self.error(f"shared layer '{layer.name}' was built for another input shape "
-                                 f"than {show(x) if isinstance(x, tuple) else x}", span, "shape-mismatch",
+                first = layer.calls[0].inputs
+                built = show(first.shape) if isinstance(first, Tensor) else "another shape"
+                got = show(x) if isinstance(x, tuple) else ", ".join(show(s) for s in x)
+                raise self.error(f"shared layer '{layer.name}' was built for input {built}, got {got}",
+                                 span, "shape-mismatch",
                                  help="a shared layer needs the same input shape at every use")  # fmt: skip
         else:
             layer.params = params
@@ -433,6 +444,8 @@ class ModelChecker(Evaluator):
 
     # -- end of a body ------------------------------------------------------------------
     def warn_unused(self, *, block_inputs: bool = False) -> None:
+        if not self.graph.complete:
+            return  # the broken statements may be where the names were meant to be used
         outputs = {id(t) for _, v, _ in self.outputs for t in (v if isinstance(v, list) else [v])}
         if self.current is not None:
             outputs |= {id(t) for t in (self.current if isinstance(self.current, list) else [self.current])}
@@ -453,6 +466,13 @@ def _label(value: Any, name: str) -> None:
 
 def _known(names: list[str]) -> str | None:
     return f"tensors defined here: {', '.join(names)}" if names else None
+
+
+def _sets_current(s: ir.Stmt) -> bool:
+    """Whether a statement would have made a new current tensor, had it not failed."""
+    if isinstance(s, ir.Bind):
+        return isinstance(s.value, ir.Chain | ir.Call | ir.Cond)
+    return isinstance(s, ir.ChainStmt | ir.Output | ir.Input)
 
 
 def _targets(s: ir.Stmt) -> tuple[str, ...]:

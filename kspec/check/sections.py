@@ -9,7 +9,7 @@ from kspec.catalog import KerasObject, LayerSpec
 from kspec.catalog import names as kn
 from kspec.catalog.base import describe
 from kspec.catalog.datasets import DATASETS, LOADERS
-from kspec.catalog.shapes import product, show
+from kspec.catalog.shapes import product
 from kspec.check.graph import Graph, Setting
 from kspec.check.values import LayerStep
 from kspec.diagnostics import Diagnostics, suggest
@@ -255,9 +255,16 @@ def _check_input_fits(graph: Graph, name: str, x: tuple[int | None, ...], span: 
     n_have, n_want = product(x), product(want)
     if same or (n_have is not None and n_have == n_want):
         return  # equal, or a reshape the runner does for the user: (28, 28) -> (28, 28, 1)
-    diags.error(f"input '{graph.inputs[0].layer.name}' has shape {show(want)} but {name} examples "
-                f"are {show(x)}", span, code="data-mismatch",
-                help=f"declare the input as {tuple(d for d in x)} or (…, 1), or use another source")  # fmt: skip
+    declared, given = _spec_shape(want), _spec_shape(x)
+    diags.error(f"input '{graph.inputs[0].layer.name}' is declared {declared}, but {name} examples "
+                f"are {given}", span, code="data-mismatch",
+                help=f"declare the input as {given} or {_spec_shape((*x, 1))}, or use another source")  # fmt: skip
+
+
+def _spec_shape(shape: tuple[int | None, ...]) -> str:
+    """A shape as a spec declares it: no batch axis, `none` for unknown sizes."""
+    dims = ", ".join("none" if d is None else str(d) for d in shape)
+    return f"({dims},)" if len(shape) == 1 else f"({dims})"
 
 
 def _output_activation(out: Any) -> str | None:

@@ -31,6 +31,12 @@ def parse_overrides(pairs: list[str] | dict[str, Any], diags: Diagnostics) -> li
     items = pairs.items() if isinstance(pairs, dict) else [_split(p) for p in pairs]
     for i, (name, text) in enumerate(items, 1):
         path = f"--set[{i}]" if len(items) > 1 else "--set"
+        if name is None:  # no '=' at all
+            diags.sources[path] = Source(path, text)
+            example = f"{text}=..." if text.replace(".", "_").isidentifier() else "units=256"
+            diags.error(f"--set '{text}' has no '='", Span(1, 1, 1, len(text) + 1, path),
+                        code="bad-override", help=f"write --set NAME=VALUE, e.g. --set {example}")  # fmt: skip
+            continue
         if not isinstance(text, str):
             from kspec.check.evaluate import spec_text
 
@@ -57,9 +63,9 @@ def parse_overrides(pairs: list[str] | dict[str, Any], diags: Diagnostics) -> li
     return out
 
 
-def _split(pair: str) -> tuple[str, str]:
+def _split(pair: str) -> tuple[str | None, str]:
     name, sep, value = pair.partition("=")
-    return (name.strip(), value) if sep else ("", pair)
+    return (name.strip(), value) if sep else (None, pair)
 
 
 @dataclass
@@ -135,7 +141,8 @@ class SpecChecker:
             try:
                 text = target.read_text(encoding="utf-8")
             except OSError as e:
-                self.diags.error(f"cannot import '{item.path}': {e.strerror or e}", item.span,
+                reason = str(e.strerror or e)
+                self.diags.error(f"cannot import '{item.path}': {reason[:1].lower()}{reason[1:]}", item.span,
                                  code="import-missing",
                                  help=f"the path is relative to this file: {target}")  # fmt: skip
                 return
@@ -200,7 +207,8 @@ class SpecChecker:
         key = (d.globals_key, d.model.name)
         if key in self.checking:
             cycle = " -> ".join([k[1] for k in self.checking[self.checking.index(key):]] + [d.model.name])
-            self.diags.error(f"model recursion: {cycle}", span, code="model-recursion")
+            self.diags.error(f"model recursion: {cycle}", span, code="model-recursion",
+                             help="a model cannot contain itself, directly or through other models")  # fmt: skip
             raise Skip()
         if key not in self.model_refs:
             graph = self.model_graph(d.model, d.globals_key)
@@ -246,6 +254,10 @@ class SpecChecker:
 
     def field(self, section: str, name: str, expr: ir.Expr, span: Span, evaluator: Evaluator,
               out: dict[str, dict[str, Setting]]) -> None:  # fmt: skip
+        if name not in SECTION_FIELDS[section]:  # point at the name, not at its value
+            where = span if span.path.startswith("--set") else _name_span(span, name)
+            check_field(section, name, None, where, self.diags)
+            return
         try:
             value = evaluator.eval(expr)
         except Skip:
@@ -303,13 +315,15 @@ def _check_override_names(scope: FileScope, ovs: list[Override], diags: Diagnost
         section, dot, name = o.name.partition(".")
         if dot:
             if section not in SECTION_FIELDS:
+                fields = [f"{s}.{f}" for s, fs in SECTION_FIELDS.items() for f in fs]
                 diags.error(f"unknown --set target '{o.name}'", o.span, code="bad-override",
-                            help="override a constant, or a field as data.NAME / train.NAME")  # fmt: skip
+                            help=suggest(o.name, fields) or
+                            "override a constant, or a field as data.NAME / train.NAME")  # fmt: skip
             # field names are checked with the section
             continue
         if o.name not in consts:
             fields = [f"{s}.{f}" for s, fs in SECTION_FIELDS.items() for f in fs]
-            diags.error(f"--set: this file has no constant '{o.name}'", o.span, code="bad-override",
+            diags.error(f"this file has no constant '{o.name}' to override", o.span, code="bad-override",
                         help=suggest(o.name, [*consts, *fields]) or
                         (f"constants: {', '.join(consts)}" if consts else "this file defines no constants"))  # fmt: skip
 
@@ -333,8 +347,13 @@ def _item_name(item: ir.Item) -> tuple[str | None, Span]:
         case ir.Model(name) | ir.Block(name):
             return name, item.name_span
         case ir.Const(name):
-            return name, item.span
+            return name, _name_span(item.span, name)
     return None, item.span
+
+
+def _name_span(span: Span, name: str) -> Span:
+    """The name at the start of a `name = value` statement."""
+    return Span(span.line, span.column, span.line, span.column + len(name), span.path)
 
 
 def _display(p: Path) -> str:
