@@ -119,10 +119,11 @@ def syntax_diagnostic(e: UnexpectedInput, source: Source) -> Diagnostic:
 
 
 def _bad_character(e: UnexpectedCharacters, source: Source) -> Diagnostic:
-    ch = source.text[e.pos_in_stream] if e.pos_in_stream < len(source.text) else ""
+    pos = e.pos_in_stream or 0
+    ch = source.text[pos] if pos < len(source.text) else ""
     span = Span(e.line, e.column, e.line, e.column + 1, source.path)
     if ch == "'":
-        quoted = re.match(r"'([^'\n]*)'", source.text[e.pos_in_stream :])
+        quoted = re.match(r"'([^'\n]*)'", source.text[pos:])
         end = e.column + len(quoted.group(0)) if quoted else e.column + 1
         fix = f'write "{quoted.group(1)}"' if quoted else 'write "..."'
         return Diagnostic("syntax-error", "strings are written in double quotes",
@@ -254,7 +255,12 @@ def _last_code_line(source: Source, first: int, before: int) -> int:
 def _help(tok: Token, expected: set[str], prev: Token | None) -> str | None:
     if tok.type == "LPAR" and prev is not None and prev.type == "NAME" and prev.line == tok.line:
         return f"write a call without a space before '(': {prev}(...)"
-    if tok.type == "LBRACE" and prev is not None and prev.type == "NAME" and expected & {"LPAR", "CALL_LPAR"}:
+    if (
+        tok.type == "LBRACE"
+        and prev is not None
+        and prev.type == "NAME"
+        and expected & {"LPAR", "CALL_LPAR"}
+    ):
         return f"a block lists its parameters in parentheses, even none: block {prev}() {{"
     if tok.type == "_NL" and expected & {"NAME", "INT", "LPAR", "LSQB", "CALL_LPAR"}:
         return "the statement is incomplete: a value is missing at the end of the line"
