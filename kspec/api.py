@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kspec.check.graph import Checked, Graph
 from kspec.diagnostics import Diagnostic, KspecError
 from kspec.source import Span
+
+if TYPE_CHECKING:
+    import keras
 
 
 class Spec:
@@ -65,6 +68,12 @@ class Spec:
         from kspec.summary import render_summary
 
         return render_summary(self.graph(model))
+
+    def build(self, model: str | None = None) -> keras.Model:
+        """The keras.Model for `model` (default: train.model, else the last); imports Keras."""
+        from kspec.backends.keras_build import build_checked
+
+        return build_checked(self.checked, self.graph(model).name)
 
     def with_overrides(self, overrides: dict[str, Any]) -> Spec:
         """A new Spec with `--set`-style overrides added (`{"units": 256, "train.epochs": 1}`)."""

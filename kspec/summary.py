@@ -36,7 +36,7 @@ def connected_to(layer: Layer) -> list[str]:
 
 def rows(graph: Graph) -> list[dict[str, Any]]:
     out = []
-    for layer in graph.layers:
+    for layer in graph.keras_layers():  # Keras's order, so the table reads like model.summary()
         if graph.is_sequential and layer.is_input:
             continue  # Keras's Sequential summary leaves the input out
         params = layer.params

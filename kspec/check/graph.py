@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,8 +51,8 @@ class Layer:
     def class_name(self) -> str:
         if self.spec is None:
             return "InputLayer"
-        if isinstance(self.spec, Graph):
-            return "Functional"
+        if isinstance(self.spec, Graph):  # a nested model is built as its own graph says
+            return "Sequential" if self.spec.is_sequential else "Functional"
         from kspec.catalog import keras_class_of
 
         return keras_class_of(self.spec).rsplit(".", 1)[-1]
@@ -93,8 +94,9 @@ class Graph:
 
     @property
     def params(self) -> Params | None:
+        """Keras's count_params(): layers that no output depends on are not in the model."""
         total = Params()
-        for layer in self.layers:
+        for layer in self.keras_layers() if self.complete else self.layers:
             if layer.params is None:
                 return None
             total = total + layer.params
@@ -117,6 +119,65 @@ class Graph:
                 return False
             prev = call.outputs[0]
         return prev is self.outputs[0] and all(n is None for n in self.output_names)
+
+    def keras_layers(self) -> list[Layer]:
+        """The layers in the order Keras lists them (model.layers, model.summary()).
+
+        Keras's map_graph (keras/src/ops/function.py): a depth-first walk from the outputs
+        numbers the layers as it first meets them; layers are then listed by depth (the
+        longest path to an output), deepest first, ties in walk order. A layer that no output
+        depends on is not part of the Keras model.
+        """
+        if self.is_sequential:
+            return [layer for layer in self.layers if not layer.is_input]
+        index: dict[int, int] = {}  # id(Layer) -> walk order
+        layers: dict[int, Layer] = {}
+        finished: set[int] = set()  # id(Call)
+        post_order: list[Call] = []
+
+        def enter(call: Call) -> tuple[Call, Iterator[Tensor]]:
+            index.setdefault(id(call.layer), len(index))
+            layers[id(call.layer)] = call.layer
+            return call, iter(_keras_inputs(call))
+
+        for output in self.outputs:  # iterative: a model may unroll to many thousands of layers
+            if id(output.call) in finished:
+                continue
+            stack = [enter(output.call)]
+            while stack:
+                call, pending = stack[-1]
+                for tensor in pending:
+                    if id(tensor.call) not in finished:
+                        stack.append(enter(tensor.call))
+                        break
+                else:
+                    stack.pop()
+                    finished.add(id(call))
+                    post_order.append(call)
+        call_depth: dict[int, int] = {}
+        layer_depth: dict[int, int] = {}
+        for call in reversed(post_order):
+            depth = max(call_depth.setdefault(id(call), 0), layer_depth.get(id(call.layer), 0))
+            layer_depth[id(call.layer)] = call_depth[id(call)] = depth
+            for tensor in _keras_inputs(call):
+                parent = id(tensor.call)
+                call_depth[parent] = max(depth + 1, call_depth.get(parent, 0))
+        for tensor in self.inputs:  # Keras keeps inputs that no output uses
+            if id(tensor.layer) not in layer_depth:
+                layer_depth[id(tensor.layer)], index[id(tensor.layer)] = 0, -1
+                layers[id(tensor.layer)] = tensor.layer
+        return sorted(layers.values(), key=lambda lay: (-layer_depth[id(lay)], index[id(lay)]))
+
+
+def _keras_inputs(call: Call) -> list[Tensor]:
+    """A call's input tensors in Keras's node order: positional, then keyword arguments by name."""
+    if call.inputs is None:
+        return []
+    flat = list(call.inputs) if isinstance(call.inputs, list) else [call.inputs]
+    for key in sorted(call.tensors):  # Keras flattens the call's kwargs dict in key order
+        value = call.tensors[key]
+        flat += value if isinstance(value, list) else [value]
+    return flat
 
 
 @dataclass
