@@ -234,9 +234,10 @@ class Evaluator:
         if isinstance(target, ModelDef) and not e.args:
             return target
         if isinstance(target, UseDef):
-            args, kwargs, _ = self.arguments(e, allow_tensors=False)
-            return LayerStep(GenericLayer(class_name=e.func, args=tuple(args),
-                                          kwargs=tuple(kwargs.items())), None, {}, e.span)  # fmt: skip
+            args, kwargs, tensors = self.arguments(e, allow_tensors=True)
+            name = kwargs.pop("name", None)
+            generic = GenericLayer(class_name=e.func, args=tuple(args), kwargs=tuple(kwargs.items()))
+            return LayerStep(generic, name if isinstance(name, str) else None, tensors, e.span)
         if target is not _MISSING and not isinstance(target, str):
             raise self.error(f"'{e.func}' is {describe_value(target)}, not something to call",
                              e.func_span, "not-callable")  # fmt: skip

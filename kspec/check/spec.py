@@ -166,10 +166,12 @@ class SpecChecker:
         state = ModelState(graph)
         checker = ModelChecker(self.diags, Scope(self.files[file].globals), state, self)
         self.checking.append(key)
+        outer_refs, self.model_refs = self.model_refs, {}  # each model has its own nested layers
         try:
             checker.run(model.body)
         finally:
             self.checking.pop()
+            self.model_refs = outer_refs
         outputs = checker.outputs
         if not outputs and checker.current is not None and graph.complete:
             outputs = [(None, checker.current, NO_SPAN)]
