@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedInput
+from lark.parse_tree_builder import PropagatePositions
 from lark.tree import Meta
 
 from kspec import ir
@@ -59,14 +61,53 @@ class Newlines:
 @lru_cache(maxsize=1)
 def parser() -> Lark:
     grammar = (resource_dir("grammars") / "kspec.lark").read_text(encoding="utf-8")
-    return Lark(
+    lark = Lark(
         grammar,
         parser="lalr",
         lexer="contextual",
         postlex=Newlines(),
         propagate_positions=True,
         maybe_placeholders=True,
+        cache=_cache_file(),
     )
+    for callback in getattr(lark, "_callbacks", {}).values():  # absent: Lark's own, only slower
+        if type(callback) is PropagatePositions:
+            callback.__class__ = PassThroughPositions
+    return lark
+
+
+def _cache_file() -> str | bool:
+    """Where Lark keeps its analysis of the grammar between runs, or False if nowhere.
+
+    Building the LALR tables takes a quarter of a second, most of a `kspec check` start-up;
+    loading them takes a few milliseconds. Lark checks that the cached tables belong to this
+    grammar, these options and this Lark version, and rebuilds them otherwise.
+    """
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = os.path.join(base, "kspec")
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError:
+        return False
+    return os.path.join(folder, "grammar.lark-cache")
+
+
+class PassThroughPositions(PropagatePositions):
+    """Lark's position propagation, minus the work for a `?rule` that passes its child on.
+
+    Every atom is reduced through a dozen such rules (expr, chain, or_test, ... postfix); the
+    child already carries its positions, and recomputing them at each level was half the
+    parse time of a 10,000-layer spec (bench/README.md). The result is the same tree.
+    """
+
+    def __call__(self, children: list[Any]) -> Any:
+        if len(children) != 1:
+            return super().__call__(children)  # type: ignore[no-untyped-call]
+        node = self.node_builder(children)
+        if node is children[0]:
+            return node
+        whole = PropagatePositions(lambda _: node, self.node_filter)  # type: ignore[no-untyped-call]
+        return whole(children)
 
 
 def span_of(meta: Meta | Token, path: str) -> Span:
@@ -109,13 +150,40 @@ def _is_hex(text: str, width: int) -> bool:
     return len(text) == width and all(c in "0123456789abcdefABCDEF" for c in text)
 
 
-@v_args(meta=True)
-class ToIR(Transformer[Token, ir.Spec]):
-    """One method per grammar rule or alias: no Lark Tree reaches the IR."""
+MAX_DEPTH = 150  # nested rules in one spec; deeper would overflow the checker's recursion
+
+
+class ToIR:
+    """One method per grammar rule or alias, taking (meta, children): no Lark Tree reaches the IR.
+
+    `transform` walks the tree with its own stack rather than Lark's recursive Transformer, so a
+    deeply nested input is a diagnostic instead of a RecursionError (and the walk is faster).
+    """
 
     def __init__(self, path: str):
-        super().__init__()
         self.path = path
+
+    def transform(self, tree: Tree[Token]) -> ir.Spec:
+        todo: list[tuple[Any, int, bool]] = [(tree, 1, False)]  # (node, depth, children done)
+        done: list[Any] = []
+        while todo:
+            node, depth, ready = todo.pop()
+            if not isinstance(node, Tree):
+                done.append(node)  # a token, or None for an absent optional part
+            elif ready:
+                n = len(node.children)
+                children = done[len(done) - n :]
+                del done[len(done) - n :]
+                done.append(getattr(self, str(node.data))(node.meta, children))
+            else:
+                if depth > MAX_DEPTH:
+                    raise KspecError([Diagnostic(
+                        "too-deep", f"this nests more than {MAX_DEPTH} levels deep",
+                        self.sp(node.meta), "name the inner parts: x = ..., then use x")])  # fmt: skip
+                todo.append((node, depth, True))
+                todo.extend((c, depth + 1, False) for c in reversed(node.children))
+        result: ir.Spec = done[0]
+        return result
 
     def sp(self, meta: Meta) -> Span:
         return span_of(meta, self.path)
@@ -284,11 +352,6 @@ def parse(text: str, path: str = "<string>") -> ir.Spec:
         raise KspecError(diags, {path: source}) from None
     except KspecError as e:
         raise KspecError(e.diagnostics, {path: source}) from None
-    except Exception as e:  # errors raised inside transformer callbacks arrive wrapped
-        inner = getattr(e, "orig_exc", None)
-        if isinstance(inner, KspecError):
-            raise KspecError(inner.diagnostics, {path: source}) from None
-        raise
     finally:
         if enabled:
             gc.enable()

@@ -316,3 +316,23 @@ def test_train_model_must_name_a_model() -> None:
     text = model("input x: (2,)\nDense(1)") + "train {\n    model = n\n}\n"
     (e,) = errors(text)
     assert e.code == "unknown-model"
+
+
+@pytest.mark.parametrize("kind", ["block", "model"])
+def test_nesting_beyond_the_limit_is_a_diagnostic(kind: str) -> None:
+    """Blocks in blocks (or models in models) 300 deep: an error, not a RecursionError."""
+    n = 300
+    if kind == "block":
+        text = "".join(
+            f"block b{i}() {{\n    input x\n    output x -> b{i + 1}()\n}}\n" for i in range(n)
+        )
+        text += f"block b{n}() {{\n    input x\n    output x -> Dense(2)\n}}\n" + model(
+            "input x: (3,)\nb0()"
+        )
+    else:
+        text = "".join(
+            f"model m{i} {{\n    input x: (3,)\n    x -> m{i + 1}\n}}\n" for i in range(n)
+        )
+        text += f"model m{n} {{\n    input x: (3,)\n    Dense(3)\n}}\n"
+    codes = {d.code for d in errors(text)}
+    assert codes == {"too-deep"}

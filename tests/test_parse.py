@@ -7,7 +7,7 @@ from lark import Lark, Transformer
 
 from kspec import ir
 from kspec.diagnostics import KspecError
-from kspec.parse import ToIR, parse
+from kspec.parse import MAX_DEPTH, ToIR, parse
 from kspec.resources import resource_dir
 
 
@@ -250,9 +250,28 @@ def test_later_errors_in_the_same_item_are_not_reported() -> None:
      "model m {\n x ->\n}", "[a, b] ->", "}}}}", "((((", "x = 1 if", "x = \\"],
 )  # fmt: skip
 def test_any_broken_text_is_a_located_kspec_error(text: str) -> None:
+    """Nothing but a KspecError comes out of the parser (some of these parse)."""
     try:
         parse(text, "t.kspec")
     except KspecError as e:
         assert e.diagnostics
         assert all(d.span.line >= 1 and d.span.column >= 1 for d in e.diagnostics)
         assert e.render()
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["x = " + "[" * 500 + "]" * 500, "x = " + "-" * 500 + "1", "x = " + " + ".join(["1"] * 500),
+     "x = " + "f(" * 500 + ")" * 500, "model m {\n" + "if a {\n" * 300 + "}\n" * 300 + "}"],
+    ids=["lists", "signs", "sums", "calls", "bodies"],
+)  # fmt: skip
+def test_nesting_deeper_than_the_limit_is_a_diagnostic(text: str) -> None:
+    """Not a RecursionError in the checker or printer later: the parser refuses it."""
+    with pytest.raises(KspecError) as e:
+        parse(text, "t.kspec")
+    (d,) = e.value.diagnostics
+    assert d.code == "too-deep" and d.message == f"this nests more than {MAX_DEPTH} levels deep"
+
+
+def test_nesting_up_to_the_limit_parses() -> None:
+    assert parse("x = " + "[" * 60 + "]" * 60) and parse("x = " + " + ".join(["1"] * 70))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, ClassVar, TypeAlias, TypeVar
 
 from kspec.catalog import names
@@ -142,6 +143,7 @@ def param(
 
 
 L = TypeVar("L", bound="LayerSpec")
+_PARAMS: dict[type, Mapping[str, Param]] = {}
 
 
 class LayerSpec:
@@ -168,13 +170,19 @@ class LayerSpec:
         return cls.keras_class.rsplit(".", 1)[-1]
 
     @classmethod
-    def params(cls) -> dict[str, Param]:
-        out: dict[str, Param] = {}
-        for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-            rule = f.metadata.get("kspec")
-            if rule is not None:
-                out[f.name] = Param(name=f.name, **rule)
-        return out
+    def params(cls) -> Mapping[str, Param]:
+        """The constructor arguments in declaration order (read-only, built once per class)."""
+        cached = _PARAMS.get(cls)
+        if cached is None:
+            out: dict[str, Param] = {}
+            for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+                rule = f.metadata.get("kspec")
+                if rule is not None:
+                    out[f.name] = Param(name=f.name, **rule)
+            # Every layer call, __post_init__ and keras_kwargs() reads this: dataclasses.fields
+            # on each was a fifth of the checking time of a 10,000-layer spec.
+            cached = _PARAMS[cls] = MappingProxyType(out)
+        return cached
 
     @classmethod
     def required(cls) -> tuple[str, ...]:
@@ -194,8 +202,9 @@ class LayerSpec:
                 f"{name} takes at most {len(cls.positional)} positional argument"
                 f"{'s' if len(cls.positional) != 1 else ''}, got {len(args)}",
                 arg=len(cls.positional),
-                help=f"{name} takes {', '.join(cls.positional)} by position; pass the others by name"
-                if cls.positional else f"pass arguments to {name} by name",
+                help=f"{name} takes {', '.join(cls.positional)} by position; pass the rest by name"
+                if cls.positional
+                else f"pass arguments to {name} by name",
                 code="too-many-arguments",
             )
         for i, value in enumerate(args):

@@ -26,6 +26,7 @@ from kspec.diagnostics import Diagnostics, suggest
 from kspec.source import Span
 
 MAX_LAYERS = 200_000
+MAX_NESTING = 100  # blocks in blocks, models in models: deeper would exhaust Python's stack
 
 
 def to_snake_case(name: str) -> str:
@@ -379,6 +380,9 @@ class ModelChecker(Evaluator):
             cycle = " -> ".join([*self.blocks[self.blocks.index(block.name):], block.name])
             raise self.error(f"block recursion: {cycle}", ref.span, "block-recursion",
                              help="a block cannot use itself, directly or through other blocks")  # fmt: skip
+        if len(self.blocks) >= MAX_NESTING:
+            raise self.error(f"blocks are nested more than {MAX_NESTING} deep here", ref.span,
+                             "too-deep", help="write some of the inner blocks out in their callers")  # fmt: skip
         incoming = list(value) if isinstance(value, list | tuple) else [value]
         n_inputs = sum(1 for s in block.body if isinstance(s, ir.Input))
         if len(incoming) != n_inputs:

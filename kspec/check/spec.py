@@ -9,7 +9,7 @@ from typing import Any
 from kspec import ir
 from kspec.check.evaluate import Evaluator, Scope, Skip
 from kspec.check.graph import Checked, Graph, Setting
-from kspec.check.model import ModelChecker, ModelState
+from kspec.check.model import MAX_NESTING, ModelChecker, ModelState
 from kspec.check.sections import SECTION_FIELDS, check_against_model, check_field
 from kspec.check.values import BlockDef, BlockRef, ModelDef, ModelRef, UseDef
 from kspec.diagnostics import Diagnostic, Diagnostics, KspecError, suggest
@@ -211,6 +211,10 @@ class SpecChecker:
             cycle = " -> ".join([k[1] for k in self.checking[self.checking.index(key):]] + [d.model.name])
             self.diags.error(f"model recursion: {cycle}", span, code="model-recursion",
                              help="a model cannot contain itself, directly or through other models")  # fmt: skip
+            raise Skip()
+        if key not in self.model_refs and len(self.checking) >= MAX_NESTING:
+            self.diags.error(f"models are nested more than {MAX_NESTING} deep here", span,
+                             code="too-deep")  # fmt: skip
             raise Skip()
         if key not in self.model_refs:
             graph = self.model_graph(d.model, d.globals_key)
