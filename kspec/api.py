@@ -13,6 +13,8 @@ from kspec.source import Span
 if TYPE_CHECKING:
     import keras
 
+    from kspec.backends.train import RunResult
+
 
 class Spec:
     """A spec's text plus overrides; checking happens once, on first use, without TensorFlow."""
@@ -74,6 +76,19 @@ class Spec:
         from kspec.backends.keras_build import build_checked
 
         return build_checked(self.checked, self.graph(model).name)
+
+    def fit(self, **options: Any) -> RunResult:
+        """Train as `kspec run` does; returns the trained model, its history and the run folder.
+
+        Options: epochs, output (the run folder), model, quiet.
+        """
+        from kspec.backends.train import RunOptions, run
+        from kspec.check.evaluate import spec_text
+
+        overrides = [f"{k}={v if isinstance(v, str) else spec_text(v)}"
+                     for k, v in self.overrides.items()]  # fmt: skip
+        graph = self.graph(options.pop("model", None))
+        return run(self.checked, RunOptions(model=graph.name, overrides=overrides, **options))
 
     def with_overrides(self, overrides: dict[str, Any]) -> Spec:
         """A new Spec with `--set`-style overrides added (`{"units": 256, "train.epochs": 1}`)."""

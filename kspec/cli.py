@@ -112,6 +112,137 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# -- run, evaluate, predict ---------------------------------------------------------------
+def _configure_run(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", nargs="?", metavar="FILE", help="the .kspec file to train")
+    p.add_argument("--epochs", type=int, metavar="N", help="override train.epochs")
+    p.add_argument("--output", "-o", metavar="DIR", help="run folder (default: runs/MODEL-TIME/)")
+    p.add_argument("--model", metavar="NAME", help="which model of the file to train")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.add_argument("--resume", metavar="DIR", help="continue an interrupted or killed run")
+    _common(p, formats=False)
+
+
+def _print_note(text: str) -> None:
+    print(f"note: {text}", file=sys.stderr)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from kspec.backends import train
+    from kspec.check.spec import check_text
+
+    if args.epochs is not None and args.epochs < 1:
+        raise UsageError("--epochs must be at least 1")
+    options = train.RunOptions(epochs=args.epochs, output=args.output, model=args.model,
+                               quiet=args.quiet, overrides=list(args.overrides),
+                               note=_print_note)  # fmt: skip
+    if args.resume is not None:
+        if args.file or args.overrides or args.epochs or args.model or args.output:
+            raise UsageError("--resume DIR continues a run as it started; give nothing else")
+        result = train.resume(Path(args.resume), options)
+    else:
+        if args.file is None:
+            raise UsageError("give a FILE to train, or --resume DIR")
+        checked, diags = check_text(_read(args.file), args.file, args.overrides, raise_errors=False)
+        if diags.errors or checked is None:
+            raise KspecError(diags.items, diags.sources)
+        _print_warnings(diags.warnings, diags.sources, "text")
+        result = train.run(checked, options)
+    shown = ", ".join(f"{k} {v:.4f}" for k, v in result.metrics.items() if isinstance(v, float))
+    state = "interrupted" if result.interrupted else "done"
+    print(f"{state}: {result.epochs} epoch{'s' if result.epochs != 1 else ''}; "
+          f"{result.metrics.get('data', 'validation')} {shown}")  # fmt: skip
+    print(f"run folder: {result.run_dir}")
+    if result.interrupted:
+        print(f"continue with: kspec run --resume {result.run_dir}", file=sys.stderr)
+        return 130
+    return EXIT_OK
+
+
+def _configure_evaluate(p: argparse.ArgumentParser) -> None:
+    p.add_argument("target", metavar="DIR|MODEL", help="a run folder or a .keras file")
+    p.add_argument("--data", metavar="SPEC|SOURCE",
+                   help="a .kspec file whose data section to use, or a source such as "
+                   "'idx(\"dir\")' (default: the run's own data)")  # fmt: skip
+    p.add_argument("--batch-size", type=int, metavar="N", help="default: the run's batch_size")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from kspec.backends.inference import evaluate
+
+    metrics = evaluate(args.target, args.data, args.batch_size)
+    if args.format == "json":
+        print(json.dumps(metrics, indent=2))
+    else:
+        print(f"{metrics.pop('data')} data, {metrics.pop('examples')} examples")
+        for name, value in metrics.items():
+            print(f"{name:<24} {value:.6g}")
+    return EXIT_OK
+
+
+def _configure_predict(p: argparse.ArgumentParser) -> None:
+    p.add_argument("target", metavar="DIR|MODEL", help="a run folder or a .keras file")
+    p.add_argument("input", metavar="INPUT", help="INPUT.npy (INPUT.npz: one array per input name)")
+    p.add_argument("--output", "-o", required=True, metavar="OUT", help="the predictions file")
+    p.add_argument("--scale", metavar="S", help="multiply inputs by S (default: data.scale)")
+    p.add_argument("--batch-size", type=int, metavar="N", help="default: the run's batch_size")
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from kspec.backends.inference import predict
+
+    shapes = predict(args.target, args.input, args.output, scale=args.scale,
+                     batch_size=args.batch_size)  # fmt: skip
+    shown = ", ".join(f"{name} {shape}" for name, shape in shapes.items())
+    print(f"wrote {args.output}: {shown}")
+    return EXIT_OK
+
+
+# -- fmt ---------------------------------------------------------------------------------
+def _configure_fmt(p: argparse.ArgumentParser) -> None:
+    p.add_argument("files", nargs="+", metavar="FILE",
+                   help=".kspec files to rewrite in place (-: stdin to stdout)")  # fmt: skip
+    p.add_argument("--check", action="store_true",
+                   help="change nothing; show a diff, exit 1 if a file would change")  # fmt: skip
+
+
+def cmd_fmt(args: argparse.Namespace) -> int:
+    import difflib
+
+    from kspec.fmt import format_text, write_atomically
+
+    errors: list[Diagnostic] = []
+    sources: dict[str, Any] = {}
+    changed = 0
+    for path in args.files:
+        text = sys.stdin.read() if path == "-" else _read(path)
+        try:
+            out = format_text(text, path)
+        except KspecError as e:
+            errors += e.diagnostics
+            sources.update(e.sources)
+            continue
+        if out == text and not (path == "-" and not args.check):
+            continue
+        changed += out != text
+        if args.check:
+            sys.stdout.writelines(difflib.unified_diff(text.splitlines(True), out.splitlines(True),
+                                                       path, f"{path} (formatted)"))  # fmt: skip
+        elif path == "-":
+            sys.stdout.write(out)
+        else:
+            write_atomically(path, out)
+            print(f"reformatted {path}", file=sys.stderr)
+    if errors:
+        print(render_all(errors, sources), file=sys.stderr)
+    if args.check and changed:
+        print(f"{changed} file{'s' if changed != 1 else ''} would be reformatted", file=sys.stderr)
+    return EXIT_SPEC if errors or (args.check and changed) else EXIT_OK
+
+
 # -- plumbing ----------------------------------------------------------------------------
 def _read(path: str) -> str:
     try:
@@ -136,6 +267,21 @@ COMMANDS: dict[str, tuple[str, str, Configure, Command]] = {
     "summary": ("print the model table Keras's model.summary() prints, without importing TensorFlow",
                 "example:\n  kspec summary examples/mnist.kspec --format json", _configure_summary,
                 cmd_summary),
+    "run": ("train a spec's model; writes a run folder (model.keras, history, metrics, curves.png)",
+            "examples:\n  kspec run examples/digits.kspec\n"
+            "  kspec run examples/mnist.kspec --epochs 1 --set data.source='idx(\"data/mnist\")'\n"
+            "  kspec run --resume runs/mnist-20250101-120000",
+            _configure_run, cmd_run),
+    "evaluate": ("evaluate a saved run or .keras model on data",
+                 "examples:\n  kspec evaluate runs/digits-20250101-120000\n"
+                 "  kspec evaluate model.keras --data examples/mnist.kspec", _configure_evaluate,
+                 cmd_evaluate),
+    "predict": ("run a saved run or .keras model on a .npy file",
+                "example:\n  kspec predict runs/digits-20250101-120000 x.npy -o predictions.npy",
+                _configure_predict, cmd_predict),
+    "fmt": ("rewrite specs in the canonical layout, keeping comments; never changes meaning",
+            "examples:\n  kspec fmt examples/*.kspec\n  kspec fmt --check specs/", _configure_fmt,
+            cmd_fmt),
 }  # fmt: skip
 
 

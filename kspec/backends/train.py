@@ -1,0 +1,553 @@
+"""Training a checked spec: `kspec run`, `--resume` and `Spec.fit()`.
+
+The order matters: the data loads before any model is built (a missing file fails in seconds),
+the model is built and compiled inside the distribution strategy's scope, and every epoch
+leaves a consistent run folder behind (history written, BackupAndRestore's checkpoint saved),
+so that a killed run can continue where it stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kspec.backends import rundir
+from kspec.backends.data import Data, augmenter, load_data, pipeline, request, signature_of_graph
+from kspec.backends.sources import Request, preflight
+from kspec.catalog import KerasObject
+from kspec.check.graph import Checked, Graph, Setting
+from kspec.diagnostics import Diagnostic, KspecError, suggest
+from kspec.source import NO_SPAN, Span
+
+# Batches per tf.function call. On CPU, 8-64 cut the MNIST convnet's epoch time to about 0.6x
+# of steps_per_execution=1 (bench/README.md); the cost is a progress bar that moves in steps.
+DEFAULT_STEPS_PER_EXECUTION = 32
+DEFAULT_BATCH_SIZE = 32  # Keras's fit default
+PATH_ARGS = {
+    "ModelCheckpoint": "filepath",
+    "TensorBoard": "log_dir",
+    "CSVLogger": "filename",
+    "BackupAndRestore": "backup_dir",
+}
+
+
+@dataclass
+class RunOptions:
+    """What `kspec run` takes besides the spec; `note` receives messages meant for the user."""
+
+    epochs: int | None = None
+    output: str | Path | None = None
+    model: str | None = None
+    quiet: bool = False
+    overrides: list[str] = field(default_factory=list)
+    workdir: Path | None = None
+    note: Callable[[str], None] | None = None
+
+
+@dataclass
+class RunResult:
+    model: Any
+    history: dict[str, list[Any]]
+    run_dir: Path
+    metrics: dict[str, Any]
+    epochs: int  # completed epochs, counting those before a resume
+    interrupted: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """The train section with kspec's defaults filled in."""
+
+    epochs: int
+    batch_size: int
+    seed: int | None
+    steps_per_execution: int
+    jit_compile: bool | str
+    mixed_precision: bool
+    distribute: str | None
+    fields: dict[str, Setting]
+
+    @classmethod
+    def of(cls, train: dict[str, Setting], epochs: int | None) -> TrainSettings:
+        def get(name: str, default: Any) -> Any:
+            setting = train.get(name)
+            return default if setting is None or setting.value is None else setting.value
+
+        distribute = get("distribute", None)
+        distribute = None if distribute == "none" else distribute
+        steps = get("steps_per_execution", "auto")
+        if steps == "auto":  # Keras 3.15's multi-step loop fails under MultiWorkerMirroredStrategy
+            steps = 1 if distribute == "multi_worker" else DEFAULT_STEPS_PER_EXECUTION
+        return cls(
+            epochs or get("epochs", 1),
+            get("batch_size", DEFAULT_BATCH_SIZE),
+            get("seed", None),
+            steps,
+            get("jit_compile", "auto"),
+            get("mixed_precision", False),
+            distribute,
+            train,
+        )
+
+
+def fail(
+    message: str,
+    span: Span = NO_SPAN,
+    help: str | None = None,
+    checked: Checked | None = None,
+    code: str = "run-error",
+) -> KspecError:
+    return KspecError([Diagnostic(code, message, span, help)], checked.sources if checked else None)
+
+
+# -- a run ---------------------------------------------------------------------------------
+def run(checked: Checked, options: RunOptions) -> RunResult:
+    """Train the spec's model into a new run folder."""
+    graph = pick_model(checked, options.model)
+    settings = TrainSettings.of(checked.train, options.epochs)
+    notes: list[str] = []
+    preflight(_request(checked, graph, settings, options))
+    with environment(settings, checked, notes, options) as strategy:
+        data = _load(checked, graph, settings, options)
+        run_dir = rundir.new_run_dir(graph.name, options.output)
+        rundir.write_json(
+            run_dir / rundir.RUN_FILE,
+            {
+                "status": "running",
+                "spec_path": checked.path,
+                "overrides": options.overrides,
+                "workdir": str(options.workdir or Path.cwd()),
+                "model": graph.name,
+                "epochs": settings.epochs,
+                "spec_text": checked.sources[checked.path].text,
+            },
+        )
+        applied = options.overrides + ([f"train.epochs={options.epochs}"] if options.epochs else [])
+        rundir.atomic_write(run_dir / "resolved.kspec", rundir.resolved_spec(checked, applied))
+        from kspec.summary import render_summary
+
+        rundir.atomic_write(run_dir / "summary.txt", render_summary(graph) + "\n")
+        return _train(checked, graph, data, run_dir, settings, strategy, options, notes, [])
+
+
+def resume(run_dir: Path, options: RunOptions) -> RunResult:
+    """Continue a killed or interrupted run from its last completed epoch."""
+    from kspec.check.spec import check_text
+
+    try:
+        info = rundir.read_json(run_dir / rundir.RUN_FILE)
+    except (OSError, ValueError):
+        raise fail(
+            f"{run_dir} is not a kspec run folder (no readable {rundir.RUN_FILE})",
+            Span(0, 0, 0, 0, str(run_dir)),
+            help="pass the folder `kspec run` printed",
+        ) from None
+    if info["status"] == "completed":
+        raise fail(
+            f"the run in {run_dir} already completed its {info['epochs']} epochs",
+            Span(0, 0, 0, 0, str(run_dir)),
+            help="start a new run instead",
+        )
+    checked, _ = check_text(info["spec_text"], info["spec_path"], info["overrides"])
+    assert checked is not None
+    graph = pick_model(checked, info["model"])
+    settings = TrainSettings.of(checked.train, info["epochs"])
+    options.workdir = Path(info["workdir"])
+    options.overrides = info["overrides"]
+    notes: list[str] = []
+    with environment(settings, checked, notes, options) as strategy:
+        data = _load(checked, graph, settings, options)
+        start = backup_epoch(run_dir)
+        records = rundir.read_history(run_dir)[:start]
+        _note(options, notes, f"resuming {run_dir} at epoch {start + 1} of {settings.epochs}")
+        return _train(checked, graph, data, run_dir, settings, strategy, options, notes, records)
+
+
+def pick_model(checked: Checked, name: str | None) -> Graph:
+    if name is not None and name not in checked.models:
+        raise fail(
+            f"no model named '{name}' in {checked.path}",
+            Span(0, 0, 0, 0, checked.path),
+            help=suggest(name, checked.models) or f"models: {', '.join(checked.models)}",
+        )
+    if not checked.models:
+        raise fail(f"{checked.path} defines no model to train", Span(0, 0, 0, 0, checked.path))
+    return checked.model(name)
+
+
+def backup_epoch(run_dir: Path) -> int:
+    """The number of epochs BackupAndRestore's checkpoint holds (0 when there is none)."""
+    try:
+        return int(
+            rundir.read_json(run_dir / rundir.BACKUP_DIR / "training_metadata.json")["epoch"]
+        )
+    except (OSError, ValueError, KeyError):
+        return 0
+
+
+def _note(options: RunOptions, notes: list[str], text: str) -> None:
+    notes.append(text)
+    if options.note is not None:
+        options.note(text)
+
+
+def _load(checked: Checked, graph: Graph, settings: TrainSettings, options: RunOptions) -> Data:
+    signature = signature_of_graph(graph, checked.train)
+    return load_data(
+        checked.data,
+        checked.sources,
+        signature,
+        spec_path=checked.path,
+        workdir=options.workdir or Path.cwd(),
+        seed=settings.seed or 0,
+    )
+
+
+def _request(
+    checked: Checked, graph: Graph, settings: TrainSettings, options: RunOptions
+) -> Request:
+    signature = signature_of_graph(graph, checked.train)
+    return request(
+        checked.data,
+        checked.sources,
+        signature,
+        spec_path=checked.path,
+        workdir=options.workdir or Path.cwd(),
+        seed=settings.seed or 0,
+    )
+
+
+def import_tensorflow() -> None:
+    """Import TensorFlow with its C++ start-up chatter (oneDNN, CUDA probes) silenced.
+
+    TF 2.21 logs those before reading TF_CPP_MIN_LOG_LEVEL, so stderr's file descriptor is
+    pointed at /dev/null for the import; Python errors still surface after it is restored.
+    """
+    import sys
+
+    if "tensorflow" in sys.modules:
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()  # the CUDA probe logs too, on machines without a GPU
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def multi_worker_strategy() -> Any:
+    """tf.distribute.MultiWorkerMirroredStrategy, with `reduce` made to work under Keras 3's fit.
+
+    Keras 3.15's TF trainer calls `strategy.reduce` on a whole (x, y) batch (to build the model
+    symbolically) and with axis=0 on scalar losses; MultiWorkerMirroredStrategy accepts neither
+    with more than one worker, so fit() fails at its first step (keras-team/keras#20585). Reducing
+    leaf by leaf, scalars over replicas only, is what both calls mean.
+    """
+    import tensorflow as tf
+
+    class Strategy(tf.distribute.MultiWorkerMirroredStrategy):  # type: ignore[misc]
+        def reduce(self, reduce_op: Any, value: Any, axis: Any) -> Any:
+            def one(v: Any) -> Any:
+                rank = self.experimental_local_results(v)[0].shape.rank
+                return super(Strategy, self).reduce(reduce_op, v, None if rank == 0 else axis)
+
+            return tf.nest.map_structure(one, value)
+
+    return Strategy()
+
+
+@contextlib.contextmanager
+def environment(
+    settings: TrainSettings, checked: Checked, notes: list[str], options: RunOptions
+) -> Iterator[Any]:
+    """Seed, dtype policy and distribution strategy for one run; the policy is restored after."""
+    import_tensorflow()
+    import keras
+    import tensorflow as tf
+
+    if settings.seed is not None:
+        keras.utils.set_random_seed(settings.seed)
+    policy = keras.mixed_precision.global_policy()
+    if settings.mixed_precision:
+        if tf.config.list_physical_devices("GPU"):
+            keras.mixed_precision.set_global_policy("mixed_float16")
+        else:
+            _note(options, notes, "mixed_precision = true is ignored: mixed_float16 needs a GPU")
+    span = settings.fields["distribute"].span if "distribute" in settings.fields else NO_SPAN
+    if settings.distribute == "mirrored":
+        strategy = tf.distribute.MirroredStrategy()
+    elif settings.distribute == "multi_worker":
+        if "TF_CONFIG" not in os.environ:
+            raise fail(
+                "distribute = multi_worker reads the cluster from TF_CONFIG, which is not set",
+                span,
+                checked=checked,
+                help='set TF_CONFIG={"cluster": {"worker": [...]}, "task": {"type": "worker", '
+                '"index": N}} in each worker\'s environment',
+            )
+        if settings.steps_per_execution > 1:
+            where = settings.fields["steps_per_execution"].span
+            raise fail(
+                "steps_per_execution > 1 does not work with distribute = multi_worker: "
+                "Keras 3's multi-step loop fails under MultiWorkerMirroredStrategy",
+                where,
+                checked=checked,
+                help="remove steps_per_execution, or set it to 1",
+            )
+        strategy = multi_worker_strategy()
+    else:
+        strategy = tf.distribute.get_strategy()
+    try:
+        yield strategy
+    finally:
+        keras.mixed_precision.set_global_policy(policy)
+
+
+def _train(
+    checked: Checked,
+    graph: Graph,
+    data: Data,
+    run_dir: Path,
+    settings: TrainSettings,
+    strategy: Any,
+    options: RunOptions,
+    notes: list[str],
+    records: list[dict[str, Any]],
+) -> RunResult:
+    from kspec.backends.keras_build import build_checked
+
+    with strategy.scope():
+        model = build_checked(checked, graph.name)
+        model.compile(
+            **compile_args(settings, checked),
+            jit_compile=settings.jit_compile,
+            steps_per_execution=settings.steps_per_execution,
+        )
+    shuffle_seed = (
+        settings.seed
+        if settings.seed is not None
+        else (0 if settings.distribute == "multi_worker" else None)
+    )  # workers must shuffle alike
+    train_ds = pipeline(
+        data.train,
+        data.signature,
+        data.options,
+        settings.batch_size,
+        training=True,
+        seed=shuffle_seed,
+        augment=augmenter(data.options.augment, data.signature),
+    )
+    val_ds = (
+        pipeline(data.validation, data.signature, data.options, settings.batch_size, training=False)
+        if data.validation is not None
+        else None
+    )
+    user = [_callback(c, run_dir, checked) for c in _list(settings.fields.get("callbacks"))]
+    tracker = make_tracker(
+        run_dir,
+        records,
+        with_backup=not any(
+            isinstance(c, KerasObject) and c.name == "BackupAndRestore"
+            for c in _list(settings.fields.get("callbacks"))
+        ),
+    )
+    started = time.time()
+    interrupted = False
+    with catch_sigint(model, tracker):
+        try:
+            model.fit(
+                train_ds,
+                validation_data=val_ds,
+                epochs=settings.epochs,
+                shuffle=False,
+                verbose=0 if options.quiet else 1,
+                callbacks=[*user, *tracker.callbacks],
+            )
+        except KeyboardInterrupt:  # a second Ctrl-C: stop now, still keep what was trained
+            tracker.interrupted = True
+    interrupted = tracker.interrupted
+    rundir.atomic_save(run_dir / "model.keras", model.save, suffix=".keras")
+    eval_ds, part = (
+        (val_ds, "validation")
+        if val_ds is not None
+        else (
+            pipeline(data.train, data.signature, data.options, settings.batch_size, training=False),
+            "training",
+        )
+    )
+    metrics = {"data": part, **model.evaluate(eval_ds, verbose=0, return_dict=True)}
+    rundir.write_json(run_dir / "metrics.json", metrics)
+    history = rundir.history_table(tracker.records)
+    from kspec.backends.plot import curves_png
+
+    rundir.atomic_write(run_dir / "curves.png", curves_png(history))
+    info = rundir.read_json(run_dir / rundir.RUN_FILE)
+    done = len(tracker.records)
+    status = "interrupted" if interrupted else "completed"
+    info.update(
+        status=status,
+        epochs_done=done,
+        seconds=round(time.time() - started, 3),
+        epoch_seconds=tracker.epoch_seconds,
+    )
+    rundir.write_json(run_dir / rundir.RUN_FILE, info)
+    if status == "completed":
+        shutil.rmtree(run_dir / rundir.BACKUP_DIR, ignore_errors=True)
+    return RunResult(model, history, run_dir, metrics, done, interrupted, notes)
+
+
+def _list(setting: Setting | None) -> list[Any]:
+    if setting is None or setting.value is None:
+        return []
+    return list(setting.value) if isinstance(setting.value, list | tuple) else [setting.value]
+
+
+# -- compile -------------------------------------------------------------------------------
+def compile_args(settings: TrainSettings, checked: Checked) -> dict[str, Any]:
+    """optimizer, loss, loss_weights and metrics through Keras's own registries."""
+    import keras
+
+    from kspec.backends.keras_build import keras_value
+
+    fields = settings.fields
+    if "loss" not in fields:
+        raise fail(
+            "the train section has no loss, so there is nothing to minimize",
+            Span(0, 0, 0, 0, checked.path),
+            checked=checked,
+            help="add `loss = ...` to train, e.g. loss = sparse_categorical_crossentropy",
+        )
+
+    def one(value: Any, get: Callable[[Any], Any], module: str) -> Any:
+        if isinstance(value, KerasObject):
+            return keras_value(value, module)
+        return get(value) if get is not None else value
+
+    def each(value: Any, fn: Callable[[Any], Any]) -> Any:
+        if isinstance(value, dict):
+            return {k: each(v, fn) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [each(v, fn) for v in value]
+        return fn(value)
+
+    optimizer = fields["optimizer"].value if "optimizer" in fields else "adam"
+    args: dict[str, Any] = {
+        "optimizer": one(optimizer, keras.optimizers.get, "keras.optimizers"),
+        "loss": each(fields["loss"].value, lambda v: one(v, keras.losses.get, "keras.losses")),
+    }
+    if "metrics" in fields:
+        # Names stay strings: compile resolves "accuracy" to the right variant for the loss.
+        args["metrics"] = each(fields["metrics"].value, lambda v: one(v, None, "keras.metrics"))  # type: ignore[arg-type]
+    if "loss_weights" in fields:
+        args["loss_weights"] = fields["loss_weights"].value
+    return args
+
+
+def _callback(value: Any, run_dir: Path, checked: Checked) -> Any:
+    """A user's callback; relative file paths it writes land in the run folder."""
+    from kspec.backends.keras_build import keras_value
+
+    if isinstance(value, str):
+        value = KerasObject(value)
+    arg = PATH_ARGS.get(value.name)
+    kwargs = dict(value.kwargs)
+    if arg in kwargs and isinstance(kwargs[arg], str) and not os.path.isabs(kwargs[arg]):
+        kwargs[arg] = str(run_dir / kwargs[arg])
+    return keras_value(
+        KerasObject(value.name, value.args, tuple(kwargs.items())), "keras.callbacks"
+    )
+
+
+# -- per-epoch bookkeeping and Ctrl-C ------------------------------------------------------
+@dataclass
+class Tracker:
+    """Shared state of the run's own callbacks."""
+
+    records: list[dict[str, Any]]
+    callbacks: list[Any] = field(default_factory=list)
+    epoch_seconds: list[float] = field(default_factory=list)
+    interrupted: bool = False
+    steps: int | None = None
+    last_batch: int = -1
+
+    def partial_epoch(self) -> bool:
+        """Keras ends an interrupted epoch as if complete; it is not, unless its last batch ran."""
+        return self.interrupted and (self.steps is None or self.last_batch + 1 < self.steps)
+
+
+def make_tracker(run_dir: Path, records: list[dict[str, Any]], *, with_backup: bool) -> Tracker:
+    import keras
+
+    tracker = Tracker(list(records))
+
+    class EpochWriter(keras.callbacks.Callback):  # type: ignore[misc]
+        """Writes history.json/.csv after every complete epoch, so a kill loses at most one."""
+
+        def on_train_begin(self, logs: Any = None) -> None:
+            tracker.steps = self.params.get("steps")
+
+        def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+            tracker.last_batch = -1
+            self.started = time.perf_counter()
+
+        def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+            tracker.last_batch = batch
+
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            if tracker.partial_epoch():
+                return
+            tracker.epoch_seconds.append(round(time.perf_counter() - self.started, 4))
+            tracker.records[epoch:] = [{k: float(v) for k, v in (logs or {}).items()}]
+            rundir.write_history(run_dir, tracker.records)
+
+    class Backup(keras.callbacks.BackupAndRestore):  # type: ignore[misc]
+        """BackupAndRestore that skips the half epoch Ctrl-C leaves and keeps its checkpoint
+        after an interruption (kspec deletes it once the run completes)."""
+
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            if not tracker.partial_epoch():
+                super().on_epoch_end(epoch, logs)
+
+    tracker.callbacks.append(EpochWriter())
+    if with_backup:
+        tracker.callbacks.append(
+            Backup(
+                str(run_dir / rundir.BACKUP_DIR), double_checkpoint=True, delete_checkpoint=False
+            )
+        )
+    return tracker
+
+
+@contextlib.contextmanager
+def catch_sigint(model: Any, tracker: Tracker) -> Iterator[None]:
+    """The first Ctrl-C asks Keras to stop after the current batch; a second one stops at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        if tracker.interrupted:
+            raise KeyboardInterrupt
+        tracker.interrupted = True
+        model.stop_training = True
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
