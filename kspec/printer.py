@@ -62,9 +62,9 @@ def string_literal(text: str) -> str:
     for ch in text:
         if ch in _ESCAPES:
             out.append(_ESCAPES[ch])
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+        elif ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F:
             out.append(f"\\x{ord(ch):02x}")
-        elif 0xD800 <= ord(ch) <= 0xDFFF:  # a lone surrogate cannot be written as UTF-8
+        elif ch in "\u2028\u2029" or 0xD800 <= ord(ch) <= 0xDFFF:  # line breaks; not UTF-8
             out.append(f"\\u{ord(ch):04x}")
         else:
             out.append(ch)
@@ -217,29 +217,28 @@ class Printer:
         head = f"{INDENT}{p.name}="
         return self.layout(p.default, len(head), 1, 1, True, prefix=head)
 
-    def compound(
-        self, node: Owner, head: list[Line], body: Sequence[Node], indent: int
-    ) -> list[str]:
-        """A header line, `{`, the body one level deeper, and `}`."""
+    def compound(self, node: Owner, head: list[Line], body: Sequence[Node], indent: int,
+                 close: bool = True) -> list[str]:  # fmt: skip
+        """A header line, `{`, the body one level deeper, and `}` (unless `close` is false)."""
         pad = INDENT * indent
         if not head[0].text.startswith(pad):
             head[0].text = pad + head[0].text
-        lines = [line.text for line in head[:-1]] + [self.header(node, 0, head[-1].text + " {")]
+        opening = head[-1].text + " {"
+        lines = [line.text for line in head[:-1]] + [self.header(node, 0, opening)]
         inner = self.body(body, indent + 1, node) + self.closing(node, 0, indent + 1)
-        if not inner and len(lines) == 1:
-            return [self.header(node, 2, lines[0] + "}")]
-        return lines + inner + [self.header(node, 2, pad + "}")]
+        if not close:
+            return lines + inner
+        if not inner and lines == [opening]:  # nothing inside, not even a comment: `{}`
+            return [self.header(node, 2, opening + "}")]
+        return [*lines, *inner, self.header(node, 2, pad + "}")]
 
     def if_else(self, s: ir.IfElse, indent: int, head: str) -> list[str]:
         pad = INDENT * indent
-        lines = self.compound(s, self.place(head, s.test, len(" {")), s.body, indent)
+        test = self.place(head, s.test, len(" {"))
         if not s.orelse:
-            return lines
-        if lines[-1].endswith("{}"):  # an empty if-body printed on one line
-            lines[-1] = lines[-1].removesuffix("}")
-        else:
-            lines.pop()  # `} else {` replaces the closing brace
-        if len(s.orelse) == 1 and isinstance(s.orelse[0], ir.IfElse):
+            return self.compound(s, test, s.body, indent)
+        lines = self.compound(s, test, s.body, indent, close=False)
+        if len(s.orelse) == 1 and isinstance(s.orelse[0], ir.IfElse):  # `} else if ... {`
             nested = s.orelse[0]
             lines += self.leading(nested, indent + 1)
             chained = self.if_else(nested, indent, f"{pad}}} else if ")
