@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from conftest import EXAMPLES, ROOT, SHARED_MNIST
 
-from kspec.backends import rundir, sources
+from kspec.backends import files, rundir, sources
 from kspec.backends.data import Data, fits, load_data, pipeline, signature_of_graph
 from kspec.backends.plot import TRAIN, VAL, curves_png, decode_png, encode_png
 from kspec.check.spec import check_file, check_text
@@ -61,8 +61,8 @@ def error_text(path: Path, overrides: list[str] | None = None) -> str:
 # -- IDX -------------------------------------------------------------------------------------
 @needs_mnist
 def test_idx_reads_the_gzipped_mnist_files_as_keras_does() -> None:
-    images = sources.read_idx(SHARED_MNIST / "t10k-images-idx3-ubyte.gz")
-    labels = sources.read_idx(SHARED_MNIST / "t10k-labels-idx1-ubyte.gz")
+    images = files.read_idx(SHARED_MNIST / "t10k-images-idx3-ubyte.gz")
+    labels = files.read_idx(SHARED_MNIST / "t10k-labels-idx1-ubyte.gz")
     # Keras's fashion_mnist loader: skip the 16/8-byte headers, reshape by hand.
     raw_images = gzip.decompress((SHARED_MNIST / "t10k-images-idx3-ubyte.gz").read_bytes())
     raw_labels = gzip.decompress((SHARED_MNIST / "t10k-labels-idx1-ubyte.gz").read_bytes())
@@ -82,7 +82,7 @@ def test_idx_folder_splits_like_keras_validation_split(tmp_path: Path) -> None:
     data = load(spec_file(tmp_path, f'source = idx("{tmp_path}")\nvalidation_split = 0.2', model))
     assert data.validation is not None
     assert (data.train.count, data.validation.count) == (8000, 2000)
-    full = sources.read_idx(SHARED_MNIST / "t10k-images-idx3-ubyte.gz")
+    full = files.read_idx(SHARED_MNIST / "t10k-images-idx3-ubyte.gz")
     np.testing.assert_array_equal(data.validation.x["image"], full[8000:])  # the last 2,000
 
 
@@ -90,7 +90,7 @@ def test_idx_types_and_dimensions(tmp_path: Path) -> None:
     values = (np.arange(24) - 5).astype(">i4").reshape(2, 3, 4)
     header = bytes([0, 0, 0x0C, 3]) + b"".join(d.to_bytes(4, "big") for d in values.shape)
     (tmp_path / "x.idx").write_bytes(gzip.compress(header + values.tobytes()))
-    got = sources.read_idx(tmp_path / "x.idx")
+    got = files.read_idx(tmp_path / "x.idx")
     np.testing.assert_array_equal(got, values)
     assert got.dtype == np.int32 and got.dtype.isnative
 

@@ -289,13 +289,19 @@ def _isort_key(line: str) -> tuple[str, str]:
 
 # -- rendering --------------------------------------------------------------------------------
 def render(context: dict[str, Any], template: str, template_dir: str | Path | None = None) -> str:
+    """Render kspec's templates, or the user's: their files first, kspec's for the rest."""
     import jinja2
 
     from kspec.resources import resource_dir
 
-    folder = Path(template_dir) if template_dir is not None else resource_dir("templates")
+    folders = [str(resource_dir("templates"))]
+    if template_dir is not None:
+        if not Path(template_dir).is_dir():
+            raise TemplateError(f"--template {template_dir}: no such directory")
+        folders.insert(0, str(template_dir))
+    folder = folders[0]
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(folder)),
+        loader=jinja2.FileSystemLoader(folders),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -312,3 +318,29 @@ def render(context: dict[str, Any], template: str, template_dir: str | Path | No
 
 class TemplateError(Exception):
     """A user's template is missing or broken (the CLI shows it as a usage error)."""
+
+
+def write_script(path: str | Path, text: str) -> None:
+    """Write the script in one step: an interrupted codegen never leaves half a file."""
+    import os
+    import tempfile
+
+    target = Path(path)
+    mode = target.stat().st_mode & 0o7777 if target.exists() else 0o666 & ~_umask()
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _umask() -> int:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -104,6 +104,13 @@ def signature_of_graph(graph: Graph, train: dict[str, Setting]) -> Signature:
     return Signature(tuple(inputs), tuple(outputs))
 
 
+def _keras_loss_name(loss: Any) -> str | None:
+    """A compiled loss as a name: a string, a loss function or a Loss object."""
+    if isinstance(loss, str) or loss is None:
+        return loss
+    return getattr(loss, "__name__", None) or getattr(loss, "name", None)
+
+
 def signature_of_model(model: Any) -> Signature:
     """The same for a saved keras.Model (evaluate and predict)."""
     loss = getattr(model, "loss", None)
@@ -118,9 +125,7 @@ def signature_of_model(model: Any) -> Signature:
             if isinstance(loss, list)
             else loss
         )
-        outputs.append(
-            Port(name, tuple(tensor.shape[1:]), loss=one if isinstance(one, str) else None)
-        )
+        outputs.append(Port(name, tuple(tensor.shape[1:]), loss=_keras_loss_name(one)))
     return Signature(inputs, tuple(outputs))
 
 

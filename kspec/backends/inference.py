@@ -45,7 +45,7 @@ def load_saved(target: str | Path) -> Saved:
             str(target),
             help="pass a run folder written by `kspec run`, or a .keras file",
         )
-    from kspec.backends.train import import_tensorflow
+    from kspec.backends.runtime import import_tensorflow
 
     import_tensorflow()
     import keras
@@ -62,6 +62,15 @@ def load_saved(target: str | Path) -> Saved:
         saved.run, _ = check_text(info["spec_text"], info["spec_path"], info["overrides"])
         saved.workdir = Path(info["workdir"])
     return saved
+
+
+def signature_of(saved: Saved) -> Signature:
+    """The run's own model signature when there is one (it knows losses and vocabularies)."""
+    if saved.run is not None:
+        from kspec.backends.data import signature_of_graph
+
+        return signature_of_graph(saved.run.model(), saved.run.train)
+    return signature_of_model(saved.model)
 
 
 def data_section(saved: Saved, data: str | None) -> tuple[dict[str, Setting], Any, str, Path]:
@@ -93,8 +102,9 @@ def evaluate(
     """Metrics of a saved model on the validation part of `data` (all of it when it has none)."""
     saved = load_saved(target)
     fields, sources, spec_path, workdir = data_section(saved, data)
-    signature = signature_of_model(saved.model)
-    loaded = load_data(fields, sources, signature, spec_path=spec_path, workdir=workdir)
+    signature = signature_of(saved)
+    seed = saved.train_value("seed", 0)  # directory sources split by seed: the run's split
+    loaded = load_data(fields, sources, signature, spec_path=spec_path, workdir=workdir, seed=seed)
     batch = batch_size or saved.train_value("batch_size", 32)
     part, name = (
         (loaded.validation, "validation")

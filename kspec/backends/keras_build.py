@@ -85,7 +85,7 @@ def use_spans(checked: Checked) -> dict[str, Span]:
 
     specs = [checked.spec]
     specs += [parse(s.text, path) for path, s in checked.sources.items()
-              if path != checked.path and not path.startswith("--")]  # not `--set` values  # fmt: skip
+              if path != checked.path and not path.startswith("--")]  # --set: no spec  # fmt: skip
     spans: dict[str, Span] = {}
     for spec in specs:
         for item in spec.items:

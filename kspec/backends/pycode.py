@@ -340,6 +340,8 @@ def _split_point(stmt: ast.stmt) -> ast.expr | None:
         value = stmt.iter
     if isinstance(value, ast.Call) and isinstance(value.func, ast.Call):
         return value.func
+    if isinstance(value, ast.Tuple) and value.elts:  # `return x, {...}`: open the last item
+        return value.elts[-1]
     return value
 
 

@@ -95,8 +95,11 @@ def _escape(text: str, quote: str) -> str:
             out.append(_ESCAPES[ch])
         elif ch == quote:
             out.append("\\" + ch)
-        elif not ch.isprintable():
-            out.append(repr(ch)[1:-1])  # \x0b, \u2028, \U000e0001: as Python's repr spells them
+        elif not ch.isprintable() or not ch.isascii():
+            # \x0b, \xe9, \u2028: ASCII-only scripts, so no look-alike letter (ruff's RUF001)
+            out.append(
+                repr(ch)[1:-1] if ch.isascii() else ch.encode("ascii", "backslashreplace").decode()
+            )
         else:
             out.append(ch)
     return "".join(out)
@@ -131,7 +134,7 @@ def doc_text(text: str) -> str:
             out.append("\\\\")
         elif ch == '"':
             out.append("'")
-        elif ch == "\n" or ch.isprintable():
+        elif ch == "\n" or ch.isprintable() and ch.isascii():
             out.append(ch)
         else:
             out.append("?")

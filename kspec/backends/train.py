@@ -11,16 +11,16 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from kspec.backends import rundir
+from kspec.backends.callbacks import catch_sigint, make_tracker, user_callback
 from kspec.backends.data import Data, augmenter, load_data, pipeline, request, signature_of_graph
+from kspec.backends.runtime import environment
 from kspec.backends.sources import Request, preflight
 from kspec.catalog import KerasObject
 from kspec.check.graph import Checked, Graph, Setting
@@ -31,12 +31,6 @@ from kspec.source import NO_SPAN, Span
 # of steps_per_execution=1 (bench/README.md); the cost is a progress bar that moves in steps.
 DEFAULT_STEPS_PER_EXECUTION = 32
 DEFAULT_BATCH_SIZE = 32  # Keras's fit default
-PATH_ARGS = {
-    "ModelCheckpoint": "filepath",
-    "TensorBoard": "log_dir",
-    "CSVLogger": "filename",
-    "BackupAndRestore": "backup_dir",
-}
 
 
 @dataclass
@@ -116,7 +110,7 @@ def run(checked: Checked, options: RunOptions) -> RunResult:
     settings = TrainSettings.of(checked.train, options.epochs)
     notes: list[str] = []
     preflight(_request(checked, graph, settings, options))
-    with environment(settings, checked, notes, options) as strategy:
+    with _environment(settings, checked, notes, options) as strategy:
         data = _load(checked, graph, settings, options)
         run_dir = rundir.new_run_dir(graph.name, options.output)
         rundir.write_json(
@@ -164,7 +158,7 @@ def resume(run_dir: Path, options: RunOptions) -> RunResult:
     options.workdir = Path(info["workdir"])
     options.overrides = info["overrides"]
     notes: list[str] = []
-    with environment(settings, checked, notes, options) as strategy:
+    with _environment(settings, checked, notes, options) as strategy:
         data = _load(checked, graph, settings, options)
         start = backup_epoch(run_dir)
         records = rundir.read_history(run_dir)[:start]
@@ -226,96 +220,26 @@ def _request(
     )
 
 
-def import_tensorflow() -> None:
-    """Import TensorFlow with its C++ start-up chatter (oneDNN, CUDA probes) silenced.
-
-    TF 2.21 logs those before reading TF_CPP_MIN_LOG_LEVEL, so stderr's file descriptor is
-    pointed at /dev/null for the import; Python errors still surface after it is restored.
-    """
-    import sys
-
-    if "tensorflow" in sys.modules:
-        return
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), 2)
-        import tensorflow as tf
-
-        tf.config.list_physical_devices()  # the CUDA probe logs too, on machines without a GPU
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
-def multi_worker_strategy() -> Any:
-    """tf.distribute.MultiWorkerMirroredStrategy, with `reduce` made to work under Keras 3's fit.
-
-    Keras 3.15's TF trainer calls `strategy.reduce` on a whole (x, y) batch (to build the model
-    symbolically) and with axis=0 on scalar losses; MultiWorkerMirroredStrategy accepts neither
-    with more than one worker, so fit() fails at its first step (keras-team/keras#20585). Reducing
-    leaf by leaf, scalars over replicas only, is what both calls mean.
-    """
-    import tensorflow as tf
-
-    class Strategy(tf.distribute.MultiWorkerMirroredStrategy):  # type: ignore[misc]
-        def reduce(self, reduce_op: Any, value: Any, axis: Any) -> Any:
-            def one(v: Any) -> Any:
-                rank = self.experimental_local_results(v)[0].shape.rank
-                return super(Strategy, self).reduce(reduce_op, v, None if rank == 0 else axis)
-
-            return tf.nest.map_structure(one, value)
-
-    return Strategy()
-
-
-@contextlib.contextmanager
-def environment(
-    settings: TrainSettings, checked: Checked, notes: list[str], options: RunOptions
-) -> Iterator[Any]:
-    """Seed, dtype policy and distribution strategy for one run; the policy is restored after."""
-    import_tensorflow()
-    import keras
-    import tensorflow as tf
-
-    if settings.seed is not None:
-        keras.utils.set_random_seed(settings.seed)
-    policy = keras.mixed_precision.global_policy()
-    if settings.mixed_precision:
-        if tf.config.list_physical_devices("GPU"):
-            keras.mixed_precision.set_global_policy("mixed_float16")
-        else:
-            _note(options, notes, "mixed_precision = true is ignored: mixed_float16 needs a GPU")
-    span = settings.fields["distribute"].span if "distribute" in settings.fields else NO_SPAN
-    if settings.distribute == "mirrored":
-        strategy = tf.distribute.MirroredStrategy()
-    elif settings.distribute == "multi_worker":
+def _environment(settings: TrainSettings, checked: Checked, notes: list[str],
+                 options: RunOptions) -> contextlib.AbstractContextManager[Any]:  # fmt: skip
+    """runtime.environment, after checking what distribution needs from the spec."""
+    if settings.distribute == "multi_worker":
+        span = settings.fields["distribute"].span
         if "TF_CONFIG" not in os.environ:
             raise fail(
                 "distribute = multi_worker reads the cluster from TF_CONFIG, which is not set",
                 span,
                 checked=checked,
-                help='set TF_CONFIG={"cluster": {"worker": [...]}, "task": {"type": "worker", '
-                '"index": N}} in each worker\'s environment',
+                help='set TF_CONFIG={"cluster": {"worker": ["host:port", ...]}, "task": '
+                '{"type": "worker", "index": N}} in each worker\'s environment',
             )
         if settings.steps_per_execution > 1:
-            where = settings.fields["steps_per_execution"].span
-            raise fail(
-                "steps_per_execution > 1 does not work with distribute = multi_worker: "
-                "Keras 3's multi-step loop fails under MultiWorkerMirroredStrategy",
-                where,
-                checked=checked,
-                help="remove steps_per_execution, or set it to 1",
-            )
-        strategy = multi_worker_strategy()
-    else:
-        strategy = tf.distribute.get_strategy()
-    try:
-        yield strategy
-    finally:
-        keras.mixed_precision.set_global_policy(policy)
+            raise fail("steps_per_execution > 1 does not work with distribute = multi_worker: "
+                       "Keras 3's multi-step loop fails under MultiWorkerMirroredStrategy",
+                       settings.fields["steps_per_execution"].span, checked=checked,
+                       help="remove steps_per_execution, or set it to 1")  # fmt: skip
+    return environment(settings.seed, settings.mixed_precision, settings.distribute,
+                       lambda text: _note(options, notes, text))  # fmt: skip
 
 
 def _train(
@@ -357,7 +281,7 @@ def _train(
         if data.validation is not None
         else None
     )
-    user = [_callback(c, run_dir, checked) for c in _list(settings.fields.get("callbacks"))]
+    user = [user_callback(c, run_dir) for c in _list(settings.fields.get("callbacks"))]
     tracker = make_tracker(
         run_dir,
         records,
@@ -456,98 +380,3 @@ def compile_args(settings: TrainSettings, checked: Checked) -> dict[str, Any]:
     if "loss_weights" in fields:
         args["loss_weights"] = fields["loss_weights"].value
     return args
-
-
-def _callback(value: Any, run_dir: Path, checked: Checked) -> Any:
-    """A user's callback; relative file paths it writes land in the run folder."""
-    from kspec.backends.keras_build import keras_value
-
-    if isinstance(value, str):
-        value = KerasObject(value)
-    arg = PATH_ARGS.get(value.name)
-    kwargs = dict(value.kwargs)
-    if arg in kwargs and isinstance(kwargs[arg], str) and not os.path.isabs(kwargs[arg]):
-        kwargs[arg] = str(run_dir / kwargs[arg])
-    return keras_value(
-        KerasObject(value.name, value.args, tuple(kwargs.items())), "keras.callbacks"
-    )
-
-
-# -- per-epoch bookkeeping and Ctrl-C ------------------------------------------------------
-@dataclass
-class Tracker:
-    """Shared state of the run's own callbacks."""
-
-    records: list[dict[str, Any]]
-    callbacks: list[Any] = field(default_factory=list)
-    epoch_seconds: list[float] = field(default_factory=list)
-    interrupted: bool = False
-    steps: int | None = None
-    last_batch: int = -1
-
-    def partial_epoch(self) -> bool:
-        """Keras ends an interrupted epoch as if complete; it is not, unless its last batch ran."""
-        return self.interrupted and (self.steps is None or self.last_batch + 1 < self.steps)
-
-
-def make_tracker(run_dir: Path, records: list[dict[str, Any]], *, with_backup: bool) -> Tracker:
-    import keras
-
-    tracker = Tracker(list(records))
-
-    class EpochWriter(keras.callbacks.Callback):  # type: ignore[misc]
-        """Writes history.json/.csv after every complete epoch, so a kill loses at most one."""
-
-        def on_train_begin(self, logs: Any = None) -> None:
-            tracker.steps = self.params.get("steps")
-
-        def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
-            tracker.last_batch = -1
-            self.started = time.perf_counter()
-
-        def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
-            tracker.last_batch = batch
-
-        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
-            if tracker.partial_epoch():
-                return
-            tracker.epoch_seconds.append(round(time.perf_counter() - self.started, 4))
-            tracker.records[epoch:] = [{k: float(v) for k, v in (logs or {}).items()}]
-            rundir.write_history(run_dir, tracker.records)
-
-    class Backup(keras.callbacks.BackupAndRestore):  # type: ignore[misc]
-        """BackupAndRestore that skips the half epoch Ctrl-C leaves and keeps its checkpoint
-        after an interruption (kspec deletes it once the run completes)."""
-
-        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
-            if not tracker.partial_epoch():
-                super().on_epoch_end(epoch, logs)
-
-    tracker.callbacks.append(EpochWriter())
-    if with_backup:
-        tracker.callbacks.append(
-            Backup(
-                str(run_dir / rundir.BACKUP_DIR), double_checkpoint=True, delete_checkpoint=False
-            )
-        )
-    return tracker
-
-
-@contextlib.contextmanager
-def catch_sigint(model: Any, tracker: Tracker) -> Iterator[None]:
-    """The first Ctrl-C asks Keras to stop after the current batch; a second one stops at once."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: Any) -> None:
-        if tracker.interrupted:
-            raise KeyboardInterrupt
-        tracker.interrupted = True
-        model.stop_training = True
-
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
