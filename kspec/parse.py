@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
@@ -338,20 +339,28 @@ class ToIR:
         return (text, c[1])
 
 
-def parse(text: str, path: str = "<string>") -> ir.Spec:
-    """Parse spec text into IR; raise KspecError with a located diagnostic on a syntax error."""
-    source = Source(path, text)
-    # Lark's parse trees make the garbage collector crawl on big files (PERF-NOTES.md).
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection inside: the parse tree and the checked graph are many
+    young objects that would make each collection walk more, quadratic in the spec's size
+    (PERF-NOTES.md). The little cyclic garbage made meanwhile is collected afterwards."""
     enabled = gc.isenabled()
     gc.disable()
     try:
-        tree = parser().parse(text)
-        return ToIR(path).transform(tree)
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def parse(text: str, path: str = "<string>") -> ir.Spec:
+    """Parse spec text into IR; raise KspecError with a located diagnostic on a syntax error."""
+    source = Source(path, text)
+    try:
+        with paused_gc():
+            return ToIR(path).transform(parser().parse(text))
     except UnexpectedInput as e:
         diags = syntax_diagnostics(e, source, parser().parse)
         raise KspecError(diags, {path: source}) from None
     except KspecError as e:
         raise KspecError(e.diagnostics, {path: source}) from None
-    finally:
-        if enabled:
-            gc.enable()

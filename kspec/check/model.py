@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any
 
 from kspec import ir
@@ -29,6 +30,7 @@ MAX_LAYERS = 200_000
 MAX_NESTING = 100  # blocks in blocks, models in models: deeper would exhaust Python's stack
 
 
+@lru_cache(maxsize=1024)  # one per layer class: three regex passes for every layer otherwise
 def to_snake_case(name: str) -> str:
     """Keras's automatic layer names (keras.src.utils.naming.to_snake_case)."""
     name = re.sub(r"\W+", "", name)

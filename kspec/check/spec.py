@@ -13,7 +13,7 @@ from kspec.check.model import MAX_NESTING, ModelChecker, ModelState
 from kspec.check.sections import SECTION_FIELDS, check_against_model, check_field
 from kspec.check.values import BlockDef, BlockRef, ModelDef, ModelRef, UseDef
 from kspec.diagnostics import Diagnostic, Diagnostics, KspecError, suggest
-from kspec.parse import parse
+from kspec.parse import parse, paused_gc
 from kspec.source import NO_SPAN, Source, Span
 
 
@@ -279,6 +279,12 @@ class SpecChecker:
 def check_text(text: str, path: str = "<string>", overrides: list[str] | dict[str, Any] | None = None,
                *, raise_errors: bool = True) -> tuple[Checked | None, Diagnostics]:  # fmt: skip
     """Check a spec; returns the Checked result and all diagnostics (warnings included)."""
+    with paused_gc():  # a big spec's graph makes every collection walk more (PERF-NOTES.md)
+        return _check_text(text, path, overrides, raise_errors=raise_errors)
+
+
+def _check_text(text: str, path: str, overrides: list[str] | dict[str, Any] | None,
+                *, raise_errors: bool) -> tuple[Checked | None, Diagnostics]:  # fmt: skip
     diags = Diagnostics()
     sc = SpecChecker(diags)
     ovs = parse_overrides(overrides or [], diags)
