@@ -253,6 +253,8 @@ def _last_code_line(source: Source, first: int, before: int) -> int:
 
 
 def _help(tok: Token, expected: set[str], prev: Token | None) -> str | None:
+    if tok.type == "LPAR" and prev is not None and prev.type == "RPAR":
+        return "apply a layer with '->', as in x -> Dense(4), not by calling it"
     if tok.type == "LPAR" and prev is not None and prev.type == "NAME" and prev.line == tok.line:
         return f"write a call without a space before '(': {prev}(...)"
     if (

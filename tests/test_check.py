@@ -274,6 +274,17 @@ def test_unused_input_and_tensor_warnings() -> None:
     ]
 
 
+def test_a_chain_result_nothing_reads_warns() -> None:
+    """Keras would leave the layers of such a chain out of the model."""
+    (w,) = warnings(model("input x: (4,)\nh = x -> Dense(3)\nh -> Dense(2)\noutput h -> Dense(1)"))
+    assert (w.code, w.message, w.span.line) == (
+        "unused",
+        "the result of this chain is never used",
+        5,
+    )
+    assert warnings(model("input x: (4,)\nDense(3)\nDense(2)")) == []  # each feeds the next
+
+
 def test_from_logits_after_softmax_warns() -> None:
     text = model("input x: (4,)\nDense(3, activation=softmax)") + (
         "train {\n    loss = SparseCategoricalCrossentropy(from_logits=true)\n}\n"

@@ -28,10 +28,10 @@ from kspec.catalog.shapes import product, show
 def _unpack(x: Any, layer: str) -> tuple[Shape, Shape, Shape]:
     """(query, value, key) from a list [query, value] or [query, value, key]."""
     if not isinstance(x, list) or not 2 <= len(x) <= 3:
-        got = f"{len(x)} inputs" if isinstance(x, list) else f"one input {show(x)}"
+        n = len(x) if isinstance(x, list) else 1
         raise ShapeError(
-            f"{layer} is called on [query, value] or [query, value, key], got {got}",
-            help=f"e.g. {layer}(...)([query, value])",
+            f"{layer} needs a query and a value, got {'one tensor' if n == 1 else f'{n} tensors'}",
+            help=f"feed it [query, value] or [query, value, key]: [q, v] -> {layer}(...)",
         )
     query, value = x[0], x[1]
     return query, value, x[2] if len(x) == 3 else value

@@ -74,6 +74,7 @@ class ModelChecker(Evaluator):
         self.outputs: list[tuple[str | None, Any, Span]] = []
         self.block_inputs: list[Any] | None = None  # tensors a block instance receives
         self.bound_at: dict[str, tuple[Any, Span]] = {}
+        self.chain_results: list[tuple[Any, Span]] = []  # of bare chain statements
 
     @property
     def graph(self) -> Graph:
@@ -105,6 +106,7 @@ class ModelChecker(Evaluator):
                                      s.span, "no-effect",
                                      help="a statement in a model is a chain of layers")  # fmt: skip
                 self.current = result
+                self.chain_results.append((result, s.span))
             case ir.Output(name, value):
                 result = self.value(value, s.span)
                 if not is_tensors(result):
@@ -462,6 +464,11 @@ class ModelChecker(Evaluator):
                 continue
             what = "input" if value.layer.is_input else "tensor"
             self.diags.warning(f"{what} '{name}' is never used", span, code="unused")
+        for value, span in self.chain_results:  # Keras would leave these layers out of the model
+            flat = value if isinstance(value, list) else [value]
+            if not any(id(t) in self.state.consumed or id(t) in outputs for t in flat):
+                self.diags.warning("the result of this chain is never used", span, code="unused",
+                                   help="bind it (y = ...) and use it, or make it an output")  # fmt: skip
 
 
 def _label(value: Any, name: str) -> None:
