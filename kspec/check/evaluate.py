@@ -260,8 +260,9 @@ class Evaluator:
             return KerasObject(e.func, tuple(args), tuple(kwargs.items()))
         candidates = [*CATALOG, *ALIASES, *keras_names.KERAS_LAYERS, *keras_names.KERAS_OBJECTS,
                       *BUILTINS, *LOADERS, *self.scope.names()]  # fmt: skip
+        own = f'a layer of your own needs `use "package.module:{e.func}"` at the top of the file'
         raise self.error(f"unknown layer or function '{e.func}'", e.func_span, "unknown-name",
-                         help=suggest(e.func, candidates))  # fmt: skip
+                         help=suggest(e.func, candidates) or own)  # fmt: skip
 
     def arguments(self, e: ir.Call, *, allow_tensors: bool
                   ) -> tuple[list[Any], dict[str, Any], dict[str, Any]]:  # fmt: skip
