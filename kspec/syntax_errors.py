@@ -26,6 +26,10 @@ _TERMINALS = {
 _PAIRS = {")": "(", "]": "[", "}": "{"}
 _CLOSERS = {v: k for k, v in _PAIRS.items()}
 _ARROW_FIX = "add a layer, block or shared layer after '->', or remove the '->'"
+# A line ending like this goes on on the next one.
+_CONTINUED = re.compile(r"(->|[=,+\-*/%:(\[]|\b(and|or|not|if|else|in))$")
+# A `{` after this opens a dict, not a body (kspec/parse.py: Newlines).
+_DICT_BEFORE = re.compile(r"(->|[=,+\-*/%:(\[<>]|\b(and|or|not))$")
 _STATEMENT_WORDS = {"input", "output", "layer", "for", "if"}  # keywords that start a statement
 _ENDS_CHAIN = {"RPAR", "RSQB", "RBRACE", "COMMA"}  # tokens that cannot follow '->'
 # Where a new top-level item starts: recovery resumes parsing there after an error.
@@ -165,7 +169,9 @@ def _unexpected_token(e: UnexpectedToken, source: Source) -> Diagnostic:
         return _never_closed(unclosed[-1], source, tok)
     want = _expected(set(e.expected or ()))
     message = f"unexpected {_describe_token(tok)}" + (f", expected {want}" if want else "")
-    return Diagnostic("syntax-error", message, span, _help(tok, set(e.expected or ()), prev))
+    inside = bool(unclosed) and not _is_body(unclosed[-1], source)
+    return Diagnostic("syntax-error", message, span,
+                      _help(tok, set(e.expected or ()), prev, inside))  # fmt: skip
 
 
 def _dangling_equal(tok: Token, source: Source) -> Diagnostic | None:
@@ -252,7 +258,15 @@ def _last_code_line(source: Source, first: int, before: int) -> int:
     return first
 
 
-def _help(tok: Token, expected: set[str], prev: Token | None) -> str | None:
+def _is_body(bracket: tuple[str, int], source: Source) -> bool:
+    """Whether an open bracket is the `{` of a body rather than a call, list or dict."""
+    char, offset = bracket
+    line, column = _position(source, offset)
+    return char == "{" and not _DICT_BEFORE.search(_code(source.line(line)[: column - 1]))
+
+
+def _help(tok: Token, expected: set[str], prev: Token | None, inside: bool) -> str | None:
+    """The likely fix; `inside` is true within brackets, where items are separated by ','."""
     if tok.type == "LPAR" and prev is not None and prev.type == "RPAR":
         return "apply a layer with '->', as in x -> Dense(4), not by calling it"
     if tok.type == "LPAR" and prev is not None and prev.type == "NAME" and prev.line == tok.line:
@@ -268,6 +282,8 @@ def _help(tok: Token, expected: set[str], prev: Token | None) -> str | None:
         return "the statement is incomplete: a value is missing at the end of the line"
     if tok.type == "ARROW" and prev is not None and prev.type == "ARROW":
         return "remove the repeated '->'"
+    if inside and "COMMA" in expected and tok.type in ("NAME", "INT", "FLOAT", "STRING"):
+        return "separate the items with ','"
     if "ARROW" in expected and tok.type in ("NAME", "INT") and prev is not None:
         return "separate steps of a chain with '->', or start a new statement on a new line"
     if tok.type == "EQUAL" and "COMP_OP" in expected:
@@ -298,28 +314,106 @@ def _resume_line(source: Source, place: tuple[int, int], after: int) -> int | No
     return None
 
 
+def _code_end(text: str) -> int:
+    """Where a line's code ends: before its comment and the white space before that."""
+    quoted, end = False, len(text)
+    for i, ch in enumerate(text):
+        if ch == '"' and (i == 0 or text[i - 1] != "\\"):
+            quoted = not quoted
+        elif ch == "#" and not quoted:
+            end = i
+            break
+    return len(text[:end].rstrip())
+
+
+def _code(text: str) -> str:
+    """A line without its comment and surrounding white space."""
+    return text[: _code_end(text)].strip()
+
+
+def _balanced(code: str) -> bool:
+    depth = 0
+    for ch in re.sub(r'"([^"\\]|\\.)*"', '""', code):
+        depth += (ch in "([") - (ch in ")]")
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def _lone_statement(source: Source, line: int) -> bool:
+    """A line holding one whole statement, which can be dropped without breaking its neighbours:
+    brackets balanced, no body braces, and neither it nor the line before continues onto the
+    next line, nor does the next line continue it."""
+    code = _code(source.line(line))
+    if not code or "{" in code or "}" in code or not _balanced(code):
+        return False
+    if not all(_is_body(b, source) for b in open_brackets(source.text, _offset(source, line, 1))):
+        return False  # the line is inside a call, list or dict that spans several lines
+    before = _code(source.line(_last_code_line(source, 1, line))) if line > 1 else ""
+    after = next((c for n in range(line + 1, len(source.lines) + 1)
+                  if (c := _code(source.line(n)))), "")  # fmt: skip
+    return not (
+        _CONTINUED.search(code) or (before and _CONTINUED.search(before))
+        or after.startswith(("->", "else"))
+    )  # fmt: skip
+
+
+def _closed_at_line_end(source: Source, error: UnexpectedInput) -> tuple[Source, int] | None:
+    """The source with a bracket left open at the end of its line closed there, and that line."""
+    if not isinstance(error, UnexpectedToken) or error.token.type == "$END":
+        return None
+    unclosed = open_brackets(source.text, error.token.start_pos or 0)
+    if not unclosed or not _left_open(unclosed[-1], error.token, source):
+        return None
+    char, offset = unclosed[-1]
+    line = _last_code_line(source, _position(source, offset)[0], error.token.line or 0)
+    lines = source.text.split("\n")
+    end = _code_end(lines[line - 1])
+    lines[line - 1] = lines[line - 1][:end] + _CLOSERS[char] + lines[line - 1][end:]
+    return Source(source.path, "\n".join(lines)), line
+
+
+def _without_line(source: Source, line: int) -> Source:
+    lines = source.text.split("\n")
+    lines[line - 1] = ""
+    return Source(source.path, "\n".join(lines))
+
+
 def syntax_diagnostics(
     first: UnexpectedInput, source: Source, parse: Callable[[str], object]
 ) -> list[Diagnostic]:
-    """The first syntax error, then one per later top-level item that fails on its own.
+    """The first syntax error, then the next ones that are independent of it.
 
-    Parsing resumes at the next line that starts a model, block, section, import or use at
-    column 1, with the text before it blanked to new lines so positions stay the same. Errors
-    inside one item after its first are not reported: they are too often echoes of the first.
+    After a bracket left open at the end of a line, the bracket is closed there; after an
+    error on a line that holds one whole statement, that line is blanked; after any other
+    error, parsing resumes at the next line that starts a model, block, section, import or use
+    at column 1, the text before it blanked. Each keeps the positions of what follows, and the
+    file is parsed again. An error that is not after the repaired place is an echo of the
+    last one, and ends the search.
     """
     diags = [syntax_diagnostic(first, source)]
-    error, start = first, 1
+    current, error, start = source, first, 1
     while len(diags) < MAX_SYNTAX_ERRORS:
-        place = _error_place(error)
-        resume = _resume_line(source, place, start) if place is not None else None
-        if resume is None:
-            break
-        offset = _offset(source, resume, 1)
-        rest = Source(source.path, "\n" * (resume - 1) + source.text[offset:])
+        line = diags[-1].span.line
+        closed = _closed_at_line_end(current, error)
+        if closed is not None:  # the fix the help gives: the missing bracket at the end of a line
+            current, floor = closed
+        elif _lone_statement(current, line):
+            current, floor = _without_line(current, line), line
+        else:
+            place = _error_place(error)
+            resume = _resume_line(current, place, start) if place is not None else None
+            if resume is None:
+                break
+            text = "\n" * (resume - 1) + current.text[_offset(current, resume, 1) :]
+            current, start, floor = Source(source.path, text), resume, resume - 1
         try:
-            parse(rest.text)
+            parse(current.text)
             break
         except UnexpectedInput as e:
-            diags.append(syntax_diagnostic(e, rest))
-            error, start = e, resume
+            found = syntax_diagnostic(e, current)
+            if found.span.line <= floor:
+                break
+            diags.append(found)
+            error = e
     return diags

@@ -240,8 +240,31 @@ def test_first_syntax_error_of_each_top_level_item_is_reported() -> None:
     ]
 
 
-def test_later_errors_in_the_same_item_are_not_reported() -> None:
-    assert len(syntax_errors("model a {\n    Dense(3) Dense(2)\n    x = = 2\n}\n")) == 1
+def test_errors_in_separate_statements_are_all_reported() -> None:
+    text = (
+        "model a {\n    Dense(3) Dense(2)\n    x = = 2\n"
+        "    for i in [1, 2] {\n        Dense(i i)\n    }\n}\n"
+    )
+    assert syntax_errors(text) == [
+        (2, 14, "unexpected 'Dense'"),
+        (3, 9, "unexpected '='"),
+        (5, 17, "unexpected 'i'"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "model m {\n    Dense(3,\n        4 5)\n    Dense(2) 3\n}\n",  # inside a call's brackets
+        "model m {\n    if a == {\n        Dense(1)\n    }\n    Dense(2) 3\n}\n",  # inside a dict
+        "model m {\n    y = x ->\n        Dense(2) 3\n    Dense(2) 3\n}\n",  # a continued line
+        "model m {\n    Dense(2) )\n    Dense(2) 3\n}\n",  # unbalanced
+    ],
+    ids=["call", "dict", "continued", "unbalanced"],
+)
+def test_no_second_error_where_dropping_the_line_could_cause_it(text: str) -> None:
+    """Recovery blanks a line only when it is a whole statement; otherwise one error is shown."""
+    assert len(syntax_errors(text)) == 1
 
 
 @pytest.mark.parametrize(
