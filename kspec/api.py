@@ -90,6 +90,12 @@ class Spec:
         graph = self.graph(options.pop("model", None))
         return run(self.checked, RunOptions(model=graph.name, overrides=overrides, **options))
 
+    def to_json(self) -> dict[str, Any]:
+        """The checked graph as `kspec ir` prints it (schema/kspec-ir.schema.json)."""
+        from kspec.irjson import to_json
+
+        return to_json(self.checked)
+
     def with_overrides(self, overrides: dict[str, Any]) -> Spec:
         """A new Spec with `--set`-style overrides added (`{"units": 256, "train.epochs": 1}`)."""
         return Spec(self.text, self.filename, {**self.overrides, **overrides})
@@ -108,3 +114,25 @@ def load(path: str | Path, overrides: dict[str, Any] | None = None) -> Spec:
 
 def loads(text: str, filename: str = "<string>", overrides: dict[str, Any] | None = None) -> Spec:
     return Spec(text, filename, overrides)
+
+def from_json(data: dict[str, Any] | str, filename: str = "<json>") -> Spec:
+    """The Spec that `kspec ir` JSON (a dict, or its text) describes."""
+    import json
+
+    from kspec.irjson import from_json as ir_from_json
+    from kspec.printer import print_spec
+
+    if isinstance(data, str):
+        try:
+            data = json.loads(data)
+        except json.JSONDecodeError as e:
+            raise KspecError([Diagnostic("bad-ir-json", f"not JSON: {e.msg} at line {e.lineno}",
+                                         Span(0, 0, 0, 0, filename))]) from None  # fmt: skip
+    return Spec(print_spec(ir_from_json(data)), filename)
+
+
+def from_keras(model: Any, filename: str = "<keras>") -> Spec:
+    """A readable spec for a keras.Model, from its config (no weights; nothing is run)."""
+    from kspec.importer import from_keras_model
+
+    return Spec(from_keras_model(model), filename)

@@ -243,6 +243,81 @@ def cmd_fmt(args: argparse.Namespace) -> int:
     return EXIT_SPEC if errors or (args.check and changed) else EXIT_OK
 
 
+# -- ir, graph, import --------------------------------------------------------------------
+def _configure_ir(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", metavar="FILE", help="the .kspec file")
+    p.add_argument("--output", "-o", metavar="PATH", help="write the JSON to PATH, not stdout")
+    _common(p, formats=False)
+
+
+def cmd_ir(args: argparse.Namespace) -> int:
+    from kspec.irjson import to_json
+
+    checked = _checked(args.file, args.overrides)
+    _write_or_print(args.output, json.dumps(to_json(checked), indent=2) + "\n")
+    return EXIT_OK
+
+
+def _checked(path: str, overrides: list[str]) -> Any:
+    """The checked spec (warnings shown on stderr); KspecError when it has errors."""
+    from kspec.check.spec import check_text
+
+    checked, diags = check_text(_read(path), path, overrides, raise_errors=False)
+    if diags.errors or checked is None:
+        raise KspecError(diags.items, diags.sources)
+    _print_warnings(diags.warnings, diags.sources, "text")
+    return checked
+
+
+def _configure_graph(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", metavar="FILE", help="the .kspec file")
+    p.add_argument("--output", "-o", required=True, metavar="OUT",
+                   help="model.svg or model.png (needs Graphviz), or model.dot")  # fmt: skip
+    p.add_argument("--model", metavar="NAME", help="which model (default: train.model, else the last)")
+    _common(p, formats=False)
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    from kspec.graphviz import output_format, render, to_dot
+
+    fmt = output_format(args.output)
+    checked = _checked(args.file, args.overrides)
+    if args.model is not None and args.model not in checked.models:
+        raise UsageError(f"no model named '{args.model}' in {args.file}; "
+                         f"models: {', '.join(checked.models)}")  # fmt: skip
+    render(to_dot(checked.model(args.model)), fmt, args.output)
+    print(f"wrote {args.output}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _configure_import(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", metavar="MODEL", help="a .keras file, or a model config .json file")
+    p.add_argument("--output", "-o", metavar="OUT", help="write the spec to OUT, not stdout")
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from kspec.importer import import_file
+
+    text = import_file(args.model)
+    for line in text.splitlines():
+        if line.startswith("# note: "):
+            print(line.removeprefix("# "), file=sys.stderr)
+    _write_or_print(args.output, text)
+    return EXIT_OK
+
+
+def _write_or_print(path: str | None, text: str) -> None:
+    if path is None:
+        sys.stdout.write(text)
+        return
+    try:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as e:
+        raise UsageError(f"cannot write {path}: {e.strerror or e}") from None
+    print(f"wrote {path}", file=sys.stderr)
+
+
 # -- plumbing ----------------------------------------------------------------------------
 def _read(path: str) -> str:
     try:
@@ -282,6 +357,14 @@ COMMANDS: dict[str, tuple[str, str, Configure, Command]] = {
     "fmt": ("rewrite specs in the canonical layout, keeping comments; never changes meaning",
             "examples:\n  kspec fmt examples/*.kspec\n  kspec fmt --check specs/", _configure_fmt,
             cmd_fmt),
+    "ir": ("print the checked graph as JSON: layers, arguments, shapes, parameter counts, positions",
+           "example:\n  kspec ir examples/mnist.kspec  (format: schema/kspec-ir.schema.json)",
+           _configure_ir, cmd_ir),
+    "graph": ("draw a model's graph with the shape on every edge (.svg/.png need Graphviz)",
+              "examples:\n  kspec graph examples/resnet_tiny.kspec -o model.svg\n"
+              "  kspec graph examples/unet.kspec -o unet.dot", _configure_graph, cmd_graph),
+    "import": ("turn a saved Keras model (.keras or config .json) into a spec; runs no code from it",
+               "example:\n  kspec import model.keras -o model.kspec", _configure_import, cmd_import),
 }  # fmt: skip
 
 

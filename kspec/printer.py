@@ -407,26 +407,44 @@ class Printer:
 
     def chain(self, e: ir.Chain, items: tuple[ir.Expr, ...], col: int, indent: int, tail: int,
               dict_ok: bool, prefix: str) -> list[Line]:  # fmt: skip
-        """Break before `->` where a line is full or the source broke; align under the first."""
+        """Break before `->` where a line is full or the source broke.
+
+        Continuations align under the first arrow while every step fits there on one line;
+        otherwise they start one indent deeper, where a step too long for a line can open up.
+        """
         start = col - len(prefix)
-        lines = self.layout(items[0], col, indent, len(" ->"), dict_ok, OR, prefix)
+        first = self.layout(items[0], col, indent, len(" ->"), dict_ok, OR, prefix)
+        align = _end_column(first, start) + 1
+        if align <= self.width // 2:
+            lines = self.steps(e, items, _copy(first), start, align, indent, tail, strict=True)
+            if lines is not None:
+                return lines
+        lines = self.steps(e, items, first, start, len(INDENT) * (indent + 1), indent, tail, False)
+        assert lines is not None
+        return lines
+
+    def steps(self, e: ir.Chain, items: tuple[ir.Expr, ...], lines: list[Line], start: int,
+              align: int, indent: int, tail: int, strict: bool) -> list[Line] | None:  # fmt: skip
+        """The chain's steps after its first item; None if `strict` and a step needs to open up."""
         end = _end_column(lines, start)
-        align = end + 1
-        if align > self.width // 2:
-            align = len(INDENT) * (indent + 1)
+        opened = False  # the step before opened up over lines: this one starts a new line
         for k, item in enumerate(items[1:], 1):
             item_tail = tail if k == len(items) - 1 else 0
             text = self.flat(item, OR)
             forced = self.forced(item)
-            fits = end + len(" -> ") + len(text) + item_tail <= self.width
-            if not self.keep_break(e, k) and (forced or fits):
+            if not opened and not self.keep_break(e, k) and (
+                forced or end + len(" -> ") + len(text) + item_tail <= self.width
+            ):
                 lines = self.append(lines, start, " -> ", item, indent, item_tail, OR)
                 end = _end_column(lines, start)
-            else:
-                head = " " * align + "-> "
-                more = self.layout(item, len(head), indent, item_tail, True, OR, head)
-                lines += more
-                end = _end_column(more, 0)
+                continue
+            head = " " * align + "-> "
+            if strict and (forced or len(head) + len(text) + item_tail > self.width):
+                return None
+            more = self.layout(item, len(head), indent + 1, item_tail, True, OR, head)
+            lines += more
+            end = _end_column(more, 0)
+            opened = len(more) > 1
         return lines
 
     def arg_lines(self, a: ir.Arg, indent: int) -> list[Line]:
@@ -464,6 +482,10 @@ def _operand_levels(op: str) -> tuple[int, int]:
     if level == COMPARE:
         return ARITH, ARITH
     return level, level + 1
+
+
+def _copy(lines: list[Line]) -> list[Line]:
+    return [Line(line.text, line.first, line.last) for line in lines]
 
 
 def _end_column(lines: list[Line], start: int) -> int:
