@@ -11,6 +11,7 @@ their sequences are plain arrays: the catalog knows which argument is a tuple.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 from kspec import ir
@@ -19,6 +20,7 @@ from kspec.catalog.base import Params
 from kspec.check.graph import Checked, Graph, Layer, Tensor
 from kspec.diagnostics import Diagnostic, KspecError
 from kspec.emit import CallNode, InputNode, LayerNode, ModelNode, Values, write_spec
+from kspec.resources import resource_dir
 from kspec.source import NO_SPAN, Span
 
 FORMAT = "kspec-ir"
@@ -275,3 +277,8 @@ def model_from_json(m: dict[str, Any]) -> ModelNode:
         )
     model.outputs = [(o["tensor"], o.get("name")) for o in m["outputs"]]
     return model
+
+
+def schema_path() -> Path:
+    """schema/kspec-ir.schema.json, installed or in a checkout."""
+    return resource_dir("schema") / "kspec-ir.schema.json"

@@ -432,8 +432,10 @@ class Printer:
             item_tail = tail if k == len(items) - 1 else 0
             text = self.flat(item, OR)
             forced = self.forced(item)
-            if not opened and not self.keep_break(e, k) and (
-                forced or end + len(" -> ") + len(text) + item_tail <= self.width
+            if (
+                not opened
+                and not self.keep_break(e, k)
+                and (forced or end + len(" -> ") + len(text) + item_tail <= self.width)
             ):
                 lines = self.append(lines, start, " -> ", item, indent, item_tail, OR)
                 end = _end_column(lines, start)
