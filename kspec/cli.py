@@ -273,7 +273,8 @@ def _configure_graph(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FILE", help="the .kspec file")
     p.add_argument("--output", "-o", required=True, metavar="OUT",
                    help="model.svg or model.png (needs Graphviz), or model.dot")  # fmt: skip
-    p.add_argument("--model", metavar="NAME", help="which model (default: train.model, else the last)")
+    p.add_argument("--model", metavar="NAME",
+                   help="which model (default: train.model, else the last)")  # fmt: skip
     _common(p, formats=False)
 
 
@@ -357,14 +358,15 @@ COMMANDS: dict[str, tuple[str, str, Configure, Command]] = {
     "fmt": ("rewrite specs in the canonical layout, keeping comments; never changes meaning",
             "examples:\n  kspec fmt examples/*.kspec\n  kspec fmt --check specs/", _configure_fmt,
             cmd_fmt),
-    "ir": ("print the checked graph as JSON: layers, arguments, shapes, parameter counts, positions",
+    "ir": ("print the checked graph as JSON: layers, arguments, shapes, parameters, positions",
            "example:\n  kspec ir examples/mnist.kspec  (format: schema/kspec-ir.schema.json)",
            _configure_ir, cmd_ir),
     "graph": ("draw a model's graph with the shape on every edge (.svg/.png need Graphviz)",
               "examples:\n  kspec graph examples/resnet_tiny.kspec -o model.svg\n"
               "  kspec graph examples/unet.kspec -o unet.dot", _configure_graph, cmd_graph),
-    "import": ("turn a saved Keras model (.keras or config .json) into a spec; runs no code from it",
-               "example:\n  kspec import model.keras -o model.kspec", _configure_import, cmd_import),
+    "import": ("turn a saved Keras model (.keras or config .json) into a spec, running none of it",
+               "example:\n  kspec import model.keras -o model.kspec", _configure_import,
+               cmd_import),
 }  # fmt: skip
 
 

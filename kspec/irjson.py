@@ -19,9 +19,10 @@ from kspec.catalog import GenericLayer, KerasObject, LayerSpec, ParamError, kera
 from kspec.catalog.base import Params
 from kspec.check.graph import Checked, Graph, Layer, Tensor
 from kspec.diagnostics import Diagnostic, KspecError
-from kspec.emit import CallNode, InputNode, LayerNode, ModelNode, Values, write_spec
+from kspec.emit import CallNode, InputNode, LayerNode, ModelNode, write_spec
 from kspec.resources import resource_dir
 from kspec.source import NO_SPAN, Span
+from kspec.spelling import Values
 
 FORMAT = "kspec-ir"
 VERSION = 1

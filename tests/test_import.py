@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import collections
 import json
+import subprocess
 import sys
 import zipfile
 from pathlib import Path
@@ -77,6 +78,19 @@ def test_applications_round_trip_through_the_cli(
     summary = json.loads(capsys.readouterr().out)
     assert summary["total_params"] == original.count_params()
     assert_same_model(original, kspec.load(out), predict=name == "MobileNetV2")
+
+
+def test_kspec_import_never_loads_tensorflow(tmp_path: Path) -> None:
+    path = tmp_path / "config.json"
+    path.write_text(kspec.load(EXAMPLES / "unet.kspec").build().to_json())
+    probe = (
+        "import sys\nfrom kspec.importer import import_file\n"
+        f"text = import_file({str(path)!r})\n"
+        "print('tensorflow' in sys.modules or 'keras' in sys.modules, 'model unet {' in text)"
+    )
+    command = [sys.executable, "-c", probe]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.split() == ["False", "True"]
 
 
 def test_a_keras_file_is_read_as_a_zip_without_loading_it(tmp_path: Path) -> None:

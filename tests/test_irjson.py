@@ -176,3 +176,18 @@ def test_a_tool_checks_a_spec_held_in_a_string_without_tensorflow(tmp_path: Path
     assert result["fmt"] == "model m {\n    input x: (2,)\n}\n"
     assert result["tensorflow_loaded"] is False
     assert json.loads(second) == ["bad-choice"]
+
+
+def test_ir_fmt_and_graph_never_load_tensorflow(tmp_path: Path) -> None:
+    probe = textwrap.dedent(f"""
+        import contextlib, io, sys
+        from kspec.cli import main
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            codes = [main(["ir", {str(EXAMPLES / "resnet_tiny.kspec")!r}]),
+                     main(["fmt", "--check", {str(EXAMPLES / "unet.kspec")!r}]),
+                     main(["graph", {str(EXAMPLES / "two_inputs.kspec")!r}, "-o", "g.dot"])]
+        print(codes, "tensorflow" in sys.modules or "keras" in sys.modules)
+    """)
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=120, check=True)  # fmt: skip
+    assert done.stdout.split() == ["[0,", "0,", "0]", "False"]
