@@ -299,13 +299,11 @@ def pipeline(
     shuffle = training and options.shuffle
     convert = _converter(signature, options.scale)
     if part.dataset is None:
-        # Keras's own trick for arrays: shuffle indices, gather whole batches from one copy.
-        n = int(part.count or 0)
-        indices = tf.data.Dataset.range(n)
-        if shuffle:
-            indices = indices.shuffle(n, seed=seed, reshuffle_each_iteration=True)
+        # Keras's own recipe for arrays (ArrayDataAdapter): one permutation per epoch, batches of
+        # indices, each batch gathered from a single copy of the arrays.
+        indices = _batched_indices(int(part.count or 0), batch_size, shuffle, seed)
         arrays = tf.data.Dataset.from_tensors((part.x, part.y)).repeat()
-        ds = tf.data.Dataset.zip((indices.batch(batch_size), arrays))
+        ds = tf.data.Dataset.zip((indices, arrays))
         ds = ds.map(
             lambda i, xy: convert(*tf.nest.map_structure(lambda a: tf.gather(a, i), xy)),
             num_parallel_calls=autotune,
@@ -333,7 +331,36 @@ def pipeline(
         ds = ds.map(lambda x, y: (augment(x, training=True), y), num_parallel_calls=parallel)
     ds_options = tf.data.Options()
     ds_options.experimental_distribute.auto_shard_policy = policy
+    if part.dataset is None:  # as Keras's ArrayDataAdapter: tf.data's rewrites buy nothing here
+        ds_options.experimental_optimization.apply_default_optimizations = False
     return ds.with_options(ds_options).prefetch(autotune)
+
+
+def _batched_indices(n: int, batch_size: int, shuffle: bool, seed: int | None) -> Any:
+    """A dataset of index batches: each epoch's order drawn at once (a new one every epoch, the
+    same sequence of them for the same seed), then cut into batches."""
+    import tensorflow as tf
+
+    full, rest = divmod(n, batch_size)
+
+    def order(draw: Any) -> Any:
+        indices = tf.range(n, dtype=tf.int64)
+        if not shuffle:
+            return indices
+        return tf.random.experimental.stateless_shuffle(indices, seed=tf.stack([draw, 0]))
+
+    def cut(indices: Any) -> Any:
+        head = tf.reshape(indices[: full * batch_size], [full, batch_size])
+        batches = tf.data.Dataset.from_tensor_slices(head)
+        if rest:
+            batches = batches.concatenate(
+                tf.data.Dataset.from_tensors(indices[full * batch_size :])
+            )
+        return batches
+
+    draws = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
+    batches = draws.map(order).flat_map(cut)
+    return batches.apply(tf.data.experimental.assert_cardinality(full + (1 if rest else 0)))
 
 
 def _converter(signature: Signature, scale: float | None) -> Any:
