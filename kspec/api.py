@@ -90,6 +90,16 @@ class Spec:
         graph = self.graph(options.pop("model", None))
         return run(self.checked, RunOptions(model=graph.name, overrides=overrides, **options))
 
+    def codegen(self, **options: Any) -> str:
+        """A standalone Keras script for this spec, as `kspec codegen` writes it.
+
+        Options: model (which model), only="model" (build_model() and its imports),
+        template_dir (templates to use instead of kspec's; docs/codegen.md).
+        """
+        from kspec.backends.codegen import codegen
+
+        return codegen(self.text, self.filename, self.overrides, **options)
+
     def to_json(self) -> dict[str, Any]:
         """The checked graph as `kspec ir` prints it (schema/kspec-ir.schema.json)."""
         from kspec.irjson import to_json
@@ -114,6 +124,7 @@ def load(path: str | Path, overrides: dict[str, Any] | None = None) -> Spec:
 
 def loads(text: str, filename: str = "<string>", overrides: dict[str, Any] | None = None) -> Spec:
     return Spec(text, filename, overrides)
+
 
 def from_json(data: dict[str, Any] | str, filename: str = "<json>") -> Spec:
     """The Spec that `kspec ir` JSON (a dict, or its text) describes."""

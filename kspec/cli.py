@@ -243,6 +243,38 @@ def cmd_fmt(args: argparse.Namespace) -> int:
     return EXIT_SPEC if errors or (args.check and changed) else EXIT_OK
 
 
+# -- codegen -----------------------------------------------------------------------------
+def _configure_codegen(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", metavar="FILE", help="the .kspec file")
+    p.add_argument("--output", "-o", metavar="PATH", help="write the script to PATH, not stdout")
+    p.add_argument("--model", metavar="NAME", help="the model to build and train (default: "
+                   "train.model, else the last)")  # fmt: skip
+    p.add_argument("--only", choices=("model",), help="model: build_model() and its imports only")
+    p.add_argument("--template", metavar="DIR", help="render with the templates in DIR "
+                   "(docs/codegen.md lists their variables)")  # fmt: skip
+    _common(p, formats=False)
+
+
+def cmd_codegen(args: argparse.Namespace) -> int:
+    from kspec.backends.codegen import TemplateError, codegen, write_script
+
+    text = _read(args.file)
+    try:
+        script = codegen(text, args.file, args.overrides, model=args.model, only=args.only,
+                         template_dir=args.template)  # fmt: skip
+    except TemplateError as e:
+        raise UsageError(str(e)) from None
+    if args.output is None:
+        sys.stdout.write(script)
+    else:
+        try:
+            write_script(args.output, script)
+        except OSError as e:
+            raise UsageError(f"cannot write {args.output}: {e.strerror or e}") from None
+        print(f"wrote {args.output}", file=sys.stderr)
+    return EXIT_OK
+
+
 # -- ir, graph, import --------------------------------------------------------------------
 def _configure_ir(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FILE", help="the .kspec file")
@@ -355,6 +387,10 @@ COMMANDS: dict[str, tuple[str, str, Configure, Command]] = {
     "predict": ("run a saved run or .keras model on a .npy file",
                 "example:\n  kspec predict runs/digits-20250101-120000 x.npy -o predictions.npy",
                 _configure_predict, cmd_predict),
+    "codegen": ("write a standalone Keras script that builds and trains as kspec run does",
+                "examples:\n  kspec codegen examples/mnist.kspec -o train.py\n"
+                "  kspec codegen examples/resnet_tiny.kspec --only model", _configure_codegen,
+                cmd_codegen),
     "fmt": ("rewrite specs in the canonical layout, keeping comments; never changes meaning",
             "examples:\n  kspec fmt examples/*.kspec\n  kspec fmt --check specs/", _configure_fmt,
             cmd_fmt),

@@ -8,14 +8,18 @@ connections, output shapes, weights).
 
 from __future__ import annotations
 
+import ast
 import importlib.util
+import subprocess
 import sys
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import EXAMPLES, ROOT
+from conftest import EXAMPLES, GOLDEN, ROOT
+from hypothesis import given
+from hypothesis import strategies as st
 
 import kspec
 from kspec.backends.codegen import codegen, template_context
@@ -178,6 +182,7 @@ def import_script(text: str, folder: Path) -> Any:
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # as `import train` would, so AutoGraph can read its functions
     spec.loader.exec_module(module)
     return module
 
@@ -288,3 +293,410 @@ def test_linear_spec_is_a_sequential_list() -> None:
     assert (
         "return keras.Sequential(\n        [\n            keras.Input(shape=(28, 28, 1)" in script
     )
+
+
+# -- golden files -------------------------------------------------------------------------------
+@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: p.stem)
+def test_codegen_golden(path: Path, update_golden: bool) -> None:
+    got = generate(path)
+    expected = GOLDEN / "codegen" / f"{path.stem}.py"
+    if update_golden:
+        expected.write_text(got, encoding="utf-8")
+    assert got == expected.read_text(encoding="utf-8")
+
+
+def test_every_example_has_a_golden() -> None:
+    assert {p.stem for p in (GOLDEN / "codegen").glob("*.py")} == {p.stem for p in EXAMPLE_FILES}
+
+
+# -- the script is clean Python -------------------------------------------------------------------
+def ruff(args: list[str], text: str) -> subprocess.CompletedProcess[str]:
+    """ruff with the project's configuration, on text as if it were a file in the checkout."""
+    return subprocess.run(
+        [sys.executable, "-m", "ruff", *args, "--stdin-filename", "generated.py", "-"],
+        input=text,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+
+
+def all_scripts() -> list[Any]:
+    out = [pytest.param(generate(p), id=p.stem) for p in EXAMPLE_FILES]
+    out += [pytest.param(generate(p, only="model"), id=f"{p.stem}-model") for p in EXAMPLE_FILES]
+    out += [pytest.param(codegen(t, f"{k}.kspec"), id=k) for k, t in sorted(INLINE.items())]
+    return out
+
+
+@pytest.mark.parametrize("script", all_scripts())
+def test_script_passes_ruff_and_compiles(script: str) -> None:
+    compile(script, "generated.py", "exec")
+    checked = ruff(["check", "--no-cache"], script)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    formatted = ruff(["format", "--check", "--no-cache"], script)
+    assert formatted.returncode == 0, formatted.stdout + formatted.stderr
+
+
+def test_script_never_imports_kspec() -> None:
+    for param in all_scripts():
+        script = param.values[0]
+        tree = ast.parse(script)
+        modules = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+        modules += [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+        assert not [m for m in modules if m.split(".")[0] == "kspec"], param.id
+
+
+# -- any spec gives Python: generated specs -------------------------------------------------------
+def _one_tensor_examples() -> list[tuple[Any, tuple[Any, ...]]]:
+    from kspec.catalog import CATALOG
+
+    out = []
+    for _, cls in sorted(CATALOG.items()):
+        if not (cls.takes_list or cls.call_inputs):
+            out += [(cls.create((), p), s) for p, s in cls.examples if isinstance(s, tuple) and s]
+    return out
+
+
+EXAMPLE_LAYERS = _one_tensor_examples()
+ODD = ['x"); import os #', "a'b", 'q"""q', "back\\slash", "new\nline", "{{ x }}", "# not code", "é"]
+IDENTIFIERS = ["x", "lambda", "class", "layers", "keras", "np", "name", "range", "build_model", "l"]
+
+
+def spec_literal(value: Any) -> str:
+    """A value in spec syntax (strings quoted, so that no name can capture them)."""
+    from kspec.catalog import KerasObject, LayerSpec
+
+    if value is None or isinstance(value, bool):
+        return {None: "none", True: "true", False: "false"}[value]
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+        return f'"{escaped}"'
+    if isinstance(value, tuple):
+        inner = ", ".join(spec_literal(v) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    if isinstance(value, list):
+        return "[" + ", ".join(spec_literal(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return (
+            "{" + ", ".join(f"{spec_literal(k)}: {spec_literal(v)}" for k, v in value.items()) + "}"
+        )
+    if isinstance(value, LayerSpec):
+        return layer_text(value)
+    if isinstance(value, KerasObject):
+        args = [spec_literal(a) for a in value.args]
+        kwargs = [f"{k}={spec_literal(v)}" for k, v in value.kwargs]
+        return f"{value.name}({', '.join([*args, *kwargs])})"
+    raise TypeError(f"no spec spelling for {value!r}")
+
+
+def layer_text(spec: Any, name: str | None = None) -> str:
+    args = [f"{k}={spec_literal(v)}" for k, v in spec.keras_kwargs().items()]
+    if name is not None:
+        args.append(f"name={spec_literal(name)}")
+    return f"{spec.layer_name()}({', '.join(args)})"
+
+
+@st.composite
+def specs(draw: st.DrawFn) -> str:
+    """A chain of catalog examples, each accepting what the one before gives, under odd names."""
+    first, shape = draw(st.sampled_from(EXAMPLE_LAYERS))
+    chain = [first]
+    current = first.compute_output_shape(shape)
+    for _ in range(draw(st.integers(0, 4))):
+        if not isinstance(current, tuple):
+            break
+        fitting = []
+        for spec, _ in EXAMPLE_LAYERS:
+            try:
+                fitting.append((spec, spec.compute_output_shape(current)))
+            except Exception:
+                continue
+        if not fitting:
+            break
+        spec, current = draw(st.sampled_from(fitting))
+        chain.append(spec)
+    names = draw(
+        st.lists(
+            st.one_of(st.sampled_from(ODD), st.text(max_size=8)),
+            min_size=len(chain),
+            max_size=len(chain),
+            unique=True,
+        )
+    )
+    given = draw(st.lists(st.booleans(), min_size=len(chain), max_size=len(chain)))
+    model, tensor, constant = draw(
+        st.lists(st.sampled_from(IDENTIFIERS), min_size=3, max_size=3, unique=True)
+    )
+    steps = "\n".join(
+        f"    {layer_text(s, n if g else None)}"
+        for s, n, g in zip(chain, names, given, strict=True)
+    )
+    return (
+        f"{constant} = {spec_literal(draw(st.sampled_from(ODD)))}\n"
+        f"model {model} {{\n    input {tensor}: {spec_literal(shape)}\n{steps}\n}}\n"
+    )
+
+
+@given(specs())
+def test_generated_specs_give_python(text: str) -> None:
+    try:
+        script = codegen(text, "generated.kspec")
+    except kspec.KspecError:
+        return  # the spec itself is wrong (a name Keras keywords reserve, say): reported, not code
+    ast.parse(script)
+    ast.parse(codegen(text, "generated.kspec", only="model"))
+
+
+# -- a spec's strings are data, never code -------------------------------------------------------
+INJECTIONS = [
+    "x'); import os; os.system('touch PWNED') #",
+    'y"); import os; os.system("touch PWNED") #',
+    '"""; import os; os.system("touch PWNED"); """',
+    "z\\'); import os; os.system('touch PWNED') #",
+    "w\n__import__('os').system('touch PWNED')\n#",
+    "{{ __import__('os').system('touch PWNED') }}",
+    "{__import__('os').system('touch PWNED')}",
+    "# coding: evil \\ end",
+]
+
+
+def injection_spec() -> str:
+    names = [spec_literal(s) for s in INJECTIONS]
+    layers = "\n".join(f"    Dense(2, name={n})" for n in names[1:])
+    return f"""
+note = {names[0]}
+notes = [{", ".join(names)}]
+block tower(units) {{
+    input x
+    x -> Dense(units, name={names[0]}) -> Dense(units, name={names[2]})
+}}
+model evil {{
+    input x: (3,)
+    tower(4)
+    tower(4, name={names[6]})
+{layers}
+}}
+data {{
+    source = npz({names[0]}, x={names[1]}, y={names[2]})
+}}
+train {{
+    optimizer = Adam()
+    loss = mse
+    callbacks = [CSVLogger({names[3]})]
+}}
+"""
+
+
+@pytest.mark.keras
+def test_spec_strings_stay_data(tmp_path: Path) -> None:
+    """A script made from hostile strings runs build_model() and executes none of them."""
+    text = injection_spec()
+    script = codegen(text, 'x"""; import os #.kspec')
+    assert "PWNED" in script  # carried, as data
+    ast.parse(script)
+    (tmp_path / "evil_script.py").write_text(script, encoding="utf-8")
+    probe = (
+        "import json, evil_script\n"
+        "model = evil_script.build_model()\n"
+        "print(json.dumps({'names': [layer.name for layer in model.layers],\n"
+        "                  'note': evil_script.NOTE, 'notes': evil_script.NOTES}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert not list(tmp_path.rglob("PWNED")) and not (ROOT / "PWNED").exists()
+    import json
+
+    got = json.loads(done.stdout.strip().splitlines()[-1])
+    assert got["note"] == INJECTIONS[0] and got["notes"] == INJECTIONS
+    expected = (
+        [layer.name for layer in kspec.loads(text).graph().keras_layers() if not layer.is_input]
+        if hasattr(kspec.loads(text).graph(), "keras_layers")
+        else None
+    )
+    assert set(INJECTIONS[1:]) <= set(got["names"])
+    if expected is not None:
+        assert got["names"] == expected
+
+
+def test_use_target_must_be_importable_names() -> None:
+    text = 'use "os; import os #:Layer"\nmodel m {\n    input x: (3,)\n    Layer()\n}\n'
+    with pytest.raises(kspec.KspecError, match="does not name a Python class"):
+        codegen(text, "use.kspec")
+
+
+# -- templates ------------------------------------------------------------------------------------
+def test_user_templates_replace_kspecs(tmp_path: Path) -> None:
+    (tmp_path / "model.py.j2").write_text(
+        "# {{ model_name }}: {{ functions | map(attribute='name') | join(', ') }}\n"
+        '{% include "_functions.py.j2" %}',
+        encoding="utf-8",
+    )
+    text = generate(EXAMPLES / "resnet_tiny.kspec", only="model", template_dir=tmp_path)
+    assert text.startswith("# resnet_tiny: residual, build_model\n")
+    assert "def residual(x, filters, stride=1, *, name):" in text  # kspec's include, found
+
+
+def test_template_variables_are_strict(tmp_path: Path) -> None:
+    from kspec.backends.codegen import TemplateError
+
+    (tmp_path / "script.py.j2").write_text("{{ no_such_variable }}\n", encoding="utf-8")
+    with pytest.raises(TemplateError, match="no_such_variable"):
+        generate(EXAMPLES / "mnist.kspec", template_dir=tmp_path)
+    with pytest.raises(TemplateError, match="no such directory"):
+        generate(EXAMPLES / "mnist.kspec", template_dir=tmp_path / "missing")
+
+
+def test_templates_ship_in_the_wheel() -> None:
+    """Every file under templates/ is matched by pyproject's package-data globs (setuptools's
+    glob: `*` stops at a folder), so an installed kspec has the includes too."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"][
+        "setuptools"
+    ]
+    assert config["package-dir"]["kspec.templates"] == "templates"
+    folder = ROOT / "templates"
+    shipped = {
+        p for pattern in config["package-data"]["kspec.templates"] for p in folder.glob(pattern)
+    }
+    assert set(folder.rglob("*.j2")) <= shipped
+
+
+# -- the command line and the API -----------------------------------------------------------------
+def test_cli_writes_the_script(tmp_path: Path) -> None:
+    from kspec.cli import main
+
+    out = tmp_path / "train.py"
+    assert (
+        main(
+            ["codegen", str(EXAMPLES / "unet.kspec"), "-o", str(out), "--set", "levels=[8, 16, 32]"]
+        )
+        == 0
+    )
+    script = out.read_text(encoding="utf-8")
+    assert "LEVELS = [8, 16, 32]" in script and "def main(argv=None):" in script
+    assert not [p for p in tmp_path.iterdir() if p.name != "train.py"]  # no temporary file left
+    assert main(["codegen", str(EXAMPLES / "unet.kspec"), "--model", "nope"]) == 1
+    assert main(["codegen", str(EXAMPLES / "unet.kspec"), "--template", str(tmp_path / "x")]) == 2
+
+
+def test_api_matches_cli() -> None:
+    spec = kspec.load(EXAMPLES / "mnist.kspec")
+    assert spec.codegen(only="model") == codegen(spec.text, spec.filename, only="model")
+    assert "EPOCHS = 1" in spec.with_overrides({"train.epochs": 1}).codegen()
+
+
+@pytest.mark.slow
+def test_installed_wheel_renders_with_its_own_templates(tmp_path: Path) -> None:
+    """Built and installed elsewhere, kspec finds its templates without the checkout."""
+    pytest.importorskip("setuptools")
+    build = [
+        sys.executable,
+        "-m",
+        "pip",
+        "wheel",
+        "--no-deps",
+        "--no-build-isolation",
+        "-q",
+        str(ROOT),
+        "-w",
+        str(tmp_path / "wheel"),
+    ]
+    subprocess.run(build, check=True, capture_output=True, timeout=300)
+    (wheel,) = (tmp_path / "wheel").glob("kspec-*.whl")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--target",
+            str(tmp_path / "site"),
+            str(wheel),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    probe = (
+        "import kspec, kspec.resources as r, sys\n"
+        "print(r.resource_dir('templates'))\n"
+        "sys.stdout.write(kspec.load(sys.argv[1]).codegen())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(EXAMPLES / "resnet_tiny.kspec")],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(tmp_path / "site"), "PATH": ""},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    where, script = done.stdout.split("\n", 1)
+    assert Path(where).is_relative_to(tmp_path / "site")
+    assert script == generate(EXAMPLES / "resnet_tiny.kspec").replace(
+        "examples/resnet_tiny.kspec", str(EXAMPLES / "resnet_tiny.kspec")
+    )
+
+
+# -- training: the script does what `kspec run` does ----------------------------------------------
+SMALL_RUN = ["data.source=synthetic(samples=64)", "train.epochs=1", "train.batch_size=16"]
+
+
+@pytest.mark.keras
+@pytest.mark.slow
+def test_one_epoch_gives_kspec_runs_loss(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Same seed, same synthetic data: the generated script and `kspec run` train alike (digits
+    has augmentation and dropout, so the random streams must line up too)."""
+    import keras
+
+    from kspec.backends.train import RunOptions, run
+    from kspec.check.spec import check_text
+
+    path = EXAMPLES / "digits.kspec"
+    monkeypatch.chdir(tmp_path)
+    checked, _ = check_text(path.read_text(encoding="utf-8"), str(path), SMALL_RUN)
+    assert checked is not None
+    keras.backend.clear_session()
+    expected = run(
+        checked, RunOptions(epochs=1, output=tmp_path / "run", quiet=True, workdir=tmp_path)
+    ).history
+    script = import_script(
+        codegen(path.read_text(encoding="utf-8"), str(path), SMALL_RUN), tmp_path
+    )
+    keras.backend.clear_session()
+    got = script.main(["--output", str(tmp_path / "script.keras")]).history
+    assert (tmp_path / "script.keras").exists()
+    for key in ("loss", "val_loss", "accuracy"):
+        assert abs(got[key][0] - expected[key][0]) <= 1e-5, (key, got[key], expected[key])
+
+
+@pytest.mark.keras
+@pytest.mark.slow
+def test_digits_script_trains_end_to_end(tmp_path: Path) -> None:
+    """`python train.py --epochs 1` on the digits example, in its own process."""
+    (tmp_path / "train.py").write_text(generate(EXAMPLES / "digits.kspec"), encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "train.py", "--epochs", "1"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (tmp_path / "digits.keras").stat().st_size > 0
+    assert "loss" in done.stdout.strip().splitlines()[-1]

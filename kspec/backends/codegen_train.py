@@ -393,7 +393,7 @@ def _train(
         ),
         "fit": statement(
             "history = model.fit(train_data, validation_data=validation_data, "
-            f"epochs=args.epochs{fit_callbacks})"
+            f"epochs=args.epochs{fit_callbacks}, shuffle=False)"
         ),
         "epochs": py_literal(settings.epochs),
         "batch_size": py_literal(settings.batch_size),

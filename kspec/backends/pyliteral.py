@@ -134,7 +134,7 @@ def doc_text(text: str) -> str:
             out.append("\\\\")
         elif ch == '"':
             out.append("'")
-        elif ch == "\n" or ch.isprintable() and ch.isascii():
+        elif ch == "\n" or (ch.isprintable() and ch.isascii()):
             out.append(ch)
         else:
             out.append("?")
