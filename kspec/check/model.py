@@ -463,7 +463,8 @@ class ModelChecker(Evaluator):
             if not isinstance(value, Tensor) or id(value) in self.state.consumed or id(value) in outputs:
                 continue
             what = "input" if value.layer.is_input else "tensor"
-            self.diags.warning(f"{what} '{name}' is never used", span, code="unused")
+            fix = "feed it to a layer, or remove it" if what == "input" else "use it, or remove it"
+            self.diags.warning(f"{what} '{name}' is never used", span, code="unused", help=fix)
         for value, span in self.chain_results:  # Keras would leave these layers out of the model
             flat = value if isinstance(value, list) else [value]
             if not any(id(t) in self.state.consumed or id(t) in outputs for t in flat):

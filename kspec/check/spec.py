@@ -261,8 +261,12 @@ class SpecChecker:
     def field(self, section: str, name: str, expr: ir.Expr, span: Span, evaluator: Evaluator,
               out: dict[str, dict[str, Setting]]) -> None:  # fmt: skip
         if name not in SECTION_FIELDS[section]:  # point at the name, not at its value
-            where = span if span.path.startswith("--set") else _name_span(span, name)
-            check_field(section, name, None, where, self.diags)
+            if span.path.startswith("--set"):  # suggest in the form it was written: train.epochs
+                known = [f"{section}.{f}" for f in SECTION_FIELDS[section]]
+                self.diags.error(f"unknown {section} field '{name}'", span, code="unknown-field",
+                                 help=suggest(f"{section}.{name}", known))  # fmt: skip
+                return
+            check_field(section, name, None, _name_span(span, name), self.diags)
             return
         try:
             value = evaluator.eval(expr)
