@@ -178,9 +178,9 @@ class ToIR:
                 done.append(getattr(self, str(node.data))(node.meta, children))
             else:
                 if depth > MAX_DEPTH:
-                    raise KspecError([Diagnostic(
-                        "too-deep", f"this nests more than {MAX_DEPTH} levels deep",
-                        self.sp(node.meta), "name the inner parts: x = ..., then use x")])  # fmt: skip
+                    message = f"this nests more than {MAX_DEPTH} levels deep"
+                    fix = "name the inner parts: x = ..., then use x"
+                    raise KspecError([Diagnostic("too-deep", message, self.sp(node.meta), fix)])
                 todo.append((node, depth, True))
                 todo.extend((c, depth + 1, False) for c in reversed(node.children))
         result: ir.Spec = done[0]

@@ -125,7 +125,7 @@ class Reshape(LayerSpec):
                 )
             return target
         if known == 0 or total % known:
-            why = "the target has a 0 axis" if known == 0 else f"{total} is not a multiple of {known}"
+            why = f"{total} is not a multiple of {known}" if known else "the target has a 0 axis"
             raise ShapeError(
                 f"cannot reshape {show(x)} ({total} elements) into {_dims(target)}: {why}",
                 help=f"the sizes other than -1 must multiply to a divisor of {total}",

@@ -200,8 +200,9 @@ class ModelChecker(Evaluator):
         shape = self.input_shape(s)
         dtype = s.dtype
         if dtype is not None and dtype not in keras_names.DTYPES:
-            end = s.span.end_column  # the dtype ends the statement: point at it
-            where = replace(s.span, column=end - len(dtype)) if s.span.end_line == s.span.line else s.span
+            where = s.span  # the dtype ends the statement: point at it
+            if where.end_line == where.line:
+                where = replace(where, column=where.end_column - len(dtype))
             raise self.error(f"unknown dtype '{dtype}'", where, "bad-choice",
                              help=suggest(dtype, keras_names.DTYPES))  # fmt: skip
         if s.name in self.state.used_names:
@@ -360,8 +361,8 @@ class ModelChecker(Evaluator):
                 first = layer.calls[0].inputs
                 built = show(first.shape) if isinstance(first, Tensor) else "another shape"
                 got = show(x) if isinstance(x, tuple) else ", ".join(show(s) for s in x)
-                raise self.error(f"shared layer '{layer.name}' was built for input {built}, got {got}",
-                                 span, "shape-mismatch",
+                raise self.error(f"shared layer '{layer.name}' was built for input {built}, "
+                                 f"got {got}", span, "shape-mismatch",
                                  help="a shared layer needs the same input shape at every use")  # fmt: skip
         else:
             layer.params = params
@@ -386,7 +387,7 @@ class ModelChecker(Evaluator):
                              help="a block cannot use itself, directly or through other blocks")  # fmt: skip
         if len(self.blocks) >= MAX_NESTING:
             raise self.error(f"blocks are nested more than {MAX_NESTING} deep here", ref.span,
-                             "too-deep", help="write some of the inner blocks out in their callers")  # fmt: skip
+                             "too-deep", help="write some inner blocks out in their callers")
         incoming = list(value) if isinstance(value, list | tuple) else [value]
         n_inputs = sum(1 for s in block.body if isinstance(s, ir.Input))
         if len(incoming) != n_inputs:
@@ -468,8 +469,9 @@ class ModelChecker(Evaluator):
         for value, span in self.chain_results:  # Keras would leave these layers out of the model
             flat = value if isinstance(value, list) else [value]
             if not any(id(t) in self.state.consumed or id(t) in outputs for t in flat):
+                fix = "bind it (y = ...) and use it, or make it an output"
                 self.diags.warning("the result of this chain is never used", span, code="unused",
-                                   help="bind it (y = ...) and use it, or make it an output")  # fmt: skip
+                                   help=fix)
 
 
 def _label(value: Any, name: str) -> None:

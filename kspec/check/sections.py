@@ -258,7 +258,8 @@ def _check_input_fits(graph: Graph, name: str, x: tuple[int | None, ...], span: 
     declared, given = _spec_shape(want), _spec_shape(x)
     diags.error(f"input '{graph.inputs[0].layer.name}' is declared {declared}, but {name} examples "
                 f"are {given}", span, code="data-mismatch",
-                help=f"declare the input as {given} or {_spec_shape((*x, 1))}, or use another source")  # fmt: skip
+                help=f"declare the input as {given} or {_spec_shape((*x, 1))}, or use another "
+                "source")  # fmt: skip
 
 
 def _spec_shape(shape: tuple[int | None, ...]) -> str:

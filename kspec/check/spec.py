@@ -35,7 +35,7 @@ def parse_overrides(pairs: list[str] | dict[str, Any], diags: Diagnostics) -> li
             diags.sources[path] = Source(path, text)
             example = f"{text}=..." if text.replace(".", "_").isidentifier() else "units=256"
             diags.error(f"--set '{text}' has no '='", Span(1, 1, 1, len(text) + 1, path),
-                        code="bad-override", help=f"write --set NAME=VALUE, e.g. --set {example}")  # fmt: skip
+                        code="bad-override", help=f"write --set NAME=VALUE, e.g. --set {example}")
             continue
         if not isinstance(text, str):
             from kspec.check.evaluate import spec_text
@@ -142,7 +142,8 @@ class SpecChecker:
                 text = target.read_text(encoding="utf-8")
             except OSError as e:
                 reason = str(e.strerror or e)
-                self.diags.error(f"cannot import '{item.path}': {reason[:1].lower()}{reason[1:]}", item.span,
+                reason = reason[:1].lower() + reason[1:]
+                self.diags.error(f"cannot import '{item.path}': {reason}", item.span,
                                  code="import-missing",
                                  help=f"the path is relative to this file: {target}")  # fmt: skip
                 return
@@ -210,7 +211,7 @@ class SpecChecker:
         if key in self.checking:
             cycle = " -> ".join([k[1] for k in self.checking[self.checking.index(key):]] + [d.model.name])
             self.diags.error(f"model recursion: {cycle}", span, code="model-recursion",
-                             help="a model cannot contain itself, directly or through other models")  # fmt: skip
+                             help="a model cannot contain itself, even through other models")
             raise Skip()
         if key not in self.model_refs and len(self.checking) >= MAX_NESTING:
             self.diags.error(f"models are nested more than {MAX_NESTING} deep here", span,
@@ -333,13 +334,14 @@ def _check_override_names(scope: FileScope, ovs: list[Override], diags: Diagnost
             if section not in SECTION_FIELDS:
                 fields = [f"{s}.{f}" for s, fs in SECTION_FIELDS.items() for f in fs]
                 diags.error(f"unknown --set target '{o.name}'", o.span, code="bad-override",
-                            help=suggest(o.name, fields) or
-                            "override a constant, or a field as data.NAME / train.NAME")  # fmt: skip
+                            help=suggest(o.name, fields)
+                            or "override a constant, or a field as data.NAME / train.NAME")
             # field names are checked with the section
             continue
         if o.name not in consts:
             fields = [f"{s}.{f}" for s, fs in SECTION_FIELDS.items() for f in fs]
-            diags.error(f"this file has no constant '{o.name}' to override", o.span, code="bad-override",
+            diags.error(f"this file has no constant '{o.name}' to override", o.span,
+                        code="bad-override",
                         help=suggest(o.name, [*consts, *fields]) or
                         (f"constants: {', '.join(consts)}" if consts else "this file defines no constants"))  # fmt: skip
 
