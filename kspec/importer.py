@@ -78,6 +78,9 @@ def config_to_text(data: dict[str, Any], origin: str) -> str:
             f"{origin} is not a Keras model config this kspec understands ({type(e).__name__}: {e})"
         )
         raise KspecError([Diagnostic("import-error", message, Span(0, 0, 0, 0, origin))]) from None
+    if data.get("compile_config"):
+        notes.items.append("the model was compiled; its optimizer, loss and metrics are not "
+                           "imported: write them in a train { ... } section")  # fmt: skip
     header = [f"# imported from {origin} by kspec import"]
     header += [f"# note: {n}" for n in dict.fromkeys(notes.items)]
     return "\n".join(header) + "\n" + print_spec(write_spec(models))

@@ -181,6 +181,9 @@ def test_what_a_spec_cannot_say_is_an_error_or_a_note(tmp_path: Path) -> None:
     frozen.trainable = False
     text = kspec.from_keras(keras.Sequential([keras.Input((4,)), frozen])).text
     assert "# note: layer 'frozen' is frozen" in text
+    compiled = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    compiled.compile(optimizer="adam", loss="mse")
+    assert "# note: the model was compiled" in kspec.from_keras(compiled).text
     config = json.loads(
         keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, name="d")]).to_json()
     )
