@@ -53,6 +53,12 @@ def test_string_names_resolve_through_keras_registries() -> None:
         keras.activations.get(act)
     for loss in names.LOSS_FUNCTIONS:
         keras.losses.get(loss)
+    for get, listed in ((keras.initializers.get, names.INITIALIZERS),
+                        (keras.regularizers.get, names.REGULARIZERS),
+                        (keras.constraints.get, names.CONSTRAINTS)):  # fmt: skip
+        for name in listed:
+            if name[0].islower():  # a string the checker accepts as the whole value
+                get(name)
     for metric in names.METRIC_FUNCTIONS:
         if metric not in ("accuracy", "acc"):  # resolved by compile() against the loss
             keras.metrics.get(metric)

@@ -38,3 +38,12 @@ def test_name_on_a_used_class_names_the_layer() -> None:
     layer = checked.models["c"].layers[1]
     assert layer.name == "s"
     assert layer.params is None  # a custom class is not statically checked
+
+
+def test_a_loss_on_an_uncatalogued_output_layer_is_checked() -> None:
+    text = (
+        'use "pkg.mod:Head"\nmodel m {\n    input x: (4,)\n    Dense(3)\n    Head()\n}\n'
+        "train {\n    loss = sparse_categorical_crossentropy\n}\n"
+    )
+    checked, diags = check_text(text, "h.kspec")
+    assert checked is not None and not diags.errors

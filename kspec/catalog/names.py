@@ -100,11 +100,11 @@ CALLBACKS = (
 INITIALIZERS = (
     "Constant", "GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform", "Identity", "LecunNormal",
     "LecunUniform", "Ones", "Orthogonal", "RandomNormal", "RandomUniform", "TruncatedNormal",
-    "VarianceScaling", "Zeros", "constant", "glorot_normal", "glorot_uniform", "he_normal",
+    "VarianceScaling", "Zeros", "glorot_normal", "glorot_uniform", "he_normal",
     "he_uniform", "identity", "lecun_normal", "lecun_uniform", "ones", "orthogonal",
     "random_normal", "random_uniform", "truncated_normal", "variance_scaling", "zeros",
 )  # fmt: skip
-REGULARIZERS = ("L1", "L1L2", "L2", "OrthogonalRegularizer", "l1", "l1_l2", "l2")
+REGULARIZERS = ("L1", "L1L2", "L2", "OrthogonalRegularizer", "l1", "l2")
 CONSTRAINTS = ("MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm", "max_norm", "min_max_norm",
                "non_neg", "unit_norm")  # fmt: skip
 DTYPES = ("float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from kspec.catalog import KerasObject, LayerSpec
+from kspec.catalog import KerasObject, LayerSpec, keras_class_of
 from kspec.catalog import names as kn
 from kspec.catalog.base import describe
 from kspec.catalog.datasets import DATASETS, LOADERS
@@ -272,7 +272,7 @@ def _output_activation(out: Any) -> str | None:
     spec = out.layer.spec
     if not isinstance(spec, LayerSpec):
         return None
-    name = spec.layer_name()
+    name = keras_class_of(spec).rsplit(".", 1)[-1]  # also for uncatalogued and `use`d layers
     if name == "Softmax":
         return "softmax"
     act = getattr(spec, "activation", None)
