@@ -88,7 +88,8 @@ class Emitter(Steps, Evaluator):
         self.names = names  # the model function's identifiers (nested models' variables)
         self.prefer: list[str] = []  # variables the step being emitted reads, when they hold it
         # id(SharedRef) -> (variable, constructor, declaring run, step, expression)
-        self.shared: dict[int, tuple[str, Ctor, Run, LayerStep, ir.Expr]] = {}
+        self.shared: dict[int, tuple[str, Ctor, Run, LayerStep, ir.Expr, Line, list[Any]]] = {}
+        self.placed: set[int] = set()  # id() of shared-layer lines moved to their first use
 
     def error(self, message: str, span: Any, code: str, help: str | None = None) -> Skip:
         raise Unstructured(message)
@@ -251,8 +252,9 @@ class Emitter(Steps, Evaluator):
                 f.scope.locals[name] = ref
                 var = f.names.var(name)
                 ctor = self.ctor(step, value, self.key("shared"))
-                self.line(self.key(), [var, " = ", ctor], assigns=var, optional=ctor.name)
-                self.shared[id(ref)] = (var, ctor, self.run_record(None), step, value)
+                line = self.line(self.key(), [var, " = ", ctor], assigns=var, optional=ctor.name)
+                decl = (var, ctor, self.run_record(None), step, value, line, f.into[-1])
+                self.shared[id(ref)] = decl
             case ir.ForLoop(targets, iterable, body):
                 self.for_loop(s, targets, iterable, body)
             case ir.IfElse(test, body, orelse):
@@ -327,6 +329,20 @@ class Emitter(Steps, Evaluator):
         items = self.eval(iterable)
         if isinstance(items, dict):
             items = list(items)
+        if (
+            f.sequential is None
+            and f.current_code not in (None, f.chain_var)
+            and uses_current(body, f.scope)
+        ):
+            # A loop body that continues the chain reads one variable on every iteration.
+            self.line(
+                self.key("enter"),
+                [f.chain_var, " = ", str(f.current_code)],
+                assigns=f.chain_var,
+                pure=True,
+            )
+            self.assign([f.chain_var], f.current)
+            self.set_current(f.current, f.chain_var)
         node = f.fn.nodes.get(("for", id(s)))
         if node is None:
             simple = (
@@ -345,20 +361,6 @@ class Emitter(Steps, Evaluator):
             )
             f.fn.nodes[("for", id(s))] = node
             f.into[-1].append(node)
-        if (
-            f.sequential is None
-            and f.current_code not in (None, f.chain_var)
-            and uses_current(body, f.scope)
-        ):
-            # A loop body that continues the chain reads one variable on every iteration.
-            self.line(
-                self.key("enter"),
-                [f.chain_var, " = ", str(f.current_code)],
-                assigns=f.chain_var,
-                pure=True,
-            )
-            self.assign([f.chain_var], f.current)
-            self.set_current(f.current, f.chain_var)
         f.into.append(node.body)
         try:
             for k, item in enumerate(items):

@@ -44,7 +44,8 @@ class Steps:
     items: list[Any] | None
     prefer: list[str]
     instances: dict[tuple[str, str], int]
-    shared: dict[int, tuple[str, Ctor, Run, LayerStep, ir.Expr]]
+    shared: dict[int, tuple[str, Ctor, Run, LayerStep, ir.Expr, Line, list[Any]]]
+    placed: set[int]
 
     if TYPE_CHECKING:  # Emitter's and Evaluator's methods
 
@@ -94,13 +95,19 @@ class Steps:
                 raise Unstructured("the graph's layer is not this shared layer")
             if id(step) not in self.shared:
                 raise Unstructured("a shared layer from another body")
-            var, ctor, run, decl, decl_expr = self.shared[id(step)]
+            var, ctor, run, decl, decl_expr, line, where = self.shared[id(step)]
             if run.prefix != f.prefix:
                 raise Unstructured("a shared layer used outside the body that declares it")
             if call.node_index == 0:
                 assert ctor.name is not None
                 ctor.name.runs.append(Run(call.layer.name, run.prefix, run.index))
                 self.record_args(ctor, decl, decl_expr, call.layer.spec)
+                if where is f.into[-1] and id(line) not in self.placed:
+                    # Made where it is first used, as the Keras builder makes it: layers draw
+                    # their initializers' seeds as they are made, so seeded weights agree.
+                    where.remove(line)
+                    where.append(line)
+                    self.placed.add(id(line))
             return self.emit_call(call, [var], target)
         if isinstance(step, BlockRef):
             return self.block(step, expr, value, target)
@@ -183,7 +190,7 @@ class Steps:
             return e.value
         parts = self.format_parts(e)
         if parts is not None:
-            return Format(tuple(parts))
+            return parts[0] if len(parts) == 1 else Format(tuple(parts))
         return Code(Translator(self).code(e, 15))
 
     def format_parts(self, e: ir.Expr) -> list[str | Code] | None:

@@ -15,7 +15,7 @@ from kspec.backends.data import DataOptions, Port, signature_of_graph
 from kspec.backends.pycode import layout
 from kspec.backends.pyliteral import Code, py_literal
 from kspec.backends.pynames import Classes, Names
-from kspec.backends.train import DEFAULT_BATCH_SIZE, DEFAULT_STEPS_PER_EXECUTION, TrainSettings
+from kspec.backends.train import TrainSettings
 from kspec.catalog import KerasObject
 from kspec.catalog.datasets import DATASETS, LOADERS
 from kspec.check.graph import Checked, Graph
@@ -397,12 +397,9 @@ def _train(
         ),
         "epochs": py_literal(settings.epochs),
         "batch_size": py_literal(settings.batch_size),
-        "default_batch_size": settings.batch_size == DEFAULT_BATCH_SIZE
-        and "batch_size" not in fields,
         "seed": py_literal(seed) if seed is not None else None,
         "shuffle_seed": shuffle_seed,
         "steps_per_execution": py_literal(settings.steps_per_execution),
-        "default_steps": settings.steps_per_execution == DEFAULT_STEPS_PER_EXECUTION,
         "compile_args": compile_args,
         "callbacks": [value(c, "keras.callbacks") for c in callbacks],
         "mixed_precision": settings.mixed_precision,

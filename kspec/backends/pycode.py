@@ -272,10 +272,17 @@ class Function:
                 out.extend(body)
             else:
                 if node.taken == {True, False}:
-                    out.append((depth, f"if {node.test}:"))
-                    out.extend(self._render(node.body, depth + 1) or [(depth + 1, "pass")])
-                    out.append((depth, "else:"))
-                    out.extend(self._render(node.orelse, depth + 1) or [(depth + 1, "pass")])
+                    body, orelse = (
+                        self._render(node.body, depth + 1),
+                        self._render(node.orelse, depth + 1),
+                    )
+                    if not body and not orelse:
+                        continue
+                    out.append((depth, f"if {node.test}:" if body else f"if not ({node.test}):"))
+                    out.extend(body or orelse)
+                    if body and orelse:
+                        out.append((depth, "else:"))
+                        out.extend(orelse)
                 else:  # decided the same way every time: the branch taken, written out
                     out.extend(
                         self._render(node.body if True in node.taken else node.orelse, depth)

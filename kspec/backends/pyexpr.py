@@ -95,6 +95,13 @@ class Translator:
                 simple = all(_simple(p) for p in (lo, hi) if p)
                 sep = ":" if simple else (" : " if lo and hi else (" :" if lo else ": "))
                 return f"{self.code(obj, PRIMARY)}[{lo}{sep}{hi}]", PRIMARY
+            case ir.Index(ir.Attr(tensor, "shape"), index) if _axis(
+                index
+            ) is not None and isinstance(self.em.eval(tensor), Tensor):
+                # A spec's shapes leave out the batch axis, a Keras tensor's do not.
+                k = _axis(index)
+                assert k is not None
+                return f"{self.code(tensor, PRIMARY)}.shape[{k + 1 if k >= 0 else k}]", PRIMARY
             case ir.Index(obj, index):
                 return f"{self.code(obj, PRIMARY)}[{self.code(index, COND)}]", PRIMARY
             case ir.Attr(obj, "shape") if isinstance(self.em.eval(obj), Tensor):
@@ -168,6 +175,16 @@ def _simple(text: str) -> bool:
     except ValueError:
         return False
     return text[:1].isdigit()
+
+
+def _axis(index: ir.Expr) -> int | None:
+    """An integer written as an index: `1`, `-1`."""
+    if isinstance(index, ir.Unary) and index.op == "-":
+        inner = _axis(index.operand)
+        return -inner if inner is not None else None
+    if isinstance(index, ir.Literal) and isinstance(index.value, int):
+        return None if isinstance(index.value, bool) else index.value
+    return None
 
 
 def _same_str(value: Any) -> bool:

@@ -87,6 +87,7 @@ def make_dataset(data, batch_size, *, training, seed=None, augment=None):
         )
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = policy
+    options.experimental_optimization.apply_default_optimizations = False  # as Keras, for arrays
     return dataset.with_options(options).prefetch(tf.data.AUTOTUNE)
 
 
