@@ -804,3 +804,108 @@ def test_every_context_variable_is_documented() -> None:
         keys = [*context, *context["train"], *context["data"]]
         missing = [k for k in keys if f"`{k}`" not in doc]
         assert not missing, missing
+
+
+# -- the data: what load_data() and make_dataset() feed is what kspec run feeds -------------------
+def _write_idx(path: Path, array: Any) -> None:
+    import gzip
+
+    import numpy as np
+
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(
+        int(d).to_bytes(4, "big") for d in array.shape
+    )
+    path.write_bytes(gzip.compress(header + np.asarray(array, np.uint8).tobytes()))
+
+
+def _data_files(folder: Path) -> None:
+    """Small files for every file source, written with a fixed seed."""
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    np.savez(
+        folder / "data.npz",
+        x=rng.standard_normal((40, 6)).astype(np.float32),
+        y=rng.integers(0, 3, 40).astype(np.int64),
+        extra=np.zeros(40),
+    )
+    rows = ["f1,f2,f3,kind"] + [
+        f"{a:.3f},{b:.3f},{c},{k}"
+        for a, b, c, k in zip(
+            rng.standard_normal(30),
+            rng.standard_normal(30),
+            range(30),
+            rng.choice(["cat", "dog", "emu"], 30),
+            strict=True,
+        )
+    ]
+    (folder / "data.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    (folder / "idx").mkdir()
+    for prefix, n in (("train", 36), ("t10k", 12)):
+        _write_idx(
+            folder / "idx" / f"{prefix}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 4, 4))
+        )
+        _write_idx(folder / "idx" / f"{prefix}-labels-idx1-ubyte.gz", rng.integers(0, 3, n))
+
+
+DATA_SPECS = {
+    "npz": ('npz("data.npz")', "(6,)", "scale = 0.5\n    validation_split = 0.25"),
+    "csv": ('csv("data.csv", label=kind)', "(3,)", "validation_split = 0.2\n    shuffle = false"),
+    "idx": ('idx("idx")', "(4, 4, 1)", "scale = 1 / 255"),
+    "digits": (
+        "digits",
+        "(8, 8, 1)",
+        "scale = 1 / 16\n    validation_split = 0.1\n    cache = true",
+    ),
+    "synthetic": ("synthetic(samples=50, seed=3)", "(5, 2)", "validation_split = 0.2"),
+}
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("kind", sorted(DATA_SPECS))
+def test_script_feeds_what_kspec_run_feeds(kind: str, tmp_path: Path) -> None:
+    """Every batch of one training epoch and of the validation data, value for value."""
+    import numpy as np
+    import tensorflow as tf
+
+    from kspec.backends import data as kdata
+    from kspec.check.spec import check_text
+
+    source, shape, fields = DATA_SPECS[kind]
+    _data_files(tmp_path)
+    model = f"input features: {shape}\n    Flatten()\n    Dense(10, activation=softmax)"
+    train = "loss = sparse_categorical_crossentropy\n    batch_size = 8\n    seed = 11"
+    text = f"model m {{\n    {model}\n}}\ndata {{\n    source = {source}\n    {fields}\n}}\n"
+    text += f"train {{\n    {train}\n}}\n"
+    spec_path = tmp_path / "m.kspec"
+    spec_path.write_text(text, encoding="utf-8")
+    checked, _ = check_text(text, str(spec_path))
+    assert checked is not None
+    signature = kdata.signature_of_graph(checked.model(), checked.train)
+    loaded = kdata.load_data(
+        checked.data,
+        checked.sources,
+        signature,
+        spec_path=str(spec_path),
+        workdir=tmp_path,
+        seed=11,
+    )
+    script = import_script(codegen(text, str(spec_path)), tmp_path)
+    train, validation = script.load_data()
+
+    def batches(dataset: Any) -> list[Any]:
+        return [tf.nest.map_structure(lambda t: t.numpy(), b) for b in dataset]
+
+    def same(a: list[Any], b: list[Any]) -> None:
+        assert len(a) == len(b) > 0
+        for left, right in zip(a, b, strict=True):
+            for u, v in zip(tf.nest.flatten(left), tf.nest.flatten(right), strict=True):
+                assert u.dtype == v.dtype and u.shape == v.shape and np.array_equal(u, v)
+
+    expected = kdata.pipeline(loaded.train, signature, loaded.options, 8, training=True, seed=11)
+    same(batches(script.make_dataset(train, 8, training=True, seed=11)), batches(expected))
+    assert (validation is None) == (loaded.validation is None)
+    if validation is not None:
+        assert loaded.validation is not None
+        expected = kdata.pipeline(loaded.validation, signature, loaded.options, 8, training=False)
+        same(batches(script.make_dataset(validation, 8, training=False)), batches(expected))

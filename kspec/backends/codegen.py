@@ -24,30 +24,12 @@ from kspec.source import Span
 SCRIPT_TEMPLATE = "script.py.j2"
 MODEL_TEMPLATE = "model.py.j2"
 # Module-level names of the full script, taken before the spec's constants get theirs.
-SCRIPT_NAMES = frozenset(
-    {
-        "argparse",
-        "keras",
-        "layers",
-        "np",
-        "tf",
-        "main",
-        "build_model",
-        "load_data",
-        "make_dataset",
-        "prepare",
-        "split",
-        "augmenter",
-        "EPOCHS",
-        "BATCH_SIZE",
-        "SEED",
-        "SCALE",
-        "VALIDATION_SPLIT",
-        "SHUFFLE",
-        "STEPS_PER_EXECUTION",
-        "OUTPUT",
-    }
-)
+SCRIPT_NAMES = frozenset({
+    "argparse", "csv", "gzip", "Path", "keras", "layers", "np", "tf", "load_digits", "main",
+    "build_model", "load_data", "split", "make_dataset", "batched_indices", "prepare", "augmenter",
+    "read_idx", "EPOCHS", "BATCH_SIZE", "SEED", "SCALE", "VALIDATION_SPLIT", "STEPS_PER_EXECUTION",
+    "OUTPUT", "DATA_PATH",
+})  # fmt: skip
 
 
 @dataclass(frozen=True)

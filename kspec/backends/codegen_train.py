@@ -58,7 +58,9 @@ def data_context(
     name = source if isinstance(source, str) else source.name
     args = _loader_args(source)
     from_file = setting is not None and setting.span.path == checked.path
-    local = Names({"x", "y", "data", "train", "test", "count", "f"})
+    from kspec.backends.codegen import SCRIPT_NAMES
+
+    local = Names({"x", "y", *SCRIPT_NAMES})  # prepare()'s variables
     augment = [py_literal(classes.literal(spec)) for spec in options.augment]
     seed = TrainSettings.of(checked.train, None).seed
     inputs = [_input(p, local, name, source, options) for p in signature.inputs]
