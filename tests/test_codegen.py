@@ -840,6 +840,16 @@ def _data_files(folder: Path) -> None:
         )
     ]
     (folder / "data.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    import tensorflow as tf
+
+    for label in ("cat", "dog"):
+        (folder / "images" / label).mkdir(parents=True)
+        (folder / "text" / label).mkdir(parents=True)
+        for i in range(6):
+            pixels = tf.constant(rng.integers(0, 256, (8, 8, 3)), tf.uint8)
+            (folder / "images" / label / f"{i}.png").write_bytes(tf.io.encode_png(pixels).numpy())
+            words = " ".join(rng.choice(["a", "good", "bad", "film", "plot", "fine"], 7))
+            (folder / "text" / label / f"{i}.txt").write_text(words, encoding="utf-8")
     (folder / "idx").mkdir()
     for prefix, n in (("train", 36), ("t10k", 12)):
         _write_idx(
@@ -858,6 +868,8 @@ DATA_SPECS = {
         "scale = 1 / 16\n    validation_split = 0.1\n    cache = true",
     ),
     "synthetic": ("synthetic(samples=50, seed=3)", "(5, 2)", "validation_split = 0.2"),
+    "images": ('images("images", size=(8, 8))', "(8, 8, 3)", "validation_split = 0.25"),
+    "text": ('text("text", max_tokens=20, sequence_length=5)', "(5,)", "scale = 1 / 4"),
 }
 
 
