@@ -921,3 +921,14 @@ def test_script_feeds_what_kspec_run_feeds(kind: str, tmp_path: Path) -> None:
         assert loaded.validation is not None
         expected = kdata.pipeline(loaded.validation, signature, loaded.options, 8, training=False)
         same(batches(script.make_dataset(validation, 8, training=False)), batches(expected))
+
+
+def test_constants_keep_their_spelling() -> None:
+    """Constants and fields read as the spec wrote them, unless --set replaced the value."""
+    text = "units = 64\nhidden = units * 2\nmodel m {\n    input x: (4,)\n    Dense(hidden)\n}\n"
+    text += "data {\n    scale = 1 / 255\n}\n"
+    script = codegen(text, "c.kspec", only="model")
+    assert "UNITS = 64\nHIDDEN = UNITS * 2\n" in script  # UNITS kept: HIDDEN reads it
+    full = codegen(text, "c.kspec", ["units=8", "data.scale=0.5"])
+    assert "UNITS = 8\nHIDDEN = UNITS * 2\n" in full and "SCALE = 0.5\n" in full
+    assert "SCALE = 1 / 255\n" in codegen(text, "c.kspec")

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kspec import ir
 from kspec.backends.pycode import Function
+from kspec.backends.pyexpr import file_expression
 from kspec.backends.pyliteral import doc_text, py_literal
 from kspec.backends.pymodule import Constant, Module, generate_models
 from kspec.backends.pynames import Classes, Names
@@ -95,6 +97,20 @@ def build_context(
         if _plain(v)
     }
     classes = Classes(checked.uses, {k: alias for k, (_, alias) in imported.items()})
+    written = {i.name: i.value for i in checked.spec.items if isinstance(i, ir.Const)}
+
+    def spell(expr: ir.Expr, value: Any) -> str:
+        """A file-level value as the spec wrote it, when that still means it, else literal."""
+        text = file_expression(expr, value, scopes[checked.path], module_constant, classes)
+        return text if text is not None else py_literal(classes.literal(value))
+
+    def spelled(name: str, value: Any) -> str:
+        expr = written.get(name)
+        return spell(expr, value) if expr is not None else py_literal(classes.literal(value))
+
+    def module_constant(name: str, value: Any) -> str | None:
+        found = constants.get(name)
+        return found.name if found is not None and found.value == value else None
 
     def make(flat: dict[str, str]) -> Module:
         return Module(checked, scopes, set(names.taken), classes, constants, dict(flat))
@@ -102,19 +118,24 @@ def build_context(
     module, functions = generate_models(make, graph)
     rendered = [_function(fn, lines) for fn, lines in functions]
     used = _loaded_names(functions)
-    shown = [c for c in constants.values() if opts.only != "model" or c.name in used]
+    values = {k: spelled(k, c.value) for k, c in constants.items()}
+    needed = set(used)  # --only model: the constants the functions read, and what those read
+    while opts.only == "model":
+        more = {n for k, c in constants.items() if c.name in needed for n in _names_in(values[k])}
+        if more <= needed:
+            break
+        needed |= more
+    shown = [(k, c) for k, c in constants.items() if opts.only != "model" or c.name in needed]
     extra: dict[str, Any] = {}
     if opts.only != "model":
         from kspec.backends.codegen_train import train_context
 
-        extra = train_context(checked, graph, classes)
+        extra = train_context(checked, graph, classes, spell)
     context: dict[str, Any] = {
         "doc": doc_text(_module_doc(checked, graph.name, opts)),
         "model_name": graph.name,
         "source_name": doc_text(Path(checked.path).name),
-        "constants": [
-            {"name": c.name, "value": py_literal(classes.literal(c.value))} for c in shown
-        ],
+        "constants": [{"name": c.name, "value": values[k]} for k, c in shown],
         "functions": rendered,
         "flat_models": [{"name": k, "reason": doc_text(v)} for k, v in sorted(module.flat.items())],
         "imports": _imports(imported, used, extra.get("data"), full=opts.only != "model"),
@@ -169,6 +190,10 @@ def _loaded_names(functions: list[tuple[Function, list[str]]]) -> set[str]:
     text = "\n".join(line for _, lines in functions for line in lines)
     tree = ast.parse("def f():\n" + "\n".join("    " + line for line in text.split("\n")))
     return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+
+
+def _names_in(code: str) -> set[str]:
+    return {n.id for n in ast.walk(ast.parse(code, mode="eval")) if isinstance(n, ast.Name)}
 
 
 def _used_names(script: str) -> set[str] | None:

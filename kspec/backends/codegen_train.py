@@ -8,9 +8,11 @@ which conversions); the templates in templates/sources/ write it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from kspec import ir
 from kspec.backends.data import DataOptions, Port, signature_of_graph
 from kspec.backends.pycode import layout
 from kspec.backends.pyliteral import Code, py_literal
@@ -33,15 +35,37 @@ SEQUENCE_DATASETS = ("imdb", "reuters")  # id lists, padded to the input's lengt
 COLUMN_LABELS = ("cifar10", "cifar100")  # labels come as (n, 1)
 
 
-def train_context(checked: Checked, graph: Graph, classes: Classes) -> dict[str, Any]:
+def train_context(checked: Checked, graph: Graph, classes: Classes, spell: Spell) -> dict[str, Any]:
     """`data` and `train` for script.py.j2 (docs/codegen.md)."""
     signature = signature_of_graph(graph, checked.train)
     options = DataOptions.from_section(checked.data)
     settings = TrainSettings.of(checked.train, None)
-    return {
-        "data": data_context(checked, signature, options, classes),
-        "train": _train(checked, graph, settings, classes),
-    }
+    data = data_context(checked, signature, options, classes)
+    train = _train(checked, graph, settings, classes)
+    for section, ctx, fields in (("data", data, ("scale", "validation_split")),
+                                 ("train", train, ("epochs", "batch_size", "seed"))):  # fmt: skip
+        for name in fields:
+            written = _written_field(checked, section, name)
+            setting = (checked.data if section == "data" else checked.train).get(name)
+            if written is not None and setting is not None and ctx.get(name) is not None:
+                ctx[name] = spell(written, setting.value)
+    return {"data": data, "train": train}
+
+
+Spell = Callable[[ir.Expr, Any], str]
+
+
+def _written_field(checked: Checked, section: str, name: str) -> ir.Expr | None:
+    """A data/train field's expression in the spec file (None when --set gave the value)."""
+    setting = (checked.data if section == "data" else checked.train).get(name)
+    if setting is None or setting.span.path != checked.path:
+        return None
+    for item in checked.spec.items:
+        if isinstance(item, ir.Section) and item.kind == section:
+            for f in item.fields:
+                if f.name == name:
+                    return f.value
+    return None
 
 
 def statement(text: str, depth: int = 0) -> list[str]:

@@ -200,3 +200,63 @@ def _plain(value: Any) -> bool:
     if isinstance(value, dict):
         return all(_plain(v) for v in value.values())
     return False
+
+
+class _FileLevel:
+    """Just enough of an Emitter for Translator: a file's own names, outside any model."""
+
+    def __init__(self, names: dict[str, Any], constant: Any, classes: Any):
+        from types import SimpleNamespace
+
+        from kspec.check.evaluate import Scope
+
+        self.frame = SimpleNamespace(scope=Scope(names), names=None)
+        self.module = SimpleNamespace(constant=constant, classes=classes)
+
+    def eval(self, e: ir.Expr) -> Any:
+        from kspec.check.evaluate import Evaluator
+        from kspec.diagnostics import Diagnostics
+
+        return Evaluator(Diagnostics(), self.frame.scope).eval(e)
+
+    def uses_locals(self, e: ir.Expr) -> bool:
+        return False
+
+    def code_of(self, value: Any, prefer: Any = ()) -> str:
+        raise Unstructured("no tensors outside a model")
+
+
+def file_expression(e: ir.Expr, value: Any, names: dict[str, Any], constant: Any,
+                    classes: Any) -> str | None:  # fmt: skip
+    """The spec's own spelling of a file-level value (`1 / 255`, `UNITS * 2`), when it still means
+    `value` (an override replaced it otherwise); None for plain literals."""
+    from kspec.check.evaluate import Skip
+
+    if isinstance(e, ir.Literal | ir.Call | ir.Chain) or not _arithmetic(e):
+        return None
+    level = _FileLevel(names, constant, classes)
+    try:
+        same = level.eval(e)
+        if same != value or type(same) is not type(value):
+            return None
+        return Translator(level).code(e)
+    except (Unstructured, Skip):
+        return None
+
+
+def _arithmetic(e: Any) -> bool:
+    """Numbers, names, tuples and lists combined with operators: what reads better as written."""
+    match e:
+        case ir.Literal(value):
+            return isinstance(value, int | float) and not isinstance(value, bool)
+        case ir.Name():
+            return True
+        case ir.Unary(_, operand):
+            return _arithmetic(operand)
+        case ir.Binary(_, left, right):
+            return _arithmetic(left) and _arithmetic(right)
+        case ir.TupleExpr(items) | ir.ListExpr(items):
+            return all(_arithmetic(i) for i in items)
+        case ir.Index(obj, index):
+            return _arithmetic(obj) and _arithmetic(index)
+    return False

@@ -22,7 +22,7 @@ STEPS_PER_EXECUTION = 32
 OUTPUT = "digits.keras"
 
 # The data section.
-SCALE = 0.0625
+SCALE = 1 / 16
 VALIDATION_SPLIT = 0.2
 
 

@@ -19,7 +19,7 @@ STEPS_PER_EXECUTION = 32
 OUTPUT = "mnist.keras"
 
 # The data section.
-SCALE = 0.00392156862745098
+SCALE = 1 / 255
 VALIDATION_SPLIT = 0.1
 
 
