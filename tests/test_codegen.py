@@ -932,3 +932,20 @@ def test_constants_keep_their_spelling() -> None:
     full = codegen(text, "c.kspec", ["units=8", "data.scale=0.5"])
     assert "UNITS = 8\nHIDDEN = UNITS * 2\n" in full and "SCALE = 0.5\n" in full
     assert "SCALE = 1 / 255\n" in codegen(text, "c.kspec")
+
+
+@pytest.mark.keras
+def test_imported_blocks_and_constants(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A block from an imported file is a function; its default's constant comes along."""
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "blocks.kspec").write_text(
+        "width = 12\nblock mlp(units=width) {\n    input x\n"
+        "    x -> Dense(units, activation=relu) -> Dense(units)\n}\n",
+        encoding="utf-8",
+    )
+    main = 'import "lib/blocks.kspec"\nmodel m {\n    input x: (4,)\n    mlp()\n    Dense(1)\n}\n'
+    (tmp_path / "main.kspec").write_text(main, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    script = codegen(main, "main.kspec", only="model")
+    assert "WIDTH = 12\n" in script and "def mlp(model_layers, units=WIDTH, *, name):" in script
+    assert_same_model(kspec.load("main.kspec"), import_script(script, tmp_path))

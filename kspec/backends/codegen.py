@@ -187,9 +187,11 @@ def _function(fn: Function, lines: list[str]) -> dict[str, Any]:
 
 
 def _loaded_names(functions: list[tuple[Function, list[str]]]) -> set[str]:
-    text = "\n".join(line for _, lines in functions for line in lines)
-    tree = ast.parse("def f():\n" + "\n".join("    " + line for line in text.split("\n")))
-    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    """Names the functions read, parameter defaults included."""
+    defs = [f"def {fn.name}({', '.join(fn.params)}):\n" + "\n".join(f"    {line}" for line in lines)
+            for fn, lines in functions]  # fmt: skip
+    source = "\n".join(defs)
+    return {n.id for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Name)}
 
 
 def _names_in(code: str) -> set[str]:
