@@ -41,7 +41,8 @@ class Tracker:
 
     records: list[dict[str, Any]]
     callbacks: list[Any] = field(default_factory=list)
-    epoch_seconds: list[float] = field(default_factory=list)
+    epoch_seconds: list[float] = field(default_factory=list)  # wall-clock time per epoch
+    epoch_cpu_seconds: list[float] = field(default_factory=list)  # CPU time, all threads
     interrupted: bool = False
     steps: int | None = None
     last_batch: int = -1
@@ -64,7 +65,7 @@ def make_tracker(run_dir: Path, records: list[dict[str, Any]], *, with_backup: b
 
         def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
             tracker.last_batch = -1
-            self.started = time.perf_counter()
+            self.started, self.cpu = time.perf_counter(), time.process_time()
 
         def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
             tracker.last_batch = batch
@@ -73,6 +74,7 @@ def make_tracker(run_dir: Path, records: list[dict[str, Any]], *, with_backup: b
             if tracker.partial_epoch():
                 return
             tracker.epoch_seconds.append(round(time.perf_counter() - self.started, 4))
+            tracker.epoch_cpu_seconds.append(round(time.process_time() - self.cpu, 4))
             tracker.records[epoch:] = [{k: float(v) for k, v in (logs or {}).items()}]
             rundir.write_history(run_dir, tracker.records)
 

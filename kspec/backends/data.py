@@ -9,7 +9,7 @@ only) and prefetches.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from kspec.catalog import KerasObject, LayerSpec
 from kspec.catalog.shapes import show
 from kspec.check.graph import Graph, Setting
 from kspec.diagnostics import suggest
-from kspec.source import NO_SPAN, Source, Span
+from kspec.source import NO_SPAN, Source
 
 __all__ = [
     "Data",
@@ -71,7 +71,6 @@ class Data:
     validation: Part | None
     options: DataOptions
     signature: Signature
-    notes: list[str] = field(default_factory=list)
 
 
 # -- the model's side ----------------------------------------------------------------------
@@ -408,8 +407,3 @@ def augmenter(layers: tuple[LayerSpec, ...], signature: Signature) -> Any:
         return {k: stack(v, training=training) if k in images else v for k, v in x.items()}
 
     return apply
-
-
-def data_span(data: dict[str, Setting]) -> Span:
-    setting = data.get("source")
-    return setting.span if setting is not None else NO_SPAN

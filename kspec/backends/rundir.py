@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from kspec.check.evaluate import spec_text
 from kspec.check.graph import Checked
 from kspec.source import Source, Span
 
@@ -198,8 +197,3 @@ def _add_to_section(text: str, checked: Checked, section: str, lines: list[str])
         return text.rstrip("\n") + f"\n\n{section} {{\n" + "\n".join(lines) + "\n}\n"
     at = match.end()
     return text[:at] + "\n" + "\n".join(lines) + text[at:]
-
-
-def describe_value(value: Any) -> str:
-    """A resolved field value as spec syntax, for run.json and messages."""
-    return spec_text(value)

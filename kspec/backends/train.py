@@ -306,15 +306,7 @@ def _train(
             tracker.interrupted = True
     interrupted = tracker.interrupted
     rundir.atomic_save(run_dir / "model.keras", model.save, suffix=".keras")
-    eval_ds, part = (
-        (val_ds, "validation")
-        if val_ds is not None
-        else (
-            pipeline(data.train, data.signature, data.options, settings.batch_size, training=False),
-            "training",
-        )
-    )
-    metrics = {"data": part, **model.evaluate(eval_ds, verbose=0, return_dict=True)}
+    metrics = _final_metrics(model, data, settings, val_ds, tracker.records, interrupted)
     rundir.write_json(run_dir / "metrics.json", metrics)
     history = rundir.history_table(tracker.records)
     from kspec.backends.plot import curves_png
@@ -328,11 +320,42 @@ def _train(
         epochs_done=done,
         seconds=round(time.time() - started, 3),
         epoch_seconds=tracker.epoch_seconds,
+        epoch_cpu_seconds=tracker.epoch_cpu_seconds,
     )
     rundir.write_json(run_dir / rundir.RUN_FILE, info)
     if status == "completed":
         shutil.rmtree(run_dir / rundir.BACKUP_DIR, ignore_errors=True)
     return RunResult(model, history, run_dir, metrics, done, interrupted, notes)
+
+
+def _final_metrics(model: Any, data: Data, settings: TrainSettings, val_ds: Any,
+                   records: list[dict[str, Any]], interrupted: bool) -> dict[str, Any]:  # fmt: skip
+    """metrics.json: the trained model evaluated on the validation data (the training data when
+    there is none). The last epoch's validation logs are that evaluation already, unless the
+    weights changed after it: an interruption, restored best weights, or EMA weights."""
+    last = records[-1] if records else {}
+    if val_ds is not None and not interrupted and not _swaps_weights(settings) and last:
+        logged = {k.removeprefix("val_"): v for k, v in last.items() if k.startswith("val_")}
+        if logged:
+            return {"data": "validation", **logged}
+    if val_ds is None:
+        train = pipeline(
+            data.train, data.signature, data.options, settings.batch_size, training=False
+        )
+        return {"data": "training", **model.evaluate(train, verbose=0, return_dict=True)}
+    return {"data": "validation", **model.evaluate(val_ds, verbose=0, return_dict=True)}
+
+
+def _swaps_weights(settings: TrainSettings) -> bool:
+    """Whether something replaces the weights after the last epoch's validation."""
+    for c in _list(settings.fields.get("callbacks")):
+        if isinstance(c, KerasObject) and (
+            c.name == "SwapEMAWeights" or c.kwargs_dict().get("restore_best_weights") is True
+        ):
+            return True
+    optimizer = settings.fields.get("optimizer")
+    value = optimizer.value if optimizer is not None else None
+    return isinstance(value, KerasObject) and value.kwargs_dict().get("use_ema") is True
 
 
 def _list(setting: Setting | None) -> list[Any]:
