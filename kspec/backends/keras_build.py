@@ -25,9 +25,9 @@ def keras_value(value: Any, module: str = "keras") -> Any:
     if isinstance(value, LayerSpec):
         return make_layer(value)
     if isinstance(value, KerasObject):
-        from kspec.catalog.names import KERAS_OBJECTS
+        from kspec.catalog.names import object_module
 
-        cls = resolve_class(f"{KERAS_OBJECTS.get(value.name, module)}.{value.name}")
+        cls = resolve_class(f"{object_module(value.name, module)}.{value.name}")
         args = [keras_value(a) for a in value.args]
         kwargs = {k: keras_value(v) for k, v in value.kwargs}
         return cls(*args, **kwargs)

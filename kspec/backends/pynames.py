@@ -13,7 +13,7 @@ from typing import Any
 
 from kspec.backends.pyliteral import Call
 from kspec.catalog import GenericLayer, KerasObject, LayerSpec, keras_class_of
-from kspec.catalog.names import KERAS_OBJECTS
+from kspec.catalog.names import object_module
 
 # Keywords, builtins, and the names ruff's E741 calls ambiguous.
 RESERVED = (
@@ -78,7 +78,7 @@ class Classes:
         )
 
     def keras_object(self, name: str, module: str = "keras") -> str:
-        return f"{KERAS_OBJECTS.get(name, module)}.{name}"
+        return f"{object_module(name, module)}.{name}"
 
     def literal(self, value: Any, module: str = "keras") -> Any:
         """A resolved spec value as py_literal takes it: layers and Keras objects become calls."""

@@ -121,3 +121,25 @@ KERAS_OBJECTS: dict[str, str] = {
     **{n: "keras.regularizers" for n in REGULARIZERS if n[0].isupper()},
     **{n: "keras.constraints" for n in CONSTRAINTS if n[0].isupper()},
 }
+
+_MODULE_CLASSES: dict[str, tuple[str, ...]] = {
+    "keras.optimizers": OPTIMIZERS,
+    "keras.optimizers.schedules": SCHEDULES,
+    "keras.losses": LOSS_CLASSES,
+    "keras.metrics": METRIC_CLASSES,
+    "keras.callbacks": CALLBACKS,
+    "keras.initializers": INITIALIZERS,
+    "keras.regularizers": REGULARIZERS,
+    "keras.constraints": CONSTRAINTS,
+}
+
+
+def object_module(name: str, context: str = "keras") -> str:
+    """The Keras module a spec's `Name(...)` resolves to where a value of `context` is expected.
+
+    The context wins when it has the class: `metrics = [BinaryCrossentropy()]` is the metric,
+    `loss = BinaryCrossentropy()` the loss; elsewhere the one module that has it.
+    """
+    if name in _MODULE_CLASSES.get(context, ()):
+        return context
+    return KERAS_OBJECTS.get(name, context)
