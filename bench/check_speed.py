@@ -87,8 +87,9 @@ def children_cpu() -> float:
 def run_once(command: list[str]) -> Timing:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     cpu, start = children_cpu(), time.perf_counter()
-    subprocess.run(command, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)  # fmt: skip
+    subprocess.run(
+        command, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     return Timing(time.perf_counter() - start, children_cpu() - cpu)
 
 
@@ -106,8 +107,11 @@ def startup(runs: int) -> None:
         "kspec check examples/mnist.kspec": [*kspec_command(), "check", str(MNIST)],
         "import TF + kspec build (same spec)": [sys.executable, "bench/build_mnist_keras.py"],
         "import TF + hand-written tf.keras": [
-            sys.executable, "bench/build_mnist_keras.py", "--plain"],
-    }  # fmt: skip
+            sys.executable,
+            "bench/build_mnist_keras.py",
+            "--plain",
+        ],
+    }
     times: dict[str, list[Timing]] = {name: [] for name in commands}
     for command in commands.values():
         run_once(command)  # warm-up: file cache, Lark's grammar cache
@@ -122,8 +126,10 @@ def startup(runs: int) -> None:
     for name, ts in times.items():
         mid = median(ts)
         paired = statistics.median(t.wall / c.wall for t, c in zip(ts, check, strict=True))
-        print(f"| {name} | {mid.wall:.3f} | {mid.cpu:.3f} | {mid.wall / base.wall:.1f}x | "
-              f"{mid.cpu / base.cpu:.1f}x | {paired:.1f}x |")  # fmt: skip
+        print(
+            f"| {name} | {mid.wall:.3f} | {mid.cpu:.3f} | {mid.wall / base.wall:.1f}x | "
+            f"{mid.cpu / base.cpu:.1f}x | {paired:.1f}x |"
+        )
 
 
 def throughput(sizes: list[int]) -> None:
@@ -141,8 +147,14 @@ def throughput(sizes: list[int]) -> None:
             layers = len(checked.model().layers) - 1  # the input layer is not a layer written
             t_parse = in_process(lambda: parse(text, "big.kspec"), repeats)  # noqa: B023
             t_all = in_process(lambda: check_text(text, "big.kspec"), repeats)  # noqa: B023
-            cells = [kind, f"{layers:,}", f"{text.count(chr(10)):,}", both(t_parse), both(t_all),
-                     f"{t_all.cpu / layers * 1e6:.0f}"]  # fmt: skip
+            cells = [
+                kind,
+                f"{layers:,}",
+                f"{text.count(chr(10)):,}",
+                both(t_parse),
+                both(t_all),
+                f"{t_all.cpu / layers * 1e6:.0f}",
+            ]
             print(f"| {' | '.join(cells)} |")
 
 
@@ -153,8 +165,10 @@ def whole_process_big(layers: int, runs: int) -> None:
         command = [*kspec_command(), "check", str(path)]
         run_once(command)
         mid = median([run_once(command) for _ in range(runs)])
-    print(f"\nWhole process `kspec check` of the flat {layers:,}-layer spec, median of {runs} "
-          f"runs: {mid.wall:.3f} s wall, {mid.cpu:.3f} s CPU")  # fmt: skip
+    print(
+        f"\nWhole process `kspec check` of the flat {layers:,}-layer spec, median of {runs} "
+        f"runs: {mid.wall:.3f} s wall, {mid.cpu:.3f} s CPU"
+    )
 
 
 def main() -> None:

@@ -6,5 +6,13 @@ from kspec.api import Spec, from_json, from_keras, load, loads
 from kspec.diagnostics import Diagnostic, KspecError
 
 __version__ = "0.1.0"
-__all__ = ["Diagnostic", "KspecError", "Spec", "__version__", "from_json", "from_keras", "load",
-           "loads"]  # fmt: skip
+__all__ = [
+    "Diagnostic",
+    "KspecError",
+    "Spec",
+    "__version__",
+    "from_json",
+    "from_keras",
+    "load",
+    "loads",
+]

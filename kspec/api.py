@@ -19,7 +19,9 @@ if TYPE_CHECKING:
 class Spec:
     """A spec's text plus overrides; checking happens once, on first use, without TensorFlow."""
 
-    def __init__(self, text: str, filename: str = "<string>", overrides: dict[str, Any] | None = None):
+    def __init__(
+        self, text: str, filename: str = "<string>", overrides: dict[str, Any] | None = None
+    ):
         self.text = text
         self.filename = filename
         self.overrides: dict[str, Any] = dict(overrides or {})
@@ -55,9 +57,16 @@ class Spec:
     def graph(self, model: str | None = None) -> Graph:
         checked = self.checked
         if model is not None and model not in checked.models:
-            raise KspecError([Diagnostic("unknown-model", f"no model named '{model}'",
-                                         Span(0, 0, 0, 0, self.filename),
-                                         help=f"models: {', '.join(checked.models)}")])  # fmt: skip
+            raise KspecError(
+                [
+                    Diagnostic(
+                        "unknown-model",
+                        f"no model named '{model}'",
+                        Span(0, 0, 0, 0, self.filename),
+                        help=f"models: {', '.join(checked.models)}",
+                    )
+                ]
+            )
         return checked.model(model)
 
     def summary(self, model: str | None = None) -> dict[str, Any]:
@@ -85,8 +94,9 @@ class Spec:
         from kspec.backends.train import RunOptions, run
         from kspec.check.evaluate import spec_text
 
-        overrides = [f"{k}={v if isinstance(v, str) else spec_text(v)}"
-                     for k, v in self.overrides.items()]  # fmt: skip
+        overrides = [
+            f"{k}={v if isinstance(v, str) else spec_text(v)}" for k, v in self.overrides.items()
+        ]
         graph = self.graph(options.pop("model", None))
         return run(self.checked, RunOptions(model=graph.name, overrides=overrides, **options))
 
@@ -117,8 +127,9 @@ def load(path: str | Path, overrides: dict[str, Any] | None = None) -> Spec:
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         reason = getattr(e, "strerror", None) or str(e)
-        raise KspecError([Diagnostic("file-error", f"cannot read {path}: {reason}",
-                                     Span(0, 0, 0, 0, str(path)))]) from None  # fmt: skip
+        raise KspecError(
+            [Diagnostic("file-error", f"cannot read {path}: {reason}", Span(0, 0, 0, 0, str(path)))]
+        ) from None
     return Spec(text, str(path), overrides)
 
 
@@ -137,8 +148,15 @@ def from_json(data: dict[str, Any] | str, filename: str = "<json>") -> Spec:
         try:
             data = json.loads(data)
         except json.JSONDecodeError as e:
-            raise KspecError([Diagnostic("bad-ir-json", f"not JSON: {e.msg} at line {e.lineno}",
-                                         Span(0, 0, 0, 0, filename))]) from None  # fmt: skip
+            raise KspecError(
+                [
+                    Diagnostic(
+                        "bad-ir-json",
+                        f"not JSON: {e.msg} at line {e.lineno}",
+                        Span(0, 0, 0, 0, filename),
+                    )
+                ]
+            ) from None
     return Spec(print_spec(ir_from_json(data)), filename)
 
 

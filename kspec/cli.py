@@ -29,21 +29,37 @@ class UsageError(Exception):
 
 
 def _common(p: argparse.ArgumentParser, *, formats: bool = True) -> None:
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE",
-                   help="override a constant or a data./train. field (VALUE is spec syntax)")  # fmt: skip
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a constant or a data./train. field (VALUE is spec syntax)",
+    )
     if formats:
-        p.add_argument("--format", choices=("text", "json"), default="text",
-                       help="text for people, json for tools (default: text)")  # fmt: skip
+        p.add_argument(
+            "--format",
+            choices=("text", "json"),
+            default="text",
+            help="text for people, json for tools (default: text)",
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kspec", description=MAIN_HELP,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser = argparse.ArgumentParser(
+        prog="kspec", description=MAIN_HELP, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--version", action="version", version=f"kspec {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (help_, epilog, configure, _) in COMMANDS.items():
-        p = sub.add_parser(name, help=help_, description=help_, epilog=epilog,
-                           formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+        p = sub.add_parser(
+            name,
+            help=help_,
+            description=help_,
+            epilog=epilog,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         configure(p)
     return parser
 
@@ -69,7 +85,11 @@ def cmd_check(args: argparse.Namespace) -> int:
         if diags.errors or (args.strict and diags.warnings):
             failed = True
     if args.format == "json":
-        print(json.dumps({"ok": not failed, "diagnostics": [d.to_json() for d in everything]}, indent=2))
+        print(
+            json.dumps(
+                {"ok": not failed, "diagnostics": [d.to_json() for d in everything]}, indent=2
+            )
+        )
     else:
         if everything:
             print(render_all(everything, sources), file=sys.stderr)
@@ -77,8 +97,11 @@ def cmd_check(args: argparse.Namespace) -> int:
         n_warn = len(everything) - n_err
         files = f"{len(args.files)} file{'s' if len(args.files) != 1 else ''}"
         status = "failed" if failed else "ok"
-        print(f"{status}: {files}, {n_err} error{'s' if n_err != 1 else ''}, "
-              f"{n_warn} warning{'s' if n_warn != 1 else ''}", file=sys.stderr)  # fmt: skip
+        print(
+            f"{status}: {files}, {n_err} error{'s' if n_err != 1 else ''}, "
+            f"{n_warn} warning{'s' if n_warn != 1 else ''}",
+            file=sys.stderr,
+        )
     return EXIT_SPEC if failed else EXIT_OK
 
 
@@ -99,8 +122,9 @@ def cmd_summary(args: argparse.Namespace) -> int:
     _print_warnings(diags.warnings, diags.sources, args.format)
     if args.model is not None:
         if args.model not in checked.models:
-            raise UsageError(f"no model named '{args.model}' in {args.file}; "
-                             f"models: {', '.join(checked.models)}")  # fmt: skip
+            raise UsageError(
+                f"no model named '{args.model}' in {args.file}; models: {', '.join(checked.models)}"
+            )
         graphs = [checked.models[args.model]]
     else:
         graphs = list(checked.models.values())
@@ -135,9 +159,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     if args.epochs is not None and args.epochs < 1:
         raise UsageError("--epochs must be at least 1")
-    options = train.RunOptions(epochs=args.epochs, output=args.output, model=args.model,
-                               quiet=args.quiet, overrides=list(args.overrides),
-                               note=_print_note)  # fmt: skip
+    options = train.RunOptions(
+        epochs=args.epochs,
+        output=args.output,
+        model=args.model,
+        quiet=args.quiet,
+        overrides=list(args.overrides),
+        note=_print_note,
+    )
     if args.resume is not None:
         if args.file or args.overrides or args.epochs or args.model or args.output:
             raise UsageError("--resume DIR continues a run as it started; give nothing else")
@@ -152,8 +181,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         result = train.run(checked, options)
     shown = ", ".join(f"{k} {v:.4f}" for k, v in result.metrics.items() if isinstance(v, float))
     state = "interrupted" if result.interrupted else "done"
-    print(f"{state}: {result.epochs} epoch{'s' if result.epochs != 1 else ''}; "
-          f"{result.metrics.get('data', 'validation')} {shown}")  # fmt: skip
+    print(
+        f"{state}: {result.epochs} epoch{'s' if result.epochs != 1 else ''}; "
+        f"{result.metrics.get('data', 'validation')} {shown}"
+    )
     print(f"run folder: {result.run_dir}")
     if result.interrupted:
         print(f"continue with: kspec run --resume {result.run_dir}", file=sys.stderr)
@@ -163,9 +194,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _configure_evaluate(p: argparse.ArgumentParser) -> None:
     p.add_argument("target", metavar="DIR|MODEL", help="a run folder or a .keras file")
-    p.add_argument("--data", metavar="SPEC|SOURCE",
-                   help="a .kspec file whose data section to use, or a source such as "
-                   "'idx(\"dir\")' (default: the run's own data)")  # fmt: skip
+    p.add_argument(
+        "--data",
+        metavar="SPEC|SOURCE",
+        help="a .kspec file whose data section to use, or a source such as "
+        "'idx(\"dir\")' (default: the run's own data)",
+    )
     p.add_argument("--batch-size", type=int, metavar="N", help="default: the run's batch_size")
     p.add_argument("--format", choices=("text", "json"), default="text")
 
@@ -194,8 +228,9 @@ def _configure_predict(p: argparse.ArgumentParser) -> None:
 def cmd_predict(args: argparse.Namespace) -> int:
     from kspec.backends.inference import predict
 
-    shapes = predict(args.target, args.input, args.output, scale=args.scale,
-                     batch_size=args.batch_size)  # fmt: skip
+    shapes = predict(
+        args.target, args.input, args.output, scale=args.scale, batch_size=args.batch_size
+    )
     shown = ", ".join(f"{name} {shape}" for name, shape in shapes.items())
     print(f"wrote {args.output}: {shown}")
     return EXIT_OK
@@ -203,10 +238,17 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 # -- fmt ---------------------------------------------------------------------------------
 def _configure_fmt(p: argparse.ArgumentParser) -> None:
-    p.add_argument("files", nargs="+", metavar="FILE",
-                   help=".kspec files to rewrite in place (-: stdin to stdout)")  # fmt: skip
-    p.add_argument("--check", action="store_true",
-                   help="change nothing; show a diff, exit 1 if a file would change")  # fmt: skip
+    p.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help=".kspec files to rewrite in place (-: stdin to stdout)",
+    )
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="change nothing; show a diff, exit 1 if a file would change",
+    )
 
 
 def cmd_fmt(args: argparse.Namespace) -> int:
@@ -229,8 +271,11 @@ def cmd_fmt(args: argparse.Namespace) -> int:
             continue
         changed += out != text
         if args.check:
-            sys.stdout.writelines(difflib.unified_diff(text.splitlines(True), out.splitlines(True),
-                                                       path, f"{path} (formatted)"))  # fmt: skip
+            sys.stdout.writelines(
+                difflib.unified_diff(
+                    text.splitlines(True), out.splitlines(True), path, f"{path} (formatted)"
+                )
+            )
         elif path == "-":
             sys.stdout.write(out)
         else:
@@ -247,11 +292,17 @@ def cmd_fmt(args: argparse.Namespace) -> int:
 def _configure_codegen(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FILE", help="the .kspec file")
     p.add_argument("--output", "-o", metavar="PATH", help="write the script to PATH, not stdout")
-    p.add_argument("--model", metavar="NAME", help="the model to build and train (default: "
-                   "train.model, else the last)")  # fmt: skip
+    p.add_argument(
+        "--model",
+        metavar="NAME",
+        help="the model to build and train (default: train.model, else the last)",
+    )
     p.add_argument("--only", choices=("model",), help="model: build_model() and its imports only")
-    p.add_argument("--template", metavar="DIR", help="render with the templates in DIR "
-                   "(docs/codegen.md lists their variables)")  # fmt: skip
+    p.add_argument(
+        "--template",
+        metavar="DIR",
+        help="render with the templates in DIR (docs/codegen.md lists their variables)",
+    )
     _common(p, formats=False)
 
 
@@ -260,8 +311,14 @@ def cmd_codegen(args: argparse.Namespace) -> int:
 
     text = _read(args.file)
     try:
-        script = codegen(text, args.file, args.overrides, model=args.model, only=args.only,
-                         template_dir=args.template)  # fmt: skip
+        script = codegen(
+            text,
+            args.file,
+            args.overrides,
+            model=args.model,
+            only=args.only,
+            template_dir=args.template,
+        )
     except TemplateError as e:
         raise UsageError(str(e)) from None
     if args.output is None:
@@ -303,10 +360,16 @@ def _checked(path: str, overrides: list[str]) -> Any:
 
 def _configure_graph(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FILE", help="the .kspec file")
-    p.add_argument("--output", "-o", required=True, metavar="OUT",
-                   help="model.svg or model.png (needs Graphviz), or model.dot")  # fmt: skip
-    p.add_argument("--model", metavar="NAME",
-                   help="which model (default: train.model, else the last)")  # fmt: skip
+    p.add_argument(
+        "--output",
+        "-o",
+        required=True,
+        metavar="OUT",
+        help="model.svg or model.png (needs Graphviz), or model.dot",
+    )
+    p.add_argument(
+        "--model", metavar="NAME", help="which model (default: train.model, else the last)"
+    )
     _common(p, formats=False)
 
 
@@ -316,8 +379,9 @@ def cmd_graph(args: argparse.Namespace) -> int:
     fmt = output_format(args.output)
     checked = _checked(args.file, args.overrides)
     if args.model is not None and args.model not in checked.models:
-        raise UsageError(f"no model named '{args.model}' in {args.file}; "
-                         f"models: {', '.join(checked.models)}")  # fmt: skip
+        raise UsageError(
+            f"no model named '{args.model}' in {args.file}; models: {', '.join(checked.models)}"
+        )
     render(to_dot(checked.model(args.model)), fmt, args.output)
     print(f"wrote {args.output}", file=sys.stderr)
     return EXIT_OK
@@ -370,40 +434,72 @@ def _print_warnings(warnings: Sequence[Diagnostic], sources: dict[str, Any], fmt
 Configure = Callable[[argparse.ArgumentParser], None]
 Command = Callable[[argparse.Namespace], int]
 COMMANDS: dict[str, tuple[str, str, Configure, Command]] = {
-    "check": ("check specs: syntax, names, arguments, static shapes, data and train sections",
-              "example:\n  kspec check examples/*.kspec --strict", _configure_check, cmd_check),
-    "summary": ("print the model table Keras's model.summary() prints, without importing TensorFlow",
-                "example:\n  kspec summary examples/mnist.kspec --format json", _configure_summary,
-                cmd_summary),
-    "run": ("train a spec's model; writes a run folder (model.keras, history, metrics, curves.png)",
-            "examples:\n  kspec run examples/digits.kspec\n"
-            "  kspec run examples/mnist.kspec --epochs 1 --set data.source='idx(\"data/mnist\")'\n"
-            "  kspec run --resume runs/mnist-20250101-120000",
-            _configure_run, cmd_run),
-    "evaluate": ("evaluate a saved run or .keras model on data",
-                 "examples:\n  kspec evaluate runs/digits-20250101-120000\n"
-                 "  kspec evaluate model.keras --data examples/mnist.kspec", _configure_evaluate,
-                 cmd_evaluate),
-    "predict": ("run a saved run or .keras model on a .npy file",
-                "example:\n  kspec predict runs/digits-20250101-120000 x.npy -o predictions.npy",
-                _configure_predict, cmd_predict),
-    "codegen": ("write a standalone Keras script that builds and trains as kspec run does",
-                "examples:\n  kspec codegen examples/mnist.kspec -o train.py\n"
-                "  kspec codegen examples/resnet_tiny.kspec --only model", _configure_codegen,
-                cmd_codegen),
-    "fmt": ("rewrite specs in the canonical layout, keeping comments; never changes meaning",
-            "examples:\n  kspec fmt examples/*.kspec\n  kspec fmt --check specs/", _configure_fmt,
-            cmd_fmt),
-    "ir": ("print the checked graph as JSON: layers, arguments, shapes, parameters, positions",
-           "example:\n  kspec ir examples/mnist.kspec  (format: schema/kspec-ir.schema.json)",
-           _configure_ir, cmd_ir),
-    "graph": ("draw a model's graph with the shape on every edge (.svg/.png need Graphviz)",
-              "examples:\n  kspec graph examples/resnet_tiny.kspec -o model.svg\n"
-              "  kspec graph examples/unet.kspec -o unet.dot", _configure_graph, cmd_graph),
-    "import": ("turn a saved Keras model (.keras or config .json) into a spec, running none of it",
-               "example:\n  kspec import model.keras -o model.kspec", _configure_import,
-               cmd_import),
-}  # fmt: skip
+    "check": (
+        "check specs: syntax, names, arguments, static shapes, data and train sections",
+        "example:\n  kspec check examples/*.kspec --strict",
+        _configure_check,
+        cmd_check,
+    ),
+    "summary": (
+        "print the model table Keras's model.summary() prints, without importing TensorFlow",
+        "example:\n  kspec summary examples/mnist.kspec --format json",
+        _configure_summary,
+        cmd_summary,
+    ),
+    "run": (
+        "train a spec's model; writes a run folder (model.keras, history, metrics, curves.png)",
+        "examples:\n  kspec run examples/digits.kspec\n"
+        "  kspec run examples/mnist.kspec --epochs 1 --set data.source='idx(\"data/mnist\")'\n"
+        "  kspec run --resume runs/mnist-20250101-120000",
+        _configure_run,
+        cmd_run,
+    ),
+    "evaluate": (
+        "evaluate a saved run or .keras model on data",
+        "examples:\n  kspec evaluate runs/digits-20250101-120000\n"
+        "  kspec evaluate model.keras --data examples/mnist.kspec",
+        _configure_evaluate,
+        cmd_evaluate,
+    ),
+    "predict": (
+        "run a saved run or .keras model on a .npy file",
+        "example:\n  kspec predict runs/digits-20250101-120000 x.npy -o predictions.npy",
+        _configure_predict,
+        cmd_predict,
+    ),
+    "codegen": (
+        "write a standalone Keras script that builds and trains as kspec run does",
+        "examples:\n  kspec codegen examples/mnist.kspec -o train.py\n"
+        "  kspec codegen examples/resnet_tiny.kspec --only model",
+        _configure_codegen,
+        cmd_codegen,
+    ),
+    "fmt": (
+        "rewrite specs in the canonical layout, keeping comments; never changes meaning",
+        "examples:\n  kspec fmt examples/*.kspec\n  kspec fmt --check specs/",
+        _configure_fmt,
+        cmd_fmt,
+    ),
+    "ir": (
+        "print the checked graph as JSON: layers, arguments, shapes, parameters, positions",
+        "example:\n  kspec ir examples/mnist.kspec  (format: schema/kspec-ir.schema.json)",
+        _configure_ir,
+        cmd_ir,
+    ),
+    "graph": (
+        "draw a model's graph with the shape on every edge (.svg/.png need Graphviz)",
+        "examples:\n  kspec graph examples/resnet_tiny.kspec -o model.svg\n"
+        "  kspec graph examples/unet.kspec -o unet.dot",
+        _configure_graph,
+        cmd_graph,
+    ),
+    "import": (
+        "turn a saved Keras model (.keras or config .json) into a spec, running none of it",
+        "example:\n  kspec import model.keras -o model.kspec",
+        _configure_import,
+        cmd_import,
+    ),
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -417,7 +513,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return COMMANDS[args.command][3](args)
     except KspecError as e:
         if fmt == "json":
-            print(json.dumps({"ok": False, "diagnostics": [d.to_json() for d in e.diagnostics]}, indent=2))
+            print(
+                json.dumps(
+                    {"ok": False, "diagnostics": [d.to_json() for d in e.diagnostics]}, indent=2
+                )
+            )
         else:
             print(e.render(), file=sys.stderr)
         return EXIT_SPEC
@@ -430,8 +530,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as e:  # a bug in kspec, not in the spec
         import traceback
 
-        print(f"kspec: internal error: {type(e).__name__}: {e}\n"
-              "this is a bug in kspec; please report it with the spec that caused it", file=sys.stderr)  # fmt: skip
+        print(
+            f"kspec: internal error: {type(e).__name__}: {e}\n"
+            "this is a bug in kspec; please report it with the spec that caused it",
+            file=sys.stderr,
+        )
         if "--debug" in sys.argv or __import__("os").environ.get("KSPEC_DEBUG"):
             traceback.print_exc()
         return EXIT_INTERNAL

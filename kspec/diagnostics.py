@@ -36,7 +36,9 @@ class Diagnostic:
 class KspecError(Exception):
     """The only exception bad input can cause; carries every diagnostic of the failed stage."""
 
-    def __init__(self, diagnostics: Iterable[Diagnostic], sources: Mapping[str, Source] | None = None):
+    def __init__(
+        self, diagnostics: Iterable[Diagnostic], sources: Mapping[str, Source] | None = None
+    ):
         self.diagnostics = tuple(diagnostics)
         self.sources: dict[str, Source] = dict(sources or {})
         super().__init__(self.render())
@@ -82,7 +84,12 @@ class Diagnostics:
 
 def _same_report(a: Diagnostic, b: Diagnostic) -> bool:
     return (a.span, a.message, a.code, a.severity, a.help) == (
-        b.span, b.message, b.code, b.severity, b.help)  # fmt: skip
+        b.span,
+        b.message,
+        b.code,
+        b.severity,
+        b.help,
+    )
 
 
 def suggest(name: str, candidates: Iterable[str]) -> str | None:

@@ -252,8 +252,11 @@ class ModelWriter:
         if last.outputs[0] in self.unnamed_outputs:
             output_layer = None
         source = chain.source
-        src: ir.Expr = (ir.ListExpr(tuple(ir.Name(self.var[t]) for t in source))
-                        if isinstance(source, list) else ir.Name(self.var[source]))  # fmt: skip
+        src: ir.Expr = (
+            ir.ListExpr(tuple(ir.Name(self.var[t]) for t in source))
+            if isinstance(source, list)
+            else ir.Name(self.var[source])
+        )
         value = ir.Chain((src, *(self.step(c, output_layer) for c in chain.steps)))
         if output_layer is not None:
             return ir.Output(output_layer.name, value)
@@ -275,8 +278,10 @@ class ModelWriter:
             return ir.Name(self.models[layer.model])
         if id(layer) in self.shared:
             if call.tensors:
-                raise emit_error(f"shared layer '{layer.name}' is called with tensor arguments",
-                                 help="kspec's shared layers take only their input")  # fmt: skip
+                raise emit_error(
+                    f"shared layer '{layer.name}' is called with tensor arguments",
+                    help="kspec's shared layers take only their input",
+                )
             self.auto.used.add(self.shared[id(layer)])
             return ir.Name(self.shared[id(layer)])
         extra = [ir.Arg(k, self.tensor_expr(v)) for k, v in call.tensors.items()]

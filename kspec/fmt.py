@@ -260,8 +260,14 @@ class FmtPrinter(Printer):
                 i = next((i for i, ln in enumerate(lines) if ln.last >= c.line), len(lines) - 1)
                 ends.setdefault(i, []).append(c)
                 continue
-            i = next((i for i, ln in enumerate(lines) if i and ln.first > c.line
-                      and lines[i - 1].last <= c.line), 0)  # fmt: skip
+            i = next(
+                (
+                    i
+                    for i, ln in enumerate(lines)
+                    if i and ln.first > c.line and lines[i - 1].last <= c.line
+                ),
+                0,
+            )
             (inserted.setdefault(i, []) if i else before).append(c)
         for i, cs in ends.items():  # one comment ends a line; the others go on lines above it
             (inserted.setdefault(i, []) if i else before).extend(cs[:-1])

@@ -18,8 +18,10 @@ from kspec.diagnostics import Diagnostic, KspecError
 from kspec.source import Span
 
 FORMATS = ("dot", "svg", "png")
-INSTALL_HELP = ("install Graphviz (Debian/Ubuntu: apt-get install graphviz; macOS: brew install "
-                "graphviz), or write .dot and render it elsewhere")  # fmt: skip
+INSTALL_HELP = (
+    "install Graphviz (Debian/Ubuntu: apt-get install graphviz; macOS: brew install "
+    "graphviz), or write .dot and render it elsewhere"
+)
 
 
 def quote(text: str) -> str:
@@ -63,8 +65,9 @@ def to_dot(graph: Graph) -> str:
             )
     for i, (t, name) in enumerate(zip(graph.outputs, graph.output_names, strict=True)):
         node = f"output {i}"
-        lines.append(f'    {quote(node)} [label={quote(name or "output")}, shape=oval, '
-                     'fillcolor="#e3f2e1"];')  # fmt: skip
+        lines.append(
+            f'    {quote(node)} [label={quote(name or "output")}, shape=oval, fillcolor="#e3f2e1"];'
+        )
         lines.append(f"    {quote(t.layer.name)} -> {quote(node)} [label={quote(_shape(t))}];")
     lines.append("}")
     return "\n".join(lines) + "\n"
@@ -93,13 +96,27 @@ def render(dot: str, fmt: str, path: str) -> None:
         return
     program = shutil.which("dot")
     if program is None:
-        raise KspecError([Diagnostic("missing-graphviz", f"writing {path} needs Graphviz's `dot` "
-                                     "program, which is not installed", Span(0, 0, 0, 0, path),
-                                     help=INSTALL_HELP)])  # fmt: skip
+        raise KspecError(
+            [
+                Diagnostic(
+                    "missing-graphviz",
+                    f"writing {path} needs Graphviz's `dot` program, which is not installed",
+                    Span(0, 0, 0, 0, path),
+                    help=INSTALL_HELP,
+                )
+            ]
+        )
     done = subprocess.run(
         [program, f"-T{fmt}", "-o", path], input=dot.encode(), capture_output=True, check=False
     )
     if done.returncode != 0:
         message = done.stderr.decode(errors="replace").strip() or f"exit status {done.returncode}"
-        raise KspecError([Diagnostic("graphviz-failed", f"dot could not write {path}: {message}",
-                                     Span(0, 0, 0, 0, path))])  # fmt: skip
+        raise KspecError(
+            [
+                Diagnostic(
+                    "graphviz-failed",
+                    f"dot could not write {path}: {message}",
+                    Span(0, 0, 0, 0, path),
+                )
+            ]
+        )

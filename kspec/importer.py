@@ -79,8 +79,10 @@ def config_to_text(data: dict[str, Any], origin: str) -> str:
         )
         raise KspecError([Diagnostic("import-error", message, Span(0, 0, 0, 0, origin))]) from None
     if data.get("compile_config"):
-        notes.items.append("the model was compiled; its optimizer, loss and metrics are not "
-                           "imported: write them in a train { ... } section")  # fmt: skip
+        notes.items.append(
+            "the model was compiled; its optimizer, loss and metrics are not "
+            "imported: write them in a train { ... } section"
+        )
     header = [f"# imported from {origin} by kspec import"]
     header += [f"# note: {n}" for n in dict.fromkeys(notes.items)]
     return "\n".join(header) + "\n" + print_spec(write_spec(models))
@@ -105,8 +107,11 @@ def model_node(entry: dict[str, Any], models: list[ModelNode], notes: Notes) -> 
     known = next((m for m in models if m.name == name), None)
     if known is not None:
         return known
-    model = sequential(name, config, models, notes) if cls == "Sequential" else functional(
-        name, config, models, notes)  # fmt: skip
+    model = (
+        sequential(name, config, models, notes)
+        if cls == "Sequential"
+        else functional(name, config, models, notes)
+    )
     models.append(model)
     return model
 
@@ -125,8 +130,9 @@ def _input(entry: dict[str, Any]) -> InputNode:
     dtype = config.get("dtype", "float32")
     if isinstance(dtype, dict):
         dtype = dtype.get("config", {}).get("name", "float32")
-    return InputNode(str(name), input_shape(config), None if dtype == "float32" else str(dtype),
-                     f"{name}[0][0]")  # fmt: skip
+    return InputNode(
+        str(name), input_shape(config), None if dtype == "float32" else str(dtype), f"{name}[0][0]"
+    )
 
 
 def sequential(
@@ -249,8 +255,10 @@ def _call(layer: LayerNode, index: int, node: dict[str, Any], models: list[Model
         elif ref is not None:
             tensors[key] = ref
         elif value is not None and not (key == "training" and value is False):
-            raise ConfigError(f"layer '{layer.name}' is called with {key}={value!r}; "
-                              "a spec's steps take tensors only")  # fmt: skip
+            raise ConfigError(
+                f"layer '{layer.name}' is called with {key}={value!r}; "
+                "a spec's steps take tensors only"
+            )
     count = _output_count(layer, models, node)
     outputs = [f"{layer.name}[{index}][{i}]" for i in range(count)]
     return CallNode(layer, inputs, tensors, outputs)

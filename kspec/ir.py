@@ -118,9 +118,20 @@ class Chain:
 
 
 Expr: TypeAlias = (
-    Literal | Name | TupleExpr | ListExpr | DictExpr | Unary | Binary | Cond | Call | Index
-    | Slice | Attr | Chain
-)  # fmt: skip
+    Literal
+    | Name
+    | TupleExpr
+    | ListExpr
+    | DictExpr
+    | Unary
+    | Binary
+    | Cond
+    | Call
+    | Index
+    | Slice
+    | Attr
+    | Chain
+)
 
 
 # -- statements -------------------------------------------------------------------------------

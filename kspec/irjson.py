@@ -81,15 +81,23 @@ def layer_json(layer: Layer, uses: dict[str, str]) -> dict[str, Any]:
     out: dict[str, Any] = {"name": layer.name, "class": layer.class_name}
     spec = layer.spec
     if spec is None:
-        out |= {"kind": "input", "keras_class": "keras.layers.InputLayer",
-                "shape": _shape(layer.input_shape), "dtype": layer.dtype or "float32"}  # fmt: skip
+        out |= {
+            "kind": "input",
+            "keras_class": "keras.layers.InputLayer",
+            "shape": _shape(layer.input_shape),
+            "dtype": layer.dtype or "float32",
+        }
     elif isinstance(spec, Graph):
         out |= {"kind": "model", "keras_class": "keras.Model", "model": spec.name}
     elif isinstance(spec, GenericLayer):
         target = uses.get(spec.class_name)
-        out |= {"kind": "layer", "keras_class": target or keras_class_of(spec), "generic": True,
-                "args": [value_json(a) for a in spec.args],
-                "arguments": {k: value_json(v) for k, v in spec.kwargs}}  # fmt: skip
+        out |= {
+            "kind": "layer",
+            "keras_class": target or keras_class_of(spec),
+            "generic": True,
+            "args": [value_json(a) for a in spec.args],
+            "arguments": {k: value_json(v) for k, v in spec.kwargs},
+        }
     else:
         out |= {
             "kind": "layer",
@@ -97,8 +105,12 @@ def layer_json(layer: Layer, uses: dict[str, str]) -> dict[str, Any]:
             "generic": False,
             "arguments": {k: value_json(v, catalog=True) for k, v in spec.arguments().items()},
         }
-    out |= {"params": params_json(layer.params), "statically_checked": layer.params is not None,
-            "block_path": list(layer.block_path), "span": span_json(layer.span)}  # fmt: skip
+    out |= {
+        "params": params_json(layer.params),
+        "statically_checked": layer.params is not None,
+        "block_path": list(layer.block_path),
+        "span": span_json(layer.span),
+    }
     return out
 
 
@@ -133,8 +145,13 @@ def params_json(p: Params | None) -> dict[str, int] | None:
 def span_json(span: Span) -> dict[str, Any] | None:
     if not span.line:
         return None
-    return {"file": span.path, "line": span.line, "column": span.column,
-            "end_line": span.end_line, "end_column": span.end_column}  # fmt: skip
+    return {
+        "file": span.path,
+        "line": span.line,
+        "column": span.column,
+        "end_line": span.end_line,
+        "end_column": span.end_column,
+    }
 
 
 def _plain(value: Any) -> bool:
@@ -161,8 +178,11 @@ def value_json(value: Any, catalog: bool = False) -> Any:
             out = {str(k): value_json(v, catalog) for k, v in value.items()}
             return {"$dict": out} if any(k.startswith("$") for k in out) else out
         case KerasObject(name, args, kwargs):
-            return {"$object": name, "args": [value_json(a) for a in args],
-                    "kwargs": {k: value_json(v) for k, v in kwargs}}  # fmt: skip
+            return {
+                "$object": name,
+                "args": [value_json(a) for a in args],
+                "kwargs": {k: value_json(v) for k, v in kwargs},
+            }
         case GenericLayer():
             return {
                 "$layer": value.class_name,

@@ -144,18 +144,21 @@ def layer_class(entry: dict[str, Any]) -> str:
     name = entry.get("class_name", "?")
     layer_name = entry.get("config", {}).get("name") or entry.get("name") or "?"
     if name in keras_names.REFUSED_LAYERS:
-        raise ConfigError(f"layer '{layer_name}' is a {name}, which holds Python code; kspec "
-                          "never runs code from a model file (as Keras's safe_mode refuses it)",
-                          help="rewrite it with Keras layers, or as a custom layer class and a "
-                          "`use` line")  # fmt: skip
+        raise ConfigError(
+            f"layer '{layer_name}' is a {name}, which holds Python code; kspec "
+            "never runs code from a model file (as Keras's safe_mode refuses it)",
+            help="rewrite it with Keras layers, or as a custom layer class and a `use` line",
+        )
     module = entry.get("module") or "keras.layers"
     registered = entry.get("registered_name")
     known = module in LAYER_MODULES and name in keras_names.KERAS_LAYERS
     if not known or registered not in (None, name):
         shown = registered or f"{module}.{name}"
-        raise ConfigError(f"layer '{layer_name}' has the custom class '{shown}'; kspec does not "
-                          "load code from a model file (as Keras's safe_mode refuses it)",
-                          help='add `use "package.module:Class"` to the spec by hand')  # fmt: skip
+        raise ConfigError(
+            f"layer '{layer_name}' has the custom class '{shown}'; kspec does not "
+            "load code from a model file (as Keras's safe_mode refuses it)",
+            help='add `use "package.module:Class"` to the spec by hand',
+        )
     return str(name)
 
 
@@ -174,8 +177,10 @@ def layer_spec(entry: dict[str, Any], notes: Notes) -> LayerSpec:
         if key not in params:
             if key in IGNORED_DEFAULTS and value in IGNORED_DEFAULTS[key]:
                 continue
-            raise ConfigError(f"layer '{layer_name}' ({name}) has {key}={value!r}, which kspec's "
-                              f"{name} does not take")  # fmt: skip
+            raise ConfigError(
+                f"layer '{layer_name}' ({name}) has {key}={value!r}, which kspec's "
+                f"{name} does not take"
+            )
         kwargs[key] = argument(value, params[key].default, params[key].convert, notes)
     if name == "Bidirectional":
         kwargs = _bidirectional(kwargs, config)
@@ -244,8 +249,10 @@ def _bidirectional(kwargs: dict[str, Any], config: dict[str, Any]) -> dict[str, 
 
 def _note_policy(layer: str, trainable: Any, dtype: Any, notes: Notes) -> None:
     if trainable is False:
-        notes.items.append(f"layer '{layer}' is frozen (trainable=false); a spec does not record "
-                           "trainability, so the imported model trains it")  # fmt: skip
+        notes.items.append(
+            f"layer '{layer}' is frozen (trainable=false); a spec does not record "
+            "trainability, so the imported model trains it"
+        )
     policy = dtype.get("config", {}).get("name") if isinstance(dtype, dict) else dtype
     if policy not in (None, "float32"):
         notes.items.append(

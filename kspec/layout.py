@@ -26,9 +26,23 @@ _DICT_AFTER = re.compile(r"(?:[=(\[,:>+\-*/%<]|(?<![A-Za-z0-9_])(?:and|or|not))$
 _INDEXABLE_END = re.compile(r"[A-Za-z0-9_)\]]$")
 # Binding strength of each expression form, loosest first (grammars/kspec.lark).
 COND, CHAIN, OR, AND, NOT, COMPARE, ARITH, TERM, FACTOR, POWER, POSTFIX, ATOM = range(12)
-_BINARY = {"or": OR, "and": AND, "+": ARITH, "-": ARITH, "*": TERM, "/": TERM, "//": TERM,
-           "%": TERM, "**": POWER, "==": COMPARE, "!=": COMPARE, "<": COMPARE, "<=": COMPARE,
-           ">": COMPARE, ">=": COMPARE}  # fmt: skip
+_BINARY = {
+    "or": OR,
+    "and": AND,
+    "+": ARITH,
+    "-": ARITH,
+    "*": TERM,
+    "/": TERM,
+    "//": TERM,
+    "%": TERM,
+    "**": POWER,
+    "==": COMPARE,
+    "!=": COMPARE,
+    "<": COMPARE,
+    "<=": COMPARE,
+    ">": COMPARE,
+    ">=": COMPARE,
+}
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r", "\0": "\\0"}
 
 
@@ -185,7 +199,8 @@ class ExprLayout:
         match e:
             case ir.Chain(items):
                 return any(self.keep_break(e, i) for i in range(1, len(items))) or any(
-                    self.forced(i) for i in items)  # fmt: skip
+                    self.forced(i) for i in items
+                )
             case ir.Call() | ir.ListExpr() | ir.TupleExpr() | ir.DictExpr() if self.keep_exploded(
                 e
             ):
@@ -203,8 +218,16 @@ class ExprLayout:
             case _:  # laid out on one line whatever the hooks say
                 return False
 
-    def layout(self, e: ir.Expr, col: int, indent: int, tail: int, dict_ok: bool,
-               level: int = COND, prefix: str = "") -> list[Line]:  # fmt: skip
+    def layout(
+        self,
+        e: ir.Expr,
+        col: int,
+        indent: int,
+        tail: int,
+        dict_ok: bool,
+        level: int = COND,
+        prefix: str = "",
+    ) -> list[Line]:
         """`prefix` + `e`, where `e` starts at column `col` and `tail` characters follow it."""
         text = self.flat(e, level)
         if not self.forced(e) and col + len(text) + tail <= self.width:
@@ -223,8 +246,10 @@ class ExprLayout:
                 return self.container(prefix + func + "(", start, parts, ")", indent, tail, e)
             case ir.ListExpr(items) | ir.TupleExpr(items) if items:
                 opening, closing = ("[", "]") if isinstance(e, ir.ListExpr) else ("(", ")")
-                parts = [self.layout(i, len(inner_pad), indent + 1, 1, True, prefix=inner_pad)
-                         for i in items]  # fmt: skip
+                parts = [
+                    self.layout(i, len(inner_pad), indent + 1, 1, True, prefix=inner_pad)
+                    for i in items
+                ]
                 return self.container(prefix + opening, start, parts, closing, indent, tail, e)
             case ir.DictExpr(items) if items and dict_ok:
                 parts = []
@@ -235,8 +260,15 @@ class ExprLayout:
             case ir.Cond(body, test, orelse):
                 rest = len(f" if {self.flat(test, CHAIN)} else {self.flat(orelse)}")
                 lines = self.layout(body, col, indent, tail + rest, dict_ok, CHAIN, prefix)
-                lines = self.append(lines, start, " if ", test, indent,
-                                    tail + len(f" else {self.flat(orelse)}"), CHAIN)  # fmt: skip
+                lines = self.append(
+                    lines,
+                    start,
+                    " if ",
+                    test,
+                    indent,
+                    tail + len(f" else {self.flat(orelse)}"),
+                    CHAIN,
+                )
                 return self.append(lines, start, " else ", orelse, indent, tail, COND)
             case ir.Binary(op, left, right) if op != "**":
                 low, high = _operand_levels(op)
@@ -246,16 +278,32 @@ class ExprLayout:
             case _:
                 return [Line(prefix + text, *span_lines(e))]
 
-    def append(self, lines: list[Line], start: int, sep: str, e: ir.Expr, indent: int, tail: int,
-               level: int) -> list[Line]:  # fmt: skip
+    def append(
+        self,
+        lines: list[Line],
+        start: int,
+        sep: str,
+        e: ir.Expr,
+        indent: int,
+        tail: int,
+        level: int,
+    ) -> list[Line]:
         """Continue the last line (which starts at `start` if it is the only one) with sep + e."""
         last = lines.pop()
         col = (start if not lines else 0) + len(last.text) + len(sep)
         more = self.layout(e, col, indent, tail, True, level)
         return [*lines, last.join(Line(sep)).join(more[0]), *more[1:]]
 
-    def chain(self, e: ir.Chain, items: tuple[ir.Expr, ...], col: int, indent: int, tail: int,
-              dict_ok: bool, prefix: str) -> list[Line]:  # fmt: skip
+    def chain(
+        self,
+        e: ir.Chain,
+        items: tuple[ir.Expr, ...],
+        col: int,
+        indent: int,
+        tail: int,
+        dict_ok: bool,
+        prefix: str,
+    ) -> list[Line]:
         """Break before `->` where a line is full or the source broke.
 
         Continuations align under the first arrow while every step fits there on one line;
@@ -272,8 +320,17 @@ class ExprLayout:
         assert lines is not None
         return lines
 
-    def steps(self, e: ir.Chain, items: tuple[ir.Expr, ...], lines: list[Line], start: int,
-              align: int, indent: int, tail: int, strict: bool) -> list[Line] | None:  # fmt: skip
+    def steps(
+        self,
+        e: ir.Chain,
+        items: tuple[ir.Expr, ...],
+        lines: list[Line],
+        start: int,
+        align: int,
+        indent: int,
+        tail: int,
+        strict: bool,
+    ) -> list[Line] | None:
         """The chain's steps after its first item; None if `strict` and a step needs to open up."""
         end = _end_column(lines, start)
         opened = False  # the step before opened up over lines: this one starts a new line
@@ -305,8 +362,16 @@ class ExprLayout:
             lines[0].first = min(lines[0].first or a.span.line, a.span.line)
         return lines
 
-    def container(self, opening: str, start: int, parts: list[list[Line]], closing: str,
-                  indent: int, tail: int, node: ir.Expr | ir.Block) -> list[Line]:  # fmt: skip
+    def container(
+        self,
+        opening: str,
+        start: int,
+        parts: list[list[Line]],
+        closing: str,
+        indent: int,
+        tail: int,
+        node: ir.Expr | ir.Block,
+    ) -> list[Line]:
         """`opening` items `closing` on one line if it fits, else one item per line."""
         explode = isinstance(node, ir.Block) or self.keep_exploded(node)
         if all(len(p) == 1 for p in parts) and not (explode and isinstance(node, ir.Expr)):

@@ -23,11 +23,41 @@ from kspec.syntax_errors import syntax_diagnostics
 # A newline ends a statement unless a bracket is open or the line plainly continues.
 _OPEN = {"LPAR", "CALL_LPAR", "LSQB", "INDEX_LSQB"}
 _CLOSE = {"RPAR", "RSQB", "RBRACE"}
-_CONTINUE_AFTER = {"ARROW", "EQUAL", "COMMA", "COLON", "ADD_OP", "MUL_OP", "POW", "COMP_OP",
-                   "AND", "OR", "NOT", "IF", "ELSE", "IN", "LBRACE"}  # fmt: skip
+_CONTINUE_AFTER = {
+    "ARROW",
+    "EQUAL",
+    "COMMA",
+    "COLON",
+    "ADD_OP",
+    "MUL_OP",
+    "POW",
+    "COMP_OP",
+    "AND",
+    "OR",
+    "NOT",
+    "IF",
+    "ELSE",
+    "IN",
+    "LBRACE",
+}
 # `{` after these opens a dict; after anything else it opens a body (model, block, for, if).
-_DICT_AFTER = {"EQUAL", "LPAR", "CALL_LPAR", "LSQB", "INDEX_LSQB", "COMMA", "COLON", "ARROW",
-               "ADD_OP", "MUL_OP", "POW", "COMP_OP", "AND", "OR", "NOT"}  # fmt: skip
+_DICT_AFTER = {
+    "EQUAL",
+    "LPAR",
+    "CALL_LPAR",
+    "LSQB",
+    "INDEX_LSQB",
+    "COMMA",
+    "COLON",
+    "ARROW",
+    "ADD_OP",
+    "MUL_OP",
+    "POW",
+    "COMP_OP",
+    "AND",
+    "OR",
+    "NOT",
+}
 
 
 class Newlines:
@@ -113,7 +143,9 @@ class PassThroughPositions(PropagatePositions):
 
 def span_of(meta: Meta | Token, path: str) -> Span:
     if isinstance(meta, Token):
-        return Span(meta.line or 0, meta.column or 0, meta.end_line or 0, meta.end_column or 0, path)
+        return Span(
+            meta.line or 0, meta.column or 0, meta.end_line or 0, meta.end_column or 0, path
+        )
     if getattr(meta, "empty", False):
         return Span(0, 0, 0, 0, path)
     return Span(meta.line, meta.column, meta.end_line, meta.end_column, path)
@@ -135,15 +167,25 @@ def decode_string(token: Token, path: str) -> str:
         if esc in _ESCAPES:
             out.append(_ESCAPES[esc])
             i += 2
-        elif esc in "xu" and _is_hex(body[i + 2 : i + (4 if esc == "x" else 6)], 2 if esc == "x" else 4):
+        elif esc in "xu" and _is_hex(
+            body[i + 2 : i + (4 if esc == "x" else 6)], 2 if esc == "x" else 4
+        ):
             width = 2 if esc == "x" else 4
             out.append(chr(int(body[i + 2 : i + 2 + width], 16)))
             i += 2 + width
         else:
             col = (token.column or 1) + 1 + i
             span = Span(token.line or 0, col, token.line or 0, col + 2, path)
-            raise KspecError([Diagnostic("bad-escape", f"unknown escape '\\{esc}' in string", span,
-                                         help='escapes are \\n \\t \\r \\0 \\\\ \\" \\xHH \\uHHHH')])  # fmt: skip
+            raise KspecError(
+                [
+                    Diagnostic(
+                        "bad-escape",
+                        f"unknown escape '\\{esc}' in string",
+                        span,
+                        help='escapes are \\n \\t \\r \\0 \\\\ \\" \\xHH \\uHHHH',
+                    )
+                ]
+            )
     return "".join(out)
 
 
@@ -198,8 +240,13 @@ class ToIR:
 
     def block(self, meta: Meta, c: list[Any]) -> ir.Block:
         name, *params, body = c
-        return ir.Block(str(name), tuple(p for p in params if p is not None), body,
-                        span=self.sp(meta), name_span=span_of(name, self.path))  # fmt: skip
+        return ir.Block(
+            str(name),
+            tuple(p for p in params if p is not None),
+            body,
+            span=self.sp(meta),
+            name_span=span_of(name, self.path),
+        )
 
     def param(self, meta: Meta, c: list[Any]) -> ir.Param:
         return ir.Param(str(c[0]), c[1], span=self.sp(meta))
@@ -297,8 +344,12 @@ class ToIR:
 
     def call(self, meta: Meta, c: list[Any]) -> ir.Call:
         name, _lpar, *args = c
-        return ir.Call(str(name), tuple(a for a in args if a is not None), span=self.sp(meta),
-                       func_span=span_of(name, self.path))  # fmt: skip
+        return ir.Call(
+            str(name),
+            tuple(a for a in args if a is not None),
+            span=self.sp(meta),
+            func_span=span_of(name, self.path),
+        )
 
     def kwarg(self, meta: Meta, c: list[Any]) -> ir.Arg:
         return ir.Arg(str(c[0]), c[1], span=self.sp(meta))

@@ -142,8 +142,9 @@ class Printer(ExprLayout):
         head = f"{INDENT}{p.name}="
         return self.layout(p.default, len(head), 1, 1, True, prefix=head)
 
-    def compound(self, node: Owner, head: list[Line], body: Sequence[Node], indent: int,
-                 close: bool = True) -> list[str]:  # fmt: skip
+    def compound(
+        self, node: Owner, head: list[Line], body: Sequence[Node], indent: int, close: bool = True
+    ) -> list[str]:
         """A header line, `{`, the body one level deeper, and `}` (unless `close` is false)."""
         pad = INDENT * indent
         if not head[0].text.startswith(pad):

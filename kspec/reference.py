@@ -15,12 +15,21 @@ from kspec.check.evaluate import spec_text
 from kspec.check.sections import DATA_FIELDS, TRAIN_FIELDS
 
 FAMILIES = {
-    "core": "Core", "activations": "Activations", "regularization": "Dropout and noise",
-    "conv": "Convolution", "conv_transpose": "Transposed convolution", "pooling": "Pooling",
-    "reshaping": "Reshaping", "normalization": "Normalization", "recurrent": "Recurrent",
-    "wrappers": "Wrappers", "attention": "Attention", "merging": "Merging",
-    "embedding": "Embedding", "preprocessing": "Preprocessing",
-}  # fmt: skip
+    "core": "Core",
+    "activations": "Activations",
+    "regularization": "Dropout and noise",
+    "conv": "Convolution",
+    "conv_transpose": "Transposed convolution",
+    "pooling": "Pooling",
+    "reshaping": "Reshaping",
+    "normalization": "Normalization",
+    "recurrent": "Recurrent",
+    "wrappers": "Wrappers",
+    "attention": "Attention",
+    "merging": "Merging",
+    "embedding": "Embedding",
+    "preprocessing": "Preprocessing",
+}
 
 
 def _param(p: Param) -> str:
@@ -40,8 +49,11 @@ def _layer(cls: type[LayerSpec]) -> list[str]:
     aliases = sorted(a for a, t in ALIASES.items() if t == name)
     doc = (cls.__doc__ or "").strip().splitlines()[0]
     out = [f"### {name}", "", doc, ""]
-    calling = "a list of tensors" if cls.takes_list else (
-        f"a list bound to {', '.join(cls.call_inputs)}" if cls.call_inputs else "one tensor")  # fmt: skip
+    calling = (
+        "a list of tensors"
+        if cls.takes_list
+        else (f"a list bound to {', '.join(cls.call_inputs)}" if cls.call_inputs else "one tensor")
+    )
     out.append(f"- Keras class: `{cls.keras_class}`; called on {calling}")
     if cls.positional:
         out.append(f"- Positional: {', '.join(cls.positional)}")
@@ -62,7 +74,8 @@ def render() -> str:
         "(`kspec/catalog/`) and the section schemas (`kspec/check/sections.py`); do not edit.",
         "",
         f"{len(CATALOG)} layers are checked statically (shapes and parameter counts). Any other "
-        "`keras.layers` class is accepted and built as written, with shapes unknown to the checker.",
+        "`keras.layers` class is accepted and built as written, with shapes unknown to the "
+        "checker.",
         "",
     ]
     by_family: dict[str, list[type[LayerSpec]]] = {}
@@ -77,14 +90,23 @@ def render() -> str:
         out += [f"## {family}", ""]
         for cls in sorted(rest, key=lambda c: c.layer_name()):
             out += _layer(cls)
-    out += ["## data and train", "", f"- `data` fields: {', '.join(DATA_FIELDS)}",
-            f"- `train` fields: {', '.join(TRAIN_FIELDS)}", "", "### Sources", ""]  # fmt: skip
+    out += [
+        "## data and train",
+        "",
+        f"- `data` fields: {', '.join(DATA_FIELDS)}",
+        f"- `train` fields: {', '.join(TRAIN_FIELDS)}",
+        "",
+        "### Sources",
+        "",
+    ]
     for name, d in DATASETS.items():
         shape = "variable" if d.x is None else spec_text(d.x)
         classes = f", {d.classes} classes" if d.classes else ""
         out.append(f"- `{name}`: examples {shape}{classes} ({d.task})")
     for name, args in LOADERS.items():
-        shown = ", ".join(a.name if a.default is ... else f"{a.name}={_default(a.default)}" for a in args)
+        shown = ", ".join(
+            a.name if a.default is ... else f"{a.name}={_default(a.default)}" for a in args
+        )
         out.append(f"- `{name}({shown})`")
     return "\n".join(out) + "\n"
 

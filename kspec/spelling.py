@@ -13,9 +13,30 @@ from kspec.catalog import GenericLayer, KerasObject, LayerSpec
 from kspec.diagnostics import Diagnostic, KspecError
 from kspec.source import NO_SPAN
 
-KEYWORDS = frozenset({"model", "block", "import", "use", "as", "input", "output", "layer", "for",
-                      "in", "if", "else", "and", "or", "not", "true", "false", "none", "data",
-                      "train"})  # fmt: skip
+KEYWORDS = frozenset(
+    {
+        "model",
+        "block",
+        "import",
+        "use",
+        "as",
+        "input",
+        "output",
+        "layer",
+        "for",
+        "in",
+        "if",
+        "else",
+        "and",
+        "or",
+        "not",
+        "true",
+        "false",
+        "none",
+        "data",
+        "train",
+    }
+)
 BUILTINS = frozenset({"range", "len", "min", "max", "int", "float", "abs", "round", "sum", "str"})
 
 

@@ -40,16 +40,18 @@ def rows(graph: Graph) -> list[dict[str, Any]]:
         if graph.is_sequential and layer.is_input:
             continue  # Keras's Sequential summary leaves the input out
         params = layer.params
-        out.append({
-            "name": layer.name,
-            "type": layer.class_name,
-            "output_shape": layer_shape(layer),
-            "params": None if params is None else params.total,
-            "trainable": None if params is None else params.trainable,
-            "non_trainable": None if params is None else params.non_trainable,
-            "connected_to": connected_to(layer),
-            "statically_checked": params is not None,
-        })  # fmt: skip
+        out.append(
+            {
+                "name": layer.name,
+                "type": layer.class_name,
+                "output_shape": layer_shape(layer),
+                "params": None if params is None else params.total,
+                "trainable": None if params is None else params.trainable,
+                "non_trainable": None if params is None else params.non_trainable,
+                "connected_to": connected_to(layer),
+                "statically_checked": params is not None,
+            }
+        )
     return out
 
 
@@ -76,18 +78,28 @@ def render_summary(graph: Graph) -> str:
         if functional:
             row.append(", ".join(r["connected_to"]) or "-")
         table.append(row)
-    widths = [max(len(h), *(len(row[i]) for row in table)) if table else len(h) for i, h in enumerate(headers)]
+    widths = [
+        max(len(h), *(len(row[i]) for row in table)) if table else len(h)
+        for i, h in enumerate(headers)
+    ]
     right = {2}
 
     def line(cells: list[str], left: str, mid: str, end: str) -> str:
-        parts = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))]
+        parts = [
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ]
         return left + " " + f" {mid} ".join(parts) + " " + end
 
     def rule(left: str, mid: str, end: str, fill: str) -> str:
         return left + mid.join(fill * (w + 2) for w in widths) + end
 
-    out = [f'Model: "{graph.name}"', rule("┏", "┳", "┓", "━"), line(headers, "┃", "┃", "┃"),
-           rule("┡", "╇", "┩", "━")]  # fmt: skip
+    out = [
+        f'Model: "{graph.name}"',
+        rule("┏", "┳", "┓", "━"),
+        line(headers, "┃", "┃", "┃"),
+        rule("┡", "╇", "┩", "━"),
+    ]
     for i, row in enumerate(table):
         out.append(line(row, "│", "│", "│"))
         if functional and i < len(table) - 1:
@@ -100,5 +112,7 @@ def render_summary(graph: Graph) -> str:
     else:
         out.append(f" Total params: {total.total:,} ({memory(total.total)})")
         out.append(f" Trainable params: {total.trainable:,} ({memory(total.trainable)})")
-        out.append(f" Non-trainable params: {total.non_trainable:,} ({memory(total.non_trainable)})")
+        out.append(
+            f" Non-trainable params: {total.non_trainable:,} ({memory(total.non_trainable)})"
+        )
     return "\n".join(out)

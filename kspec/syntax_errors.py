@@ -16,13 +16,31 @@ from kspec.source import Source, Span
 MAX_SYNTAX_ERRORS = 20  # each recovery re-parses the rest of the file: keep the error path cheap
 
 _TERMINALS = {
-    "RPAR": "')'", "LPAR": "'('", "CALL_LPAR": "'('", "RSQB": "']'", "LSQB": "'['",
-    "INDEX_LSQB": "'['", "LBRACE": "'{'", "RBRACE": "'}'", "COMMA": "','", "COLON": "':'",
-    "EQUAL": "'='", "DOT": "'.'", "ARROW": "'->'", "NAME": "a name", "INT": "an integer",
-    "FLOAT": "a number", "STRING": "a string", "_NL": "a new line", "$END": "the end of the file",
-    "COMP_OP": "a comparison", "ADD_OP": "'+' or '-'", "MUL_OP": "'*', '/', '//' or '%'",
-    "POW": "'**'", "SECTION_NAME": "'data' or 'train'",
-}  # fmt: skip
+    "RPAR": "')'",
+    "LPAR": "'('",
+    "CALL_LPAR": "'('",
+    "RSQB": "']'",
+    "LSQB": "'['",
+    "INDEX_LSQB": "'['",
+    "LBRACE": "'{'",
+    "RBRACE": "'}'",
+    "COMMA": "','",
+    "COLON": "':'",
+    "EQUAL": "'='",
+    "DOT": "'.'",
+    "ARROW": "'->'",
+    "NAME": "a name",
+    "INT": "an integer",
+    "FLOAT": "a number",
+    "STRING": "a string",
+    "_NL": "a new line",
+    "$END": "the end of the file",
+    "COMP_OP": "a comparison",
+    "ADD_OP": "'+' or '-'",
+    "MUL_OP": "'*', '/', '//' or '%'",
+    "POW": "'**'",
+    "SECTION_NAME": "'data' or 'train'",
+}
 _PAIRS = {")": "(", "]": "[", "}": "{"}
 _CLOSERS = {v: k for k, v in _PAIRS.items()}
 _ARROW_FIX = "add a layer, block or shared layer after '->', or remove the '->'"
@@ -130,11 +148,16 @@ def _bad_character(e: UnexpectedCharacters, source: Source) -> Diagnostic:
         quoted = re.match(r"'([^'\n]*)'", source.text[pos:])
         end = e.column + len(quoted.group(0)) if quoted else e.column + 1
         fix = f'write "{quoted.group(1)}"' if quoted else 'write "..."'
-        return Diagnostic("syntax-error", "strings are written in double quotes",
-                          Span(e.line, e.column, e.line, end, source.path), fix)  # fmt: skip
+        return Diagnostic(
+            "syntax-error",
+            "strings are written in double quotes",
+            Span(e.line, e.column, e.line, end, source.path),
+            fix,
+        )
     if ch == '"':
-        return Diagnostic("syntax-error", "unterminated string", span,
-                          'close the string with " on the same line')  # fmt: skip
+        return Diagnostic(
+            "syntax-error", "unterminated string", span, 'close the string with " on the same line'
+        )
     shown = f"'{ch}'" if ch not in ("", "\n") else repr(ch)
     return Diagnostic("syntax-error", f"unexpected character {shown}", span)
 
@@ -151,8 +174,9 @@ def _unexpected_token(e: UnexpectedToken, source: Source) -> Diagnostic:
         and prev.type == "ARROW"
         and (at_end or tok.type in _ENDS_CHAIN or (tok.line or 0) > (prev.line or 0))
     ):
-        return Diagnostic("syntax-error", "'->' must be followed by a step",
-                          _token_span(prev, source), _ARROW_FIX)  # fmt: skip
+        return Diagnostic(
+            "syntax-error", "'->' must be followed by a step", _token_span(prev, source), _ARROW_FIX
+        )
     dangling = _dangling_equal(tok, source) or _dangling_arrow(tok, source)
     if dangling is not None:
         return dangling
@@ -163,15 +187,20 @@ def _unexpected_token(e: UnexpectedToken, source: Source) -> Diagnostic:
         and tok.type in ("RPAR", "RSQB", "RBRACE")
         and not any(b == _PAIRS[str(tok)] for b, _ in unclosed)
     ):
-        return Diagnostic("syntax-error", f"unmatched '{tok}'", span,
-                          f"remove it, or add the '{_PAIRS[str(tok)]}' it closes")  # fmt: skip
+        return Diagnostic(
+            "syntax-error",
+            f"unmatched '{tok}'",
+            span,
+            f"remove it, or add the '{_PAIRS[str(tok)]}' it closes",
+        )
     if unclosed and _left_open(unclosed[-1], tok, source):
         return _never_closed(unclosed[-1], source, tok)
     want = _expected(set(e.expected or ()))
     message = f"unexpected {_describe_token(tok)}" + (f", expected {want}" if want else "")
     inside = bool(unclosed) and not _is_body(unclosed[-1], source)
-    return Diagnostic("syntax-error", message, span,
-                      _help(tok, set(e.expected or ()), prev, inside))  # fmt: skip
+    return Diagnostic(
+        "syntax-error", message, span, _help(tok, set(e.expected or ()), prev, inside)
+    )
 
 
 def _dangling_equal(tok: Token, source: Source) -> Diagnostic | None:
@@ -183,9 +212,12 @@ def _dangling_equal(tok: Token, source: Source) -> Diagnostic | None:
     if line == tok.line or not code.endswith("=") or code.endswith(("==", "!=", "<=", ">=")):
         return None
     column = len(code)
-    return Diagnostic("syntax-error", "'=' at the end of the line has no value",
-                      Span(line, column, line, column + 1, source.path),
-                      "write the value on the same line as its '='")  # fmt: skip
+    return Diagnostic(
+        "syntax-error",
+        "'=' at the end of the line has no value",
+        Span(line, column, line, column + 1, source.path),
+        "write the value on the same line as its '='",
+    )
 
 
 def _dangling_arrow(tok: Token, source: Source) -> Diagnostic | None:
@@ -245,8 +277,12 @@ def _never_closed(bracket: tuple[str, int], source: Source, tok: Token | None = 
         where = f"before the '{tok}' on line {tok.line}"
     else:
         where = f"at the end of line {_last_code_line(source, line, tok.line or line)}"
-    return Diagnostic("syntax-error", f"'{char}' is never closed", _point(source, offset),
-                      f"add '{closer}' {where}")  # fmt: skip
+    return Diagnostic(
+        "syntax-error",
+        f"'{char}' is never closed",
+        _point(source, offset),
+        f"add '{closer}' {where}",
+    )
 
 
 def _last_code_line(source: Source, first: int, before: int) -> int:
@@ -350,12 +386,14 @@ def _lone_statement(source: Source, line: int) -> bool:
     if not all(_is_body(b, source) for b in open_brackets(source.text, _offset(source, line, 1))):
         return False  # the line is inside a call, list or dict that spans several lines
     before = _code(source.line(_last_code_line(source, 1, line))) if line > 1 else ""
-    after = next((c for n in range(line + 1, len(source.lines) + 1)
-                  if (c := _code(source.line(n)))), "")  # fmt: skip
+    after = next(
+        (c for n in range(line + 1, len(source.lines) + 1) if (c := _code(source.line(n)))), ""
+    )
     return not (
-        _CONTINUED.search(code) or (before and _CONTINUED.search(before))
+        _CONTINUED.search(code)
+        or (before and _CONTINUED.search(before))
         or after.startswith(("->", "else"))
-    )  # fmt: skip
+    )
 
 
 def _closed_at_line_end(source: Source, error: UnexpectedInput) -> tuple[Source, int] | None:

@@ -23,8 +23,11 @@ pytestmark = pytest.mark.keras
 
 def example_models() -> list[Any]:
     paths = sorted(EXAMPLES.glob("*.kspec"))
-    return [pytest.param(path, name, id=f"{path.stem}-{name}")
-            for path in paths for name in kspec.load(path).models]  # fmt: skip
+    return [
+        pytest.param(path, name, id=f"{path.stem}-{name}")
+        for path in paths
+        for name in kspec.load(path).models
+    ]
 
 
 def weight_counts(layer: Any) -> Params:
@@ -73,8 +76,10 @@ def assert_matches(graph: Graph, model: Any) -> int:
                     assert tuple(out.shape[1:]) == tensor.shape, (layer.name, tensor.index)
             if graph.is_sequential:
                 continue  # Keras's Sequential wires its own chain; the order test covers it
-            got = [f"{h.operation.name}[{h.node_index}][{h.tensor_index}]"
-                   for h in (t._keras_history for t in node.input_tensors)]  # fmt: skip
+            got = [
+                f"{h.operation.name}[{h.node_index}][{h.tensor_index}]"
+                for h in (t._keras_history for t in node.input_tensors)
+            ]
             assert got == connected_to(call), layer.name
     if graph.params is not None:
         assert model.count_params() == graph.params.total
@@ -282,11 +287,14 @@ def test_use_builds_the_named_class() -> None:
 
 
 @pytest.mark.usefixtures("test_layers_importable")
-@pytest.mark.parametrize(("target", "name", "words"), [
-    ("kspec_no_such_module:Scale", "Scale", "cannot import module 'kspec_no_such_module'"),
-    ("kspec_test_layers:Missing", "Missing", "module 'kspec_test_layers' has no 'Missing'"),
-    ("kspec_test_layers:NOT_A_LAYER", "NOT_A_LAYER", "not a keras.layers.Layer subclass"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("target", "name", "words"),
+    [
+        ("kspec_no_such_module:Scale", "Scale", "cannot import module 'kspec_no_such_module'"),
+        ("kspec_test_layers:Missing", "Missing", "module 'kspec_test_layers' has no 'Missing'"),
+        ("kspec_test_layers:NOT_A_LAYER", "NOT_A_LAYER", "not a keras.layers.Layer subclass"),
+    ],
+)
 def test_bad_use_names_the_use_line(target: str, name: str, words: str) -> None:
     spec = kspec.loads(USE_SPEC.format(target=target, name=name), "use.kspec")
     spec.checked  # noqa: B018  (checking alone never imports what `use` names)
@@ -300,16 +308,27 @@ def test_bad_use_names_the_use_line(target: str, name: str, words: str) -> None:
 
 
 # -- Keras failures become diagnostics -------------------------------------------------------
-@pytest.mark.parametrize(("text", "line", "words"), [
-    # Keras rejects an argument the static checker passes through as written
-    ("model m {\n    input x: (7, 3)\n    Masking(mask_valu=0.0)\n}", 3, "Masking 'masking'"),
-    # a Sequential chain: Conv2D after an unchecked layer gets a rank-2 input
-    ("model m {\n    input x: (7, 3)\n    Identity()\n    Flatten()\n    Conv2D(4, 3)\n}", 5,
-     "Conv2D 'conv2d'"),
-    # the same in a Functional model (two inputs)
-    ("model m {\n    input x: (7, 3)\n    input y: (7, 3)\n    a = x -> Identity() -> Flatten()\n"
-     "    output [a -> Conv2D(4, 3), y] -> Concatenate()\n}", 5, "Conv2D 'conv2d'"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        # Keras rejects an argument the static checker passes through as written
+        ("model m {\n    input x: (7, 3)\n    Masking(mask_valu=0.0)\n}", 3, "Masking 'masking'"),
+        # a Sequential chain: Conv2D after an unchecked layer gets a rank-2 input
+        (
+            "model m {\n    input x: (7, 3)\n    Identity()\n    Flatten()\n    Conv2D(4, 3)\n}",
+            5,
+            "Conv2D 'conv2d'",
+        ),
+        # the same in a Functional model (two inputs)
+        (
+            "model m {\n    input x: (7, 3)\n    input y: (7, 3)\n"
+            "    a = x -> Identity() -> Flatten()\n"
+            "    output [a -> Conv2D(4, 3), y] -> Concatenate()\n}",
+            5,
+            "Conv2D 'conv2d'",
+        ),
+    ],
+)
 def test_keras_failure_points_at_the_layer(text: str, line: int, words: str) -> None:
     spec = kspec.loads(text, "bad.kspec")
     assert not [d for d in spec.check() if d.severity == "error"]

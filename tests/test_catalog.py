@@ -53,9 +53,11 @@ def test_string_names_resolve_through_keras_registries() -> None:
         keras.activations.get(act)
     for loss in names.LOSS_FUNCTIONS:
         keras.losses.get(loss)
-    for get, listed in ((keras.initializers.get, names.INITIALIZERS),
-                        (keras.regularizers.get, names.REGULARIZERS),
-                        (keras.constraints.get, names.CONSTRAINTS)):  # fmt: skip
+    for get, listed in (
+        (keras.initializers.get, names.INITIALIZERS),
+        (keras.regularizers.get, names.REGULARIZERS),
+        (keras.constraints.get, names.CONSTRAINTS),
+    ):
         for name in listed:
             if name[0].islower():  # a string the checker accepts as the whole value
                 get(name)

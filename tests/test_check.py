@@ -65,8 +65,12 @@ def test_constants_expressions_and_builtins() -> None:
 
 
 def test_constants_are_visible_in_models_and_blocks() -> None:
-    g = graph(model("input x: (4,)\nDense(units)\nout(units)", "units = 3\n"
-                    "block out(n) {\n    input x\n    output x -> Dense(n * 2)\n}"))  # fmt: skip
+    g = graph(
+        model(
+            "input x: (4,)\nDense(units)\nout(units)",
+            "units = 3\nblock out(n) {\n    input x\n    output x -> Dense(n * 2)\n}",
+        )
+    )
     assert [s for s in shapes(g).values()][-2:] == [[(3,)], [(6,)]]
 
 
@@ -126,8 +130,12 @@ block residual(filters, stride=1) {
 
 
 def test_block_instances_prefix_their_layer_names() -> None:
-    g = graph(model("input x: (8, 8, 4)\nresidual(4)\nresidual(8, stride=2)\n"
-                    "residual(8, name=\"last\")", RESIDUAL))  # fmt: skip
+    g = graph(
+        model(
+            'input x: (8, 8, 4)\nresidual(4)\nresidual(8, stride=2)\nresidual(8, name="last")',
+            RESIDUAL,
+        )
+    )
     names = [layer.name for layer in g.layers]
     assert names[:4] == ["x", "residual1_conv2d", "residual1_re_lu", "residual1_add"]
     assert "residual2_conv2d_1" in names  # the shortcut's convolution in the second instance
@@ -136,12 +144,15 @@ def test_block_instances_prefix_their_layer_names() -> None:
 
 
 def test_loops_with_tuple_targets_and_else_if() -> None:
-    g = graph(model(
-        "input x: (16,)\n"
-        "for i, units in [(0, 8), (1, 6), (2, 4)] {\n"
-        "    if i == 0 {\n        Dense(units)\n    } else if i == 1 {\n        Dense(units * 2)\n"
-        "    } else {\n        Dropout(0.1)\n    }\n}"
-    ))  # fmt: skip
+    g = graph(
+        model(
+            "input x: (16,)\n"
+            "for i, units in [(0, 8), (1, 6), (2, 4)] {\n"
+            "    if i == 0 {\n        Dense(units)\n"
+            "    } else if i == 1 {\n        Dense(units * 2)\n"
+            "    } else {\n        Dropout(0.1)\n    }\n}"
+        )
+    )
     assert list(shapes(g).values())[1:] == [[(8,)], [(12,)], [(12,)]]
 
 
@@ -152,8 +163,10 @@ def test_block_shapes_are_inferred_at_each_use() -> None:
 
 
 def test_block_and_model_recursion_are_errors() -> None:
-    text = "block a(n) {\n    input x\n    output x -> b(n)\n}\nblock b(n) {\n    input x\n" \
-           "    output x -> a(n)\n}\n" + model("input x: (3,)\na(1)")  # fmt: skip
+    text = (
+        "block a(n) {\n    input x\n    output x -> b(n)\n}\nblock b(n) {\n    input x\n"
+        "    output x -> a(n)\n}\n" + model("input x: (3,)\na(1)")
+    )
     (e,) = errors(text)
     assert e.code == "block-recursion" and e.message == "block recursion: a -> b -> a"
     (e,) = errors(model("input x: (3,)\nx -> m"))
@@ -186,31 +199,43 @@ def test_several_independent_errors_are_all_reported() -> None:
 
 # -- shared layers, multi-output layers, call-time tensors, nested models ---------------------
 def test_shared_layer_is_one_layer_called_several_times() -> None:
-    g = graph(model("input a: (8,)\ninput b: (8,)\nlayer proj = Dense(5)\n"
-                    "output [a -> proj, b -> proj] -> Concatenate()"))  # fmt: skip
+    g = graph(
+        model(
+            "input a: (8,)\ninput b: (8,)\nlayer proj = Dense(5)\n"
+            "output [a -> proj, b -> proj] -> Concatenate()"
+        )
+    )
     (proj,) = [layer for layer in g.layers if layer.name == "proj"]
     assert len(proj.calls) == 2 and [c.node_index for c in proj.calls] == [0, 1]
     assert proj.params == catalog("Dense", (8,), 5)[1]
 
 
 def test_multi_output_bind_and_call_time_tensors() -> None:
-    g = graph(model(
-        "input x: (10, 8)\n"
-        "seq, h, c = x -> LSTM(16, return_sequences=true, return_state=true)\n"
-        "y = seq -> LSTM(16, initial_state=[h, c])\n"
-        "output y"
-    ))  # fmt: skip
+    g = graph(
+        model(
+            "input x: (10, 8)\n"
+            "seq, h, c = x -> LSTM(16, return_sequences=true, return_state=true)\n"
+            "y = seq -> LSTM(16, initial_state=[h, c])\n"
+            "output y"
+        )
+    )
     first, second = g.layers[1], g.layers[2]
     assert first.calls[0].multi_output and len(first.calls[0].outputs) == 3
     assert [t.label for t in first.calls[0].outputs] == ["seq", "h", "c"]
     assert list(second.calls[0].tensors) == ["initial_state"]
-    assert shapes(g)["lstm"] == catalog("LSTM", (10, 8), 16, return_sequences=True,
-                                        return_state=True)[0]  # fmt: skip
+    assert (
+        shapes(g)["lstm"]
+        == catalog("LSTM", (10, 8), 16, return_sequences=True, return_state=True)[0]
+    )
 
 
 def test_a_list_source_unpacks_into_call_inputs() -> None:
-    g = graph(model("input q: (5, 16)\ninput v: (7, 16)\n"
-                    "output [q, v] -> MultiHeadAttention(num_heads=2, key_dim=8)"))  # fmt: skip
+    g = graph(
+        model(
+            "input q: (5, 16)\ninput v: (7, 16)\n"
+            "output [q, v] -> MultiHeadAttention(num_heads=2, key_dim=8)"
+        )
+    )
     mha = g.layers[-1]
     assert mha.calls[0].inputs == g.inputs
     assert g.outputs[0].shape == (5, 16)

@@ -15,8 +15,18 @@ from kspec import cli
 from kspec.cli import COMMANDS, EXIT_INTERNAL, EXIT_OK, EXIT_SPEC, EXIT_USAGE, main
 
 MNIST = str(EXAMPLES / "mnist.kspec")
-DIAGNOSTIC_KEYS = {"severity", "code", "message", "file", "line", "column", "end_line",
-                   "end_column", "help", "notes"}  # fmt: skip
+DIAGNOSTIC_KEYS = {
+    "severity",
+    "code",
+    "message",
+    "file",
+    "line",
+    "column",
+    "end_line",
+    "end_column",
+    "help",
+    "notes",
+}
 
 BROKEN = """\
 model m {
@@ -163,8 +173,9 @@ def test_json_diagnostics(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
 
 
 def test_json_syntax_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    status, out, _ = run(["check", write(tmp_path, "model m {\n  Dense(\n"), "--format", "json"],
-                         capsys)  # fmt: skip
+    status, out, _ = run(
+        ["check", write(tmp_path, "model m {\n  Dense(\n"), "--format", "json"], capsys
+    )
     report = json.loads(out)
     assert status == EXIT_SPEC
     assert [d["code"] for d in report["diagnostics"]] == ["syntax-error"]
@@ -252,15 +263,27 @@ def test_check_and_summary_never_import_tensorflow(argv: list[str]) -> None:
         "loaded = sorted(m for m in ('tensorflow', 'keras') if m in sys.modules)\n"
         "print('STATUS', status, 'LOADED', loaded)\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                          timeout=120, check=False)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "STATUS 0 LOADED []"
 
 
 def test_console_script_entry_point() -> None:
     """`python -m kspec.cli` behaves as the installed `kspec` command: exit status included."""
-    done = subprocess.run([sys.executable, "-m", "kspec.cli", "check", MNIST], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "kspec.cli", "check", MNIST],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert cli.main.__module__ == "kspec.cli"

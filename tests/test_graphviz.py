@@ -95,5 +95,7 @@ def test_edge_shapes_are_the_shapes_keras_builds() -> None:
         if len(layer.output.shape) == 1:
             shape = shape[:-1] + ",)"
         assert f'"{layer.name}" -> ' in dot
-        assert any(f'"{layer.name}" -> ' in line and f'label="{shape}"' in line
-                   for line in dot.splitlines()), layer.name  # fmt: skip
+        assert any(
+            f'"{layer.name}" -> ' in line and f'label="{shape}"' in line
+            for line in dot.splitlines()
+        ), layer.name

@@ -46,8 +46,10 @@ def assert_same_model(original: Any, spec: kspec.Spec, predict: bool = True) -> 
         rng = np.random.default_rng(0)
         xs = [rng.random((2, *i.shape[1:])).astype(i.dtype) for i in original.inputs]
         if any(i.dtype == "int32" for i in original.inputs):
-            xs = [x if i.dtype != "int32" else rng.integers(0, 10, x.shape).astype("int32")
-                  for x, i in zip(xs, original.inputs, strict=True)]  # fmt: skip
+            xs = [
+                x if i.dtype != "int32" else rng.integers(0, 10, x.shape).astype("int32")
+                for x, i in zip(xs, original.inputs, strict=True)
+            ]
         feed = xs[0] if len(xs) == 1 else xs
         want, got = original.predict(feed, verbose=0), rebuilt.predict(feed, verbose=0)
         for a, b in zip(*(w if isinstance(w, list) else [w] for w in (want, got)), strict=True):
@@ -139,9 +141,12 @@ def test_shared_layers_states_attention_and_nested_models() -> None:
         name="head",
     )
     p, q = head(z), head(keras.layers.GlobalAveragePooling1D()(att))
-    probs = keras.layers.Dense(3, activation="softmax", name="probs",
-                               kernel_initializer=keras.initializers.HeNormal(seed=3))(
-        keras.layers.Concatenate()([p, q]))  # fmt: skip
+    probs = keras.layers.Dense(
+        3,
+        activation="softmax",
+        name="probs",
+        kernel_initializer=keras.initializers.HeNormal(seed=3),
+    )(keras.layers.Concatenate()([p, q]))
     original = keras.Model([seq, meta], [probs, p], name="tricky")
     spec = kspec.from_keras(original)
     assert "layer shared_proj = Dense(8)" in spec.text
@@ -231,8 +236,11 @@ def test_keras_object_defaults_match_keras() -> None:
                 expected = pytest.approx(expected, rel=1e-6)
             assert value == expected, (name, key)
         for alias in aliases:
-            module = next(m for m in (keras.initializers, keras.regularizers, keras.constraints)
-                          if hasattr(m, name))  # fmt: skip
+            module = next(
+                m
+                for m in (keras.initializers, keras.regularizers, keras.constraints)
+                if hasattr(m, name)
+            )
             assert type(module.get(alias)).__name__ == name, alias
 
 

@@ -98,21 +98,22 @@ def test_from_json_refuses_other_documents() -> None:
 
 
 values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(max_size=5)
-    | st.floats(allow_nan=False),
-    lambda inner: st.lists(inner, max_size=3)
-    | st.lists(inner, max_size=3).map(tuple)
-    | st.dictionaries(st.text(max_size=4), inner, max_size=3)
-    | st.builds(
-        KerasObject,
-        st.sampled_from(["Adam", "L2"]),
-        st.lists(inner, max_size=2).map(tuple),
-        st.dictionaries(st.text(min_size=1, max_size=3), inner, max_size=2).map(
-            lambda d: tuple(d.items())
-        ),
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5) | st.floats(allow_nan=False),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.lists(inner, max_size=3).map(tuple)
+        | st.dictionaries(st.text(max_size=4), inner, max_size=3)
+        | st.builds(
+            KerasObject,
+            st.sampled_from(["Adam", "L2"]),
+            st.lists(inner, max_size=2).map(tuple),
+            st.dictionaries(st.text(min_size=1, max_size=3), inner, max_size=2).map(
+                lambda d: tuple(d.items())
+            ),
+        )
     ),
     max_leaves=12,
-)  # fmt: skip
+)
 
 
 @given(values)
@@ -188,6 +189,12 @@ def test_ir_fmt_and_graph_never_load_tensorflow(tmp_path: Path) -> None:
                      main(["graph", {str(EXAMPLES / "two_inputs.kspec")!r}, "-o", "g.dot"])]
         print(codes, "tensorflow" in sys.modules or "keras" in sys.modules)
     """)
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                          cwd=tmp_path, timeout=120, check=True)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+        check=True,
+    )
     assert done.stdout.split() == ["[0,", "0,", "0]", "False"]

@@ -51,8 +51,13 @@ def test_grammar_builds_strict_and_every_rule_has_a_transformer_method() -> None
 
 
 # -- layout: new lines, continuations, comments ----------------------------------------------
-CHAIN = ir.Chain((ir.Name("x"), ir.Call("Dense", (ir.Arg(None, lit(3)),)),
-                  ir.Call("Dense", (ir.Arg(None, lit(2)),))))  # fmt: skip
+CHAIN = ir.Chain(
+    (
+        ir.Name("x"),
+        ir.Call("Dense", (ir.Arg(None, lit(3)),)),
+        ir.Call("Dense", (ir.Arg(None, lit(2)),)),
+    )
+)
 
 
 @pytest.mark.parametrize(
@@ -146,8 +151,9 @@ def test_a_ternary_chooses_between_chains() -> None:
 
 def test_list_source_at_the_start_of_a_statement() -> None:
     (stmt,) = body("[a, b] -> Add()")
-    assert stmt == ir.ChainStmt(ir.Chain((ir.ListExpr((ir.Name("a"), ir.Name("b"))),
-                                          ir.Call("Add", ()))))  # fmt: skip
+    assert stmt == ir.ChainStmt(
+        ir.Chain((ir.ListExpr((ir.Name("a"), ir.Name("b"))), ir.Call("Add", ())))
+    )
 
 
 # -- keywords where a name is expected -------------------------------------------------------
@@ -161,8 +167,9 @@ def test_keywords_are_argument_names() -> None:
 
 def test_keywords_and_section_names_are_field_names() -> None:
     (section,) = items("train {\n    model = encoder\n    data = 1\n}")
-    assert section == ir.Section("train", (ir.Field("model", ir.Name("encoder")),
-                                            ir.Field("data", lit(1))))  # fmt: skip
+    assert section == ir.Section(
+        "train", (ir.Field("model", ir.Name("encoder")), ir.Field("data", lit(1)))
+    )
     (constant,) = items("data_dir = 1")  # `data` only starts a section before `{`
     assert constant == ir.Const("data_dir", lit(1))
 
@@ -269,9 +276,24 @@ def test_no_second_error_where_dropping_the_line_could_cause_it(text: str) -> No
 
 @pytest.mark.parametrize(
     "text",
-    ["\x00", "model", "model m {", "x = (", "x = }", '"', "x = 1\r", "\u2028x = 1", "x = 1\x0c2",
-     "model m {\n x ->\n}", "[a, b] ->", "}}}}", "((((", "x = 1 if", "x = \\"],
-)  # fmt: skip
+    [
+        "\x00",
+        "model",
+        "model m {",
+        "x = (",
+        "x = }",
+        '"',
+        "x = 1\r",
+        "\u2028x = 1",
+        "x = 1\x0c2",
+        "model m {\n x ->\n}",
+        "[a, b] ->",
+        "}}}}",
+        "((((",
+        "x = 1 if",
+        "x = \\",
+    ],
+)
 def test_any_broken_text_is_a_located_kspec_error(text: str) -> None:
     """Nothing but a KspecError comes out of the parser (some of these parse)."""
     try:
@@ -284,10 +306,15 @@ def test_any_broken_text_is_a_located_kspec_error(text: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["x = " + "[" * 500 + "]" * 500, "x = " + "-" * 500 + "1", "x = " + " + ".join(["1"] * 500),
-     "x = " + "f(" * 500 + ")" * 500, "model m {\n" + "if a {\n" * 300 + "}\n" * 300 + "}"],
+    [
+        "x = " + "[" * 500 + "]" * 500,
+        "x = " + "-" * 500 + "1",
+        "x = " + " + ".join(["1"] * 500),
+        "x = " + "f(" * 500 + ")" * 500,
+        "model m {\n" + "if a {\n" * 300 + "}\n" * 300 + "}",
+    ],
     ids=["lists", "signs", "sums", "calls", "bodies"],
-)  # fmt: skip
+)
 def test_nesting_deeper_than_the_limit_is_a_diagnostic(text: str) -> None:
     """Not a RecursionError in the checker or printer later: the parser refuses it."""
     with pytest.raises(KspecError) as e:

@@ -13,8 +13,26 @@ from kspec.parse import parse
 from kspec.printer import WIDTH, print_expr, print_spec
 from tests.conftest import EXAMPLES
 
-KEYWORDS = {"model", "block", "import", "use", "as", "input", "output", "layer", "for", "in", "if",
-            "else", "and", "or", "not", "true", "false", "none"}  # fmt: skip
+KEYWORDS = {
+    "model",
+    "block",
+    "import",
+    "use",
+    "as",
+    "input",
+    "output",
+    "layer",
+    "for",
+    "in",
+    "if",
+    "else",
+    "and",
+    "or",
+    "not",
+    "true",
+    "false",
+    "none",
+}
 names = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,11}", fullmatch=True).filter(
     lambda n: n not in KEYWORDS
 ) | st.sampled_from(["data", "train", "x", "Dense", "relu"])
@@ -125,8 +143,11 @@ def test_long_lines_break_before_arrows_then_inside_brackets() -> None:
     assert text.splitlines()[4].startswith("          -> Dense(")  # aligned under the first arrow
     wide = ", ".join(f"name_{i}=value_{i}" for i in range(12))
     text = print_spec(parse(f"train {{\n    optimizer = Adam({wide})\n}}\n"))
-    assert text.splitlines()[1:4] == ["    optimizer = Adam(", "        name_0=value_0,",
-                                      "        name_1=value_1,"]  # fmt: skip
+    assert text.splitlines()[1:4] == [
+        "    optimizer = Adam(",
+        "        name_0=value_0,",
+        "        name_1=value_1,",
+    ]
     assert text.splitlines()[-2] == "    )"
 
 

@@ -1,1 +1,1 @@
-"""Backends read the checked Graph and the catalog: keras_build (the only Keras importer), codegen."""
+"""Backends read the checked Graph and the catalog; keras_build is the only Keras importer."""

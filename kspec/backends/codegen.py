@@ -26,12 +26,36 @@ from kspec.source import Span
 SCRIPT_TEMPLATE = "script.py.j2"
 MODEL_TEMPLATE = "model.py.j2"
 # Module-level names of the full script, taken before the spec's constants get theirs.
-SCRIPT_NAMES = frozenset({
-    "argparse", "csv", "gzip", "Path", "keras", "layers", "np", "tf", "load_digits", "main",
-    "build_model", "load_data", "split", "make_dataset", "batched_indices", "prepare", "augmenter",
-    "read_idx", "EPOCHS", "BATCH_SIZE", "SEED", "SCALE", "VALIDATION_SPLIT", "STEPS_PER_EXECUTION",
-    "OUTPUT", "DATA_PATH",
-})  # fmt: skip
+SCRIPT_NAMES = frozenset(
+    {
+        "argparse",
+        "csv",
+        "gzip",
+        "Path",
+        "keras",
+        "layers",
+        "np",
+        "tf",
+        "load_digits",
+        "main",
+        "build_model",
+        "load_data",
+        "split",
+        "make_dataset",
+        "batched_indices",
+        "prepare",
+        "augmenter",
+        "read_idx",
+        "EPOCHS",
+        "BATCH_SIZE",
+        "SEED",
+        "SCALE",
+        "VALIDATION_SPLIT",
+        "STEPS_PER_EXECUTION",
+        "OUTPUT",
+        "DATA_PATH",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -188,8 +212,10 @@ def _function(fn: Function, lines: list[str]) -> dict[str, Any]:
 
 def _loaded_names(functions: list[tuple[Function, list[str]]]) -> set[str]:
     """Names the functions read, parameter defaults included."""
-    defs = [f"def {fn.name}({', '.join(fn.params)}):\n" + "\n".join(f"    {line}" for line in lines)
-            for fn, lines in functions]  # fmt: skip
+    defs = [
+        f"def {fn.name}({', '.join(fn.params)}):\n" + "\n".join(f"    {line}" for line in lines)
+        for fn, lines in functions
+    ]
     source = "\n".join(defs)
     return {n.id for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Name)}
 

@@ -42,8 +42,10 @@ def train_context(checked: Checked, graph: Graph, classes: Classes, spell: Spell
     settings = TrainSettings.of(checked.train, None)
     data = data_context(checked, signature, options, classes)
     train = _train(checked, graph, settings, classes)
-    for section, ctx, fields in (("data", data, ("scale", "validation_split")),
-                                 ("train", train, ("epochs", "batch_size", "seed"))):  # fmt: skip
+    for section, ctx, fields in (
+        ("data", data, ("scale", "validation_split")),
+        ("train", train, ("epochs", "batch_size", "seed")),
+    ):
         for name in fields:
             written = _written_field(checked, section, name)
             setting = (checked.data if section == "data" else checked.train).get(name)

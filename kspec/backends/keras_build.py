@@ -51,8 +51,9 @@ def make_layer(spec: LayerSpec, name: str | None = None, *, cls: Any = None) -> 
     return cls(*args, **kwargs)
 
 
-def call_layer(layer: Any, spec: LayerSpec, inputs: Any, tensors: dict[str, Any] | None = None
-               ) -> Any:  # fmt: skip
+def call_layer(
+    layer: Any, spec: LayerSpec, inputs: Any, tensors: dict[str, Any] | None = None
+) -> Any:
     """Apply `layer` the way its catalog entry says it is called (one tensor, a list, unpacked)."""
     tensors = tensors or {}
     if spec.call_inputs and isinstance(inputs, list):
@@ -61,9 +62,12 @@ def call_layer(layer: Any, spec: LayerSpec, inputs: Any, tensors: dict[str, Any]
 
 
 # -- whole models ---------------------------------------------------------------------------
-def build_model(graph: Graph, uses: Mapping[str, str] | None = None,
-                use_spans: Mapping[str, Span] | None = None,
-                sources: Mapping[str, Source] | None = None) -> Any:  # fmt: skip
+def build_model(
+    graph: Graph,
+    uses: Mapping[str, str] | None = None,
+    use_spans: Mapping[str, Span] | None = None,
+    sources: Mapping[str, Source] | None = None,
+) -> Any:
     """The keras.Model for a checked graph, every layer named as in the graph.
 
     Args:
@@ -84,8 +88,11 @@ def use_spans(checked: Checked) -> dict[str, Span]:
     from kspec.parse import parse
 
     specs = [checked.spec]
-    specs += [parse(s.text, path) for path, s in checked.sources.items()
-              if path != checked.path and not path.startswith("--")]  # --set: no spec  # fmt: skip
+    specs += [
+        parse(s.text, path)
+        for path, s in checked.sources.items()
+        if path != checked.path and not path.startswith("--")
+    ]  # --set: no spec
     spans: dict[str, Span] = {}
     for spec in specs:
         for item in spec.items:
@@ -97,8 +104,9 @@ def use_spans(checked: Checked) -> dict[str, Span]:
 class ModelBuilder:
     """One build: each graph Layer becomes one Keras layer, however often it is called."""
 
-    def __init__(self, uses: Mapping[str, str], use_spans: Mapping[str, Span],
-                 sources: Mapping[str, Source]):  # fmt: skip
+    def __init__(
+        self, uses: Mapping[str, str], use_spans: Mapping[str, Span], sources: Mapping[str, Source]
+    ):
         self.uses = uses
         self.use_spans = use_spans
         self.sources = sources
@@ -133,8 +141,11 @@ class ModelBuilder:
         inputs = [values[id(t)] for t in graph.inputs]
         outputs = [values[id(t)] for t in graph.outputs]
         try:
-            return keras.Model(inputs[0] if len(inputs) == 1 else inputs,
-                               outputs[0] if len(outputs) == 1 else outputs, name=name)  # fmt: skip
+            return keras.Model(
+                inputs[0] if len(inputs) == 1 else inputs,
+                outputs[0] if len(outputs) == 1 else outputs,
+                name=name,
+            )
         except Exception as e:
             raise self.error(e, graph, graph.span) from None
 
@@ -190,11 +201,21 @@ class ModelBuilder:
         if tensors and len(results) == len(call.outputs):
             return results
         got = f"{len(result)} tensors" if several else type(result).__name__
-        message = (f"Keras's {call.layer.class_name} '{call.layer.name}' returned {got}, where "
-                   f"the spec expects {len(call.outputs)} tensor(s)")  # fmt: skip
-        raise KspecError([Diagnostic("keras-error", message, call.span,
-                                     help="a layer kspec does not check must return one tensor")],
-                         self.sources)  # fmt: skip
+        message = (
+            f"Keras's {call.layer.class_name} '{call.layer.name}' returned {got}, where "
+            f"the spec expects {len(call.outputs)} tensor(s)"
+        )
+        raise KspecError(
+            [
+                Diagnostic(
+                    "keras-error",
+                    message,
+                    call.span,
+                    help="a layer kspec does not check must return one tensor",
+                )
+            ],
+            self.sources,
+        )
 
     # -- `use "pkg.mod:Class"` ---------------------------------------------------------------
     def is_use(self, spec: LayerSpec) -> bool:
@@ -217,26 +238,39 @@ class ModelBuilder:
             cls = attrgetter(attr)(importlib.import_module(module))
         except ImportError as e:
             reason = "" if e.name == module else f" ({e})"  # a module it imports is missing
-            raise self._use_error(f"cannot import module '{module}' for use \"{target}\"{reason}",
-                                  span, "the module must be importable where kspec runs "
-                                  "(installed, or on PYTHONPATH)") from None  # fmt: skip
+            raise self._use_error(
+                f"cannot import module '{module}' for use \"{target}\"{reason}",
+                span,
+                "the module must be importable where kspec runs (installed, or on PYTHONPATH)",
+            ) from None
         except AttributeError:
-            raise self._use_error(f"module '{module}' has no '{attr}' for use \"{target}\"", span,
-                                  "check the class name after the ':'") from None  # fmt: skip
+            raise self._use_error(
+                f"module '{module}' has no '{attr}' for use \"{target}\"",
+                span,
+                "check the class name after the ':'",
+            ) from None
         except Exception as e:  # the module itself raised while importing
-            raise self._use_error(f"importing '{module}' for use \"{target}\" failed: "
-                                  f"{type(e).__name__}: {e}", span, None) from None  # fmt: skip
+            raise self._use_error(
+                f"importing '{module}' for use \"{target}\" failed: {type(e).__name__}: {e}",
+                span,
+                None,
+            ) from None
         if not (isinstance(cls, type) and issubclass(cls, keras.layers.Layer)):
-            raise self._use_error(f"use \"{target}\" names {type(cls).__name__} '{attr}', "
-                                  "not a keras.layers.Layer subclass", span, None)  # fmt: skip
+            raise self._use_error(
+                f"use \"{target}\" names {type(cls).__name__} '{attr}', "
+                "not a keras.layers.Layer subclass",
+                span,
+                None,
+            )
         self.classes[name] = cls
         return cls
 
     def _use_error(self, message: str, span: Span, help: str | None) -> KspecError:
         return KspecError([Diagnostic("use-import", message, span, help=help)], self.sources)
 
-    def error(self, e: Exception, at: Layer | Graph, span: Span, call: Call | None = None
-              ) -> KspecError:  # fmt: skip
+    def error(
+        self, e: Exception, at: Layer | Graph, span: Span, call: Call | None = None
+    ) -> KspecError:
         """A failure inside Keras, shown at the spec line that asked for it."""
         if isinstance(e, KspecError):
             return e

@@ -226,8 +226,9 @@ class _FileLevel:
         raise Unstructured("no tensors outside a model")
 
 
-def file_expression(e: ir.Expr, value: Any, names: dict[str, Any], constant: Any,
-                    classes: Any) -> str | None:  # fmt: skip
+def file_expression(
+    e: ir.Expr, value: Any, names: dict[str, Any], constant: Any, classes: Any
+) -> str | None:
     """The spec's own spelling of a file-level value (`1 / 255`, `UNITS * 2`), when it still means
     `value` (an override replaced it otherwise); None for plain literals."""
     from kspec.check.evaluate import Skip

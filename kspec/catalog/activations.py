@@ -1,6 +1,5 @@
 """Activation layers: Activation, ReLU, LeakyReLU, PReLU, ELU, Softmax."""
 
-
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -33,8 +33,13 @@ class ShapeError(Exception):
 class ParamError(Exception):
     """A bad constructor argument; `arg` names it (or its position) so the checker can point."""
 
-    def __init__(self, message: str, arg: str | int | None = None, help: str | None = None,
-                 code: str = "bad-argument"):  # fmt: skip
+    def __init__(
+        self,
+        message: str,
+        arg: str | int | None = None,
+        help: str | None = None,
+        code: str = "bad-argument",
+    ):
         super().__init__(message)
         self.message = message
         self.arg = arg
@@ -102,7 +107,9 @@ class Param:
             return value
         if self.choices is not None:
             if not isinstance(value, str):
-                raise ParamError(f"{self.name} must be one of {_quoted(self.choices)}, got {describe(value)}")
+                raise ParamError(
+                    f"{self.name} must be one of {_quoted(self.choices)}, got {describe(value)}"
+                )
             if value not in self.choices:
                 from kspec.diagnostics import suggest
 
@@ -113,14 +120,16 @@ class Param:
                 )
         for item in _numbers_in(value):
             if self.minimum is not None and item < self.minimum:
-                raise ParamError(f"{self.name} must be >= {self.minimum:g}, got {item!r}",
-                                 code="out-of-range")  # fmt: skip
+                raise ParamError(
+                    f"{self.name} must be >= {self.minimum:g}, got {item!r}", code="out-of-range"
+                )
             if self.maximum is not None and (
                 item >= self.maximum if self.exclusive_max else item > self.maximum
             ):
                 op = "<" if self.exclusive_max else "<="
-                raise ParamError(f"{self.name} must be {op} {self.maximum:g}, got {item!r}",
-                                 code="out-of-range")  # fmt: skip
+                raise ParamError(
+                    f"{self.name} must be {op} {self.maximum:g}, got {item!r}", code="out-of-range"
+                )
         return value
 
 
@@ -134,9 +143,14 @@ def param(
     exclusive_max: bool = False,
 ) -> Any:
     """Declare a Keras constructor argument on a catalog dataclass."""
-    rule = {"convert": convert, "minimum": minimum, "maximum": maximum,
-            "choices": tuple(choices) if choices is not None else None,
-            "exclusive_max": exclusive_max, "default": default}  # fmt: skip
+    rule = {
+        "convert": convert,
+        "minimum": minimum,
+        "maximum": maximum,
+        "choices": tuple(choices) if choices is not None else None,
+        "exclusive_max": exclusive_max,
+        "default": default,
+    }
     if default is REQUIRED:
         return field(metadata={"kspec": rule})
     return field(default=default, metadata={"kspec": rule})
@@ -190,7 +204,9 @@ class LayerSpec:
 
     # -- construction -----------------------------------------------------------------
     @classmethod
-    def create(cls: type[L], args: Sequence[Any] = (), kwargs: Mapping[str, Any] | None = None) -> L:
+    def create(
+        cls: type[L], args: Sequence[Any] = (), kwargs: Mapping[str, Any] | None = None
+    ) -> L:
         """Bind spec arguments the way Keras's __init__ would, converting and checking each."""
         kwargs = dict(kwargs or {})
         params = cls.params()
@@ -221,8 +237,11 @@ class LayerSpec:
                     code="unknown-argument",
                 )
             if key in values:
-                raise ParamError(f"{name} got '{key}' twice, by position and by name", arg=key,
-                                 code="duplicate-argument")  # fmt: skip
+                raise ParamError(
+                    f"{name} got '{key}' twice, by position and by name",
+                    arg=key,
+                    code="duplicate-argument",
+                )
             values[key] = value
             where[key] = key
         missing = [n for n, p in params.items() if p.required and n not in values]
@@ -238,14 +257,19 @@ class LayerSpec:
             try:
                 converted[key] = params[key].check(value)
             except ParamError as e:
-                message = e.message if e.message.startswith(key) or key in e.message.split(" ")[:3] \
-                    else f"{key}: {e.message}"  # fmt: skip
+                message = (
+                    e.message
+                    if e.message.startswith(key) or key in e.message.split(" ")[:3]
+                    else f"{key}: {e.message}"
+                )
                 raise ParamError(message, arg=where[key], help=e.help, code=e.code) from None
         instance = cls(**converted)
         try:
             instance.validate()
         except ParamError as e:  # point at the argument as written: by position or by name
-            raise ParamError(e.message, arg=where.get(str(e.arg), e.arg), help=e.help, code=e.code) from None
+            raise ParamError(
+                e.message, arg=where.get(str(e.arg), e.arg), help=e.help, code=e.code
+            ) from None
         return instance
 
     def __post_init__(self) -> None:
@@ -330,7 +354,10 @@ class GenericLayer(LayerSpec):
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, GenericLayer) and (self.class_name, self.args, self.kwargs) == (
-            other.class_name, other.args, other.kwargs)  # fmt: skip
+            other.class_name,
+            other.args,
+            other.kwargs,
+        )
 
     def __hash__(self) -> int:
         return hash((self.class_name, repr(self.args), repr(self.kwargs)))
@@ -426,7 +453,8 @@ def ntuple(n: int) -> Converter:
         if isinstance(value, tuple | list) and len(value) == n:
             return tuple(integer(v) for v in value)
         raise ParamError(
-            f"expected an integer or a tuple of {n} integers, got {describe(value)}", code="wrong-kind"
+            f"expected an integer or a tuple of {n} integers, got {describe(value)}",
+            code="wrong-kind",
         )
 
     return convert
@@ -459,8 +487,11 @@ def to_activation(value: Any) -> str | None:
     if value not in names.ACTIVATIONS:
         from kspec.diagnostics import suggest
 
-        raise ParamError(f"unknown activation '{value}'", help=suggest(value, names.ACTIVATIONS),
-                         code="bad-choice")  # fmt: skip
+        raise ParamError(
+            f"unknown activation '{value}'",
+            help=suggest(value, names.ACTIVATIONS),
+            code="bad-choice",
+        )
     return value
 
 
@@ -472,18 +503,25 @@ def _keras_object(kind: str, known: Sequence[str]) -> Converter:
             if value not in known:
                 from kspec.diagnostics import suggest
 
-                raise ParamError(f"unknown {kind} '{value}'", help=suggest(value, known), code="bad-choice")
+                raise ParamError(
+                    f"unknown {kind} '{value}'", help=suggest(value, known), code="bad-choice"
+                )
             return value
         if isinstance(value, KerasObject):
             if value.name not in known:
                 from kspec.diagnostics import suggest
 
-                raise ParamError(f"unknown {kind} '{value.name}'", help=suggest(value.name, known),
-                                 code="bad-choice")  # fmt: skip
+                raise ParamError(
+                    f"unknown {kind} '{value.name}'",
+                    help=suggest(value.name, known),
+                    code="bad-choice",
+                )
             return value
         if isinstance(value, dict):
             return value  # a Keras config dict, passed through
-        raise ParamError(f"expected a {kind} name or call, got {describe(value)}", code="wrong-kind")
+        raise ParamError(
+            f"expected a {kind} name or call, got {describe(value)}", code="wrong-kind"
+        )
 
     return convert
 
@@ -499,15 +537,20 @@ def to_dtype(value: Any) -> str | None:
     if not isinstance(value, str) or value not in names.DTYPES:
         from kspec.diagnostics import suggest
 
-        raise ParamError(f"unknown dtype {describe(value)}",
-                         help=suggest(str(value), names.DTYPES), code="bad-choice")  # fmt: skip
+        raise ParamError(
+            f"unknown dtype {describe(value)}",
+            help=suggest(str(value), names.DTYPES),
+            code="bad-choice",
+        )
     return value
 
 
 def to_layer(value: Any) -> LayerSpec:
     """A layer given as an argument to a wrapper: `Bidirectional(LSTM(64))`."""
     if not isinstance(value, LayerSpec):
-        raise ParamError(f"expected a layer such as LSTM(64), got {describe(value)}", code="wrong-kind")
+        raise ParamError(
+            f"expected a layer such as LSTM(64), got {describe(value)}", code="wrong-kind"
+        )
     return value
 
 

@@ -1,6 +1,5 @@
 """Convolution layers: Conv1D/2D/3D, SeparableConv1D/2D, DepthwiseConv1D/2D."""
 
-
 from __future__ import annotations
 
 import math
@@ -50,13 +49,13 @@ class _Windowed(LayerSpec):
     dilation_rate: Ints
     use_bias: bool
 
-
     def _input(self, x: Shape) -> tuple[Shape, int]:
         return known_channels(x, self.rank, self.data_format, self.layer_name())
 
     def _spatial(self, x: Shape, spatial: Shape) -> tuple[int | None, ...]:
-        return window_lengths(x, spatial, self.kernel_size, self.strides, self.dilation_rate,
-                              self.padding)  # fmt: skip
+        return window_lengths(
+            x, spatial, self.kernel_size, self.strides, self.dilation_rate, self.padding
+        )
 
 
 def _no_strided_dilation(strides: Ints, dilation_rate: Ints) -> None:

@@ -1,6 +1,5 @@
 """Transposed convolution layers: Conv1DTranspose, Conv2DTranspose, Conv3DTranspose."""
 
-
 from __future__ import annotations
 
 import math
@@ -45,7 +44,6 @@ class _ConvTranspose(LayerSpec):
     data_format: str | None
     dilation_rate: Ints
     use_bias: bool
-
 
     def validate(self) -> None:
         if max(self.strides) > 1 and max(self.dilation_rate) > 1:

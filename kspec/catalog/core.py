@@ -1,6 +1,5 @@
 """Core layers: Dense and EinsumDense."""
 
-
 from __future__ import annotations
 
 import re
@@ -122,16 +121,21 @@ class EinsumDense(LayerSpec):
         eq = self.equation
         for a in outputs:
             if a not in inputs and a not in kernel:
-                raise ParamError(f"output axis '{a}' of '{eq}' is in neither the input nor the "
-                                 "kernel", arg="equation")  # fmt: skip
+                raise ParamError(
+                    f"output axis '{a}' of '{eq}' is in neither the input nor the kernel",
+                    arg="equation",
+                )
         for a in kernel:
             if a not in inputs and a not in outputs:
-                raise ParamError(f"kernel axis '{a}' of '{eq}' is in neither the input nor the "
-                                 "output", arg="equation")  # fmt: skip
+                raise ParamError(
+                    f"kernel axis '{a}' of '{eq}' is in neither the input nor the output",
+                    arg="equation",
+                )
         for a in self.bias_axes or "":
             if a not in outputs:
-                raise ParamError(f"bias axis '{a}' is not an output axis of '{eq}'",
-                                 arg="bias_axes")  # fmt: skip
+                raise ParamError(
+                    f"bias axis '{a}' is not an output axis of '{eq}'", arg="bias_axes"
+                )
         # Without a left ellipsis the batch axis is the output's first letter, not in output_shape.
         want = len(outputs) - (side != "left")
         if len(self.output_shape) not in (want, want - (side == "left")):
@@ -141,8 +145,9 @@ class EinsumDense(LayerSpec):
                 help="output_shape leaves out the batch axis and the axes '...' stands for",
             )
         if self.lora_rank and self.kernel_constraint is not None:
-            raise ParamError("lora_rank cannot be combined with a kernel_constraint",
-                             arg="lora_rank")  # fmt: skip
+            raise ParamError(
+                "lora_rank cannot be combined with a kernel_constraint", arg="lora_rank"
+            )
 
     def _analyze(self, x: Shape) -> tuple[Shape, Shape, Shape | None]:
         """Keras's _analyze_split_string: (output shape with batch, kernel shape, bias shape)."""
@@ -160,16 +165,20 @@ class EinsumDense(LayerSpec):
             out.extend(full[len(full) - elided :])
         if len(out) != len(outputs) + elided:
             need = len(outputs) + elided - len(out) + len(self.output_shape)
-            raise ShapeError(f"EinsumDense '{eq}' on {show(x)} needs {need} output_shape "
-                             f"entries, got {len(self.output_shape)}")  # fmt: skip
+            raise ShapeError(
+                f"EinsumDense '{eq}' on {show(x)} needs {need} output_shape "
+                f"entries, got {len(self.output_shape)}"
+            )
         shift = elided if side == "left" else 0
         in_at = {a: i + shift for i, a in enumerate(inputs)}
         out_at = {a: i + shift for i, a in enumerate(outputs)}
         for a in inputs:
             size, given = full[in_at[a]], out[out_at[a]] if a in out_at else None
             if given is not None and given != size:
-                raise ShapeError(f"EinsumDense output_shape gives axis '{a}' of '{eq}' size "
-                                 f"{given}, but the input {show(x)} has {size} there")  # fmt: skip
+                raise ShapeError(
+                    f"EinsumDense output_shape gives axis '{a}' of '{eq}' size "
+                    f"{given}, but the input {show(x)} has {size} there"
+                )
         kernel_shape = tuple(out[out_at[a]] if a in out_at else full[in_at[a]] for a in kernel)
         for a, size in zip(kernel, kernel_shape, strict=True):
             if size is None:
@@ -181,11 +190,16 @@ class EinsumDense(LayerSpec):
         bias_shape = None
         if self.bias_axes is not None:
             first = min(outputs.find(a) for a in self.bias_axes)
-            bias_shape = tuple(out[i + shift] if a in self.bias_axes else 1
-                               for i, a in enumerate(outputs) if i >= first)  # fmt: skip
+            bias_shape = tuple(
+                out[i + shift] if a in self.bias_axes else 1
+                for i, a in enumerate(outputs)
+                if i >= first
+            )
             if None in bias_shape:
-                raise ShapeError(f"EinsumDense needs known sizes on bias axes '{self.bias_axes}', "
-                                 f"got output {show(tuple(out[1:]))}")  # fmt: skip
+                raise ShapeError(
+                    f"EinsumDense needs known sizes on bias axes '{self.bias_axes}', "
+                    f"got output {show(tuple(out[1:]))}"
+                )
         return tuple(out), kernel_shape, bias_shape
 
     def compute_output_shape(self, x: Shape, **tensors: Any) -> Shape:

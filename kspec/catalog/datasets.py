@@ -38,16 +38,34 @@ class LoaderArg:
 
 # Loader calls: `idx("dir")`, `npz("f.npz", x="x_train", y="y_train")`, ...
 LOADERS: dict[str, tuple[LoaderArg, ...]] = {
-    "idx": (LoaderArg("path", "str"), LoaderArg("images", "str", None), LoaderArg("labels", "str", None)),
+    "idx": (
+        LoaderArg("path", "str"),
+        LoaderArg("images", "str", None),
+        LoaderArg("labels", "str", None),
+    ),
     "npz": (LoaderArg("path", "str"), LoaderArg("x", "any", "x"), LoaderArg("y", "any", "y")),
-    "csv": (LoaderArg("path", "str"), LoaderArg("label", "any", "label"),
-            LoaderArg("features", "names", None), LoaderArg("delimiter", "str", ","),
-            LoaderArg("classes", "int", None)),  # fmt: skip
-    "images": (LoaderArg("path", "str"), LoaderArg("size", "pair", (256, 256)),
-               LoaderArg("color_mode", "str", "rgb"), LoaderArg("labels", "str", "inferred")),  # fmt: skip
-    "text": (LoaderArg("path", "str"), LoaderArg("max_tokens", "int", 20000),
-             LoaderArg("sequence_length", "int", 200)),  # fmt: skip
-    "synthetic": (LoaderArg("samples", "int", 1024), LoaderArg("classes", "int", None),
-                  LoaderArg("seed", "int", 0)),  # fmt: skip
+    "csv": (
+        LoaderArg("path", "str"),
+        LoaderArg("label", "any", "label"),
+        LoaderArg("features", "names", None),
+        LoaderArg("delimiter", "str", ","),
+        LoaderArg("classes", "int", None),
+    ),
+    "images": (
+        LoaderArg("path", "str"),
+        LoaderArg("size", "pair", (256, 256)),
+        LoaderArg("color_mode", "str", "rgb"),
+        LoaderArg("labels", "str", "inferred"),
+    ),
+    "text": (
+        LoaderArg("path", "str"),
+        LoaderArg("max_tokens", "int", 20000),
+        LoaderArg("sequence_length", "int", 200),
+    ),
+    "synthetic": (
+        LoaderArg("samples", "int", 1024),
+        LoaderArg("classes", "int", None),
+        LoaderArg("seed", "int", 0),
+    ),
     "digits": (),
 }

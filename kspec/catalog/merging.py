@@ -239,8 +239,10 @@ class Dot(LayerSpec):
                     f"Dot needs inputs with at least one axis after the batch, got {show(shape)}"
                 )
             if axis == -(len(shape) + 1):
-                raise ShapeError(f"Dot axis {axis} of {show(shape)} is the batch axis",
-                                 help="count axes from 1, the first after the batch")  # fmt: skip
+                raise ShapeError(
+                    f"Dot axis {axis} of {show(shape)} is the batch axis",
+                    help="count axes from 1, the first after the batch",
+                )
             if not -len(shape) <= axis <= len(shape):
                 raise ShapeError(
                     f"Dot axis {axis} is out of range for an input of shape {show(shape)}"

@@ -68,7 +68,8 @@ LOSS_CLASSES = (
 )  # fmt: skip
 LOSS_FUNCTIONS = (
     "binary_crossentropy", "binary_focal_crossentropy", "categorical_crossentropy",
-    "categorical_focal_crossentropy", "categorical_hinge", "circle", "cosine_similarity", "ctc", "dice", "hinge", "huber",
+    "categorical_focal_crossentropy", "categorical_hinge", "circle", "cosine_similarity", "ctc",
+    "dice", "hinge", "huber",
     "kl_divergence", "log_cosh", "mean_absolute_error", "mean_absolute_percentage_error",
     "mean_squared_error", "mean_squared_logarithmic_error", "poisson",
     "sparse_categorical_crossentropy", "squared_hinge", "tversky", "mse", "mae", "mape", "msle",

@@ -1,7 +1,6 @@
 """Normalization layers: BatchNormalization, LayerNormalization, GroupNormalization,
 UnitNormalization."""
 
-
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -44,12 +43,15 @@ def to_renorm_clipping(value: Any) -> dict[str, float] | None:
     if value is None:
         return None
     if not isinstance(value, dict):
-        raise ParamError(f"expected a dict with rmax, rmin, dmax, got {describe(value)}",
-                         code="wrong-kind")  # fmt: skip
+        raise ParamError(
+            f"expected a dict with rmax, rmin, dmax, got {describe(value)}", code="wrong-kind"
+        )
     unknown = sorted(set(value) - {"rmax", "rmin", "dmax"})
     if unknown:
-        raise ParamError(f"renorm_clipping has unknown key '{unknown[0]}'",
-                         help="its keys are rmax, rmin and dmax")  # fmt: skip
+        raise ParamError(
+            f"renorm_clipping has unknown key '{unknown[0]}'",
+            help="its keys are rmax, rmin and dmax",
+        )
     return {k: number(v) for k, v in value.items()}
 
 
@@ -182,16 +184,21 @@ class GroupNormalization(LayerSpec):
 
     def validate(self) -> None:
         if self.groups <= 0 and self.groups != -1:
-            raise ParamError(f"groups must be a positive integer or -1, got {self.groups}",
-                             arg="groups", help="-1 makes one group per channel (instance norm)",
-                             code="out-of-range")  # fmt: skip
+            raise ParamError(
+                f"groups must be a positive integer or -1, got {self.groups}",
+                arg="groups",
+                help="-1 makes one group per channel (instance norm)",
+                code="out-of-range",
+            )
 
     def _channels(self, x: Shape) -> int:
         channels = known_axis(self.axis, x, "GroupNormalization")
         groups = channels if self.groups == -1 else self.groups
         if channels < groups:
-            raise ShapeError(f"GroupNormalization: groups ({groups}) cannot exceed the channel "
-                             f"axis ({channels}) of {show(x)}")  # fmt: skip
+            raise ShapeError(
+                f"GroupNormalization: groups ({groups}) cannot exceed the channel "
+                f"axis ({channels}) of {show(x)}"
+            )
         if channels % groups:
             raise ShapeError(
                 f"GroupNormalization: groups ({groups}) must divide the channel axis "

@@ -1,6 +1,5 @@
 """Pooling layers: Max/AveragePooling1D/2D/3D and their global forms."""
 
-
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -34,7 +33,6 @@ class _Pooling(LayerSpec):
     strides: Ints | None
     padding: str
     data_format: str | None
-
 
     def compute_output_shape(self, x: Shape, **tensors: Any) -> Shape:
         spatial, channels = split_channels(x, self.rank, self.data_format, self.layer_name())

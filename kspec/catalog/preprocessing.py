@@ -1,6 +1,5 @@
 """Preprocessing layers: Rescaling, Normalization, Resizing, CenterCrop and image augmentation."""
 
-
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -35,8 +34,9 @@ def to_factor(value: Any) -> Factor:
     """A random-augmentation factor: one number (symmetric range) or a (low, high) pair."""
     if isinstance(value, tuple | list):
         if len(value) != 2:
-            raise ParamError(f"expected a number or a (low, high) pair, got {describe(value)}",
-                             code="wrong-kind")  # fmt: skip
+            raise ParamError(
+                f"expected a number or a (low, high) pair, got {describe(value)}", code="wrong-kind"
+            )
         return number(value[0]), number(value[1])
     return number(value)
 
@@ -60,8 +60,9 @@ def array(value: Any) -> float | tuple[Any, ...]:
     if isinstance(value, tuple | list):
         items = tuple(array(v) for v in value)
         if len({array_shape(v) for v in items}) > 1:
-            raise ParamError(f"expected a rectangular array of numbers, got {describe(value)}",
-                             code="wrong-kind")  # fmt: skip
+            raise ParamError(
+                f"expected a rectangular array of numbers, got {describe(value)}", code="wrong-kind"
+            )
         return items
     return number(value)
 
@@ -77,16 +78,20 @@ def check_range(name: str, value: Factor, low: float, high: float, low_open: boo
     for v in value if isinstance(value, tuple) else (value,):
         if v > high or v < low or (low_open and v == low):
             bracket = "(" if low_open else "["
-            raise ParamError(f"{name} must lie in {bracket}{low:g}, {high:g}], got {v:g}",
-                             arg=name, code="out-of-range")  # fmt: skip
+            raise ParamError(
+                f"{name} must lie in {bracket}{low:g}, {high:g}], got {v:g}",
+                arg=name,
+                code="out-of-range",
+            )
 
 
 def check_base_factor(name: str, value: Factor, low: float, high: float) -> None:
     """Keras's BaseImagePreprocessingLayer._set_factor bounds check."""
     if isinstance(value, tuple):
         if value[0] > high or value[1] < low:
-            raise ParamError(f"{name} {value} lies outside [{low:g}, {high:g}]", arg=name,
-                             code="out-of-range")  # fmt: skip
+            raise ParamError(
+                f"{name} {value} lies outside [{low:g}, {high:g}]", arg=name, code="out-of-range"
+            )
     else:
         check_range(name, value, low, high)
 
@@ -153,8 +158,10 @@ class Normalization(LayerSpec):
     def validate(self) -> None:
         if (self.mean is None) != (self.variance is None):
             missing = "variance" if self.variance is None else "mean"
-            raise ParamError(f"Normalization needs both mean and variance, {missing} is missing",
-                             arg="mean" if missing == "variance" else "variance")  # fmt: skip
+            raise ParamError(
+                f"Normalization needs both mean and variance, {missing} is missing",
+                arg="mean" if missing == "variance" else "variance",
+            )
         if self.mean is None:
             return
         if array_shape(self.mean) != array_shape(self.variance):
@@ -165,23 +172,29 @@ class Normalization(LayerSpec):
             )
         count = 0 if self.axis is None else 1 if isinstance(self.axis, int) else len(self.axis)
         if len(array_shape(self.mean)) > count:
-            raise ParamError(f"mean has rank {len(array_shape(self.mean))}, more than the "
-                             f"{count} kept axes (axis={self.axis})", arg="mean")  # fmt: skip
+            raise ParamError(
+                f"mean has rank {len(array_shape(self.mean))}, more than the "
+                f"{count} kept axes (axis={self.axis})",
+                arg="mean",
+            )
 
     def _kept(self, x: Shape) -> list[int]:
         kept = axis_dims(() if self.axis is None else self.axis, x, "Normalization")
         for i, size in kept.items():
             if size is None:
                 where = "the batch axis" if i == 0 else f"axis {i}"
-                raise ShapeError(f"Normalization needs a known size on {where}, which it keeps, "
-                                 f"got {show(x)}")  # fmt: skip
+                raise ShapeError(
+                    f"Normalization needs a known size on {where}, which it keeps, got {show(x)}"
+                )
         sizes = [s for s in kept.values() if s is not None]
         stats = array_shape(self.mean) if self.mean is not None else ()
         # Keras lines the mean's axes up with the kept axes from the right, then broadcasts.
         for have, want in zip(reversed(stats), reversed(sizes), strict=False):
             if have not in (1, want):
-                raise ShapeError(f"Normalization: mean of shape {stats} does not broadcast to "
-                                 f"the kept axes {tuple(sizes)} of {show(x)}")  # fmt: skip
+                raise ShapeError(
+                    f"Normalization: mean of shape {stats} does not broadcast to "
+                    f"the kept axes {tuple(sizes)} of {show(x)}"
+                )
         return sizes
 
     def compute_output_shape(self, x: Shape, **tensors: Any) -> Shape:
@@ -234,8 +247,10 @@ class Resizing(LayerSpec):
 
     def validate(self) -> None:
         if self.crop_to_aspect_ratio and self.pad_to_aspect_ratio:
-            raise ParamError("crop_to_aspect_ratio and pad_to_aspect_ratio cannot both be true",
-                             arg="pad_to_aspect_ratio")  # fmt: skip
+            raise ParamError(
+                "crop_to_aspect_ratio and pad_to_aspect_ratio cannot both be true",
+                arg="pad_to_aspect_ratio",
+            )
 
     def compute_output_shape(self, x: Shape, **tensors: Any) -> Shape:
         _, channels = image(x, self.data_format, "Resizing")

@@ -292,7 +292,6 @@ class ConvLSTM2D(_Recurrent):
     go_backwards: bool = param(False, convert=boolean)
     stateful: bool = param(False, convert=boolean)
 
-
     def validate(self) -> None:
         if max(self.strides) > 1 and max(self.dilation_rate) > 1:
             raise ParamError(
@@ -313,15 +312,18 @@ class ConvLSTM2D(_Recurrent):
                 help="add Reshape(...) before it to add the missing axes" if len(x) < 4 else None,
             )
         if None in x[1:]:
-            raise ShapeError(f"ConvLSTM2D needs known rows, cols and channels, got {show(x)}",
-                             help="only the time axis may be None")  # fmt: skip
+            raise ShapeError(
+                f"ConvLSTM2D needs known rows, cols and channels, got {show(x)}",
+                help="only the time axis may be None",
+            )
         return x[1:]
 
     def _step_output(self, step: Shape) -> Shape:
         first = self.data_format == "channels_first"
         spatial = step[1:] if first else step[:2]
-        size = window_lengths(step, spatial, self.kernel_size, self.strides, self.dilation_rate,
-                              self.padding)  # fmt: skip
+        size = window_lengths(
+            step, spatial, self.kernel_size, self.strides, self.dilation_rate, self.padding
+        )
         return (self.filters, *size) if first else (*size, self.filters)
 
     def count_params(self, x: Any, **tensors: Any) -> Params:

@@ -1,6 +1,5 @@
 """Reshaping layers: Flatten, Reshape, Permute, RepeatVector, Cropping, ZeroPadding, UpSampling."""
 
-
 from __future__ import annotations
 
 import math
@@ -191,7 +190,6 @@ class _Spatial(LayerSpec):
     family: ClassVar[str] = "reshaping"
     rank: ClassVar[int]
     data_format: str | None = None
-
 
     def _axis(self, x: Shape, axis: str, n: int, i: int) -> Dim:
         raise NotImplementedError

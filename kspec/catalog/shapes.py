@@ -20,7 +20,7 @@ def rank_words(rank: int) -> str:
 
 
 def expect_rank(x: Shape, rank: int, layout: str, layer: str = "") -> Shape:
-    """Return `x` if it has `rank` axes (batch excluded), else raise a ShapeError naming the layout."""
+    """`x` if it has `rank` axes (batch excluded), else a ShapeError naming the layout."""
     if len(x) != rank:
         who = f"{layer} " if layer else ""
         raise ShapeError(
@@ -34,8 +34,9 @@ def expect_min_rank(x: Shape, rank: int, layer: str = "") -> Shape:
     if len(x) < rank:
         who = f"{layer} " if layer else ""
         got = "a scalar" if not x else show(x)
-        raise ShapeError(f"{who}expects a {rank + 1}-D or higher input, got {got}",
-                         help=_rank_help(len(x), rank))  # fmt: skip
+        raise ShapeError(
+            f"{who}expects a {rank + 1}-D or higher input, got {got}", help=_rank_help(len(x), rank)
+        )
     return x
 
 
@@ -62,7 +63,9 @@ def conv_length(size: Dim, kernel: int, stride: int, dilation: int, padding: str
     span = dilation * (kernel - 1) + 1
     length = (size - span) // stride + 1
     if length <= 0:
-        extent = f"window {kernel}" + (f" (dilation {dilation}, spanning {span})" if dilation > 1 else "")
+        extent = f"window {kernel}" + (
+            f" (dilation {dilation}, spanning {span})" if dilation > 1 else ""
+        )
         raise ShapeError(
             f"{extent} is larger than the input ({size})",
             help="use padding=same, a smaller kernel, or fewer downsampling steps before it",
@@ -70,8 +73,9 @@ def conv_length(size: Dim, kernel: int, stride: int, dilation: int, padding: str
     return length
 
 
-def deconv_length(size: Dim, kernel: int, stride: int, dilation: int, padding: str,
-                  output_padding: int | None) -> Dim:  # fmt: skip
+def deconv_length(
+    size: Dim, kernel: int, stride: int, dilation: int, padding: str, output_padding: int | None
+) -> Dim:
     """Output length of a transposed convolution (Keras's compute_conv_transpose_output_shape)."""
     if size is None:
         return None
@@ -153,14 +157,21 @@ def known_channels(x: Shape, rank: int, data_format: str | None, layer: str) -> 
     """split_channels for layers whose weights depend on the channel count, which must be known."""
     spatial, channels = split_channels(x, rank, data_format, layer)
     if channels is None:
-        raise ShapeError(f"{layer} needs a known number of channels, got {show(x)}",
-                         help="give the channels axis a fixed size")  # fmt: skip
+        raise ShapeError(
+            f"{layer} needs a known number of channels, got {show(x)}",
+            help="give the channels axis a fixed size",
+        )
     return spatial, channels
 
 
-def window_lengths(x: Shape, spatial: Sequence[Dim], kernel: Sequence[int],
-                   strides: Sequence[int], dilation: Sequence[int] | None,
-                   padding: str) -> tuple[Dim, ...]:  # fmt: skip
+def window_lengths(
+    x: Shape,
+    spatial: Sequence[Dim],
+    kernel: Sequence[int],
+    strides: Sequence[int],
+    dilation: Sequence[int] | None,
+    padding: str,
+) -> tuple[Dim, ...]:
     """conv_length on every spatial axis ("causal" counts as "same"); errors name the axis."""
     names = SPATIAL_AXES[len(spatial)]
     dilation = dilation or (1,) * len(spatial)
@@ -180,8 +191,10 @@ def axis_index(axis: int, x: Shape, layer: str) -> int:
     (batch, *x); raise a ShapeError when the input has no such axis."""
     rank = len(x) + 1
     if not -rank <= axis < rank:
-        raise ShapeError(f"{layer}: axis {axis} is out of range for a {rank}-D input {show(x)}",
-                         help=f"use an axis from {-rank} to {rank - 1}")  # fmt: skip
+        raise ShapeError(
+            f"{layer}: axis {axis} is out of range for a {rank}-D input {show(x)}",
+            help=f"use an axis from {-rank} to {rank - 1}",
+        )
     return axis % rank
 
 
@@ -203,8 +216,9 @@ def dims(value: object) -> tuple[int | None, ...]:
         return (value,)
     if isinstance(value, tuple | list):
         return tuple(None if v is None else integer(v) for v in value)
-    raise ParamError(f"expected a tuple of integers or none, got {describe(value)}",
-                     code="wrong-kind")  # fmt: skip
+    raise ParamError(
+        f"expected a tuple of integers or none, got {describe(value)}", code="wrong-kind"
+    )
 
 
 def axes(value: object) -> int | tuple[int, ...]:
@@ -213,5 +227,6 @@ def axes(value: object) -> int | tuple[int, ...]:
         return value
     if isinstance(value, tuple | list) and value:
         return tuple(integer(v) for v in value)
-    raise ParamError(f"expected an axis or a tuple of axes, got {describe(value)}",
-                     code="wrong-kind")  # fmt: skip
+    raise ParamError(
+        f"expected an axis or a tuple of axes, got {describe(value)}", code="wrong-kind"
+    )

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kspec import ir
-from kspec.catalog import CATALOG, ALIASES, GenericLayer, KerasObject, LayerSpec, ParamError, lookup
+from kspec.catalog import ALIASES, CATALOG, GenericLayer, KerasObject, LayerSpec, ParamError, lookup
 from kspec.catalog import names as keras_names
 from kspec.catalog.base import describe
 from kspec.check.graph import Tensor
@@ -65,11 +65,20 @@ class Scope:
 _MISSING = object()
 
 _ARITH: dict[str, Callable[[Any, Any], Any]] = {
-    "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
-    "//": operator.floordiv, "%": operator.mod, "**": operator.pow,
-    "==": operator.eq, "!=": operator.ne, "<": operator.lt, ">": operator.gt,
-    "<=": operator.le, ">=": operator.ge,
-}  # fmt: skip
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.truediv,
+    "//": operator.floordiv,
+    "%": operator.mod,
+    "**": operator.pow,
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    ">": operator.gt,
+    "<=": operator.le,
+    ">=": operator.ge,
+}
 
 
 def spec_text(value: Any) -> str:
@@ -146,8 +155,9 @@ class Evaluator:
         return value
 
     def chain(self, e: ir.Chain) -> Any:
-        raise self.error("a chain of layers is only allowed inside a model or block", e.span,
-                         "misplaced-chain")  # fmt: skip
+        raise self.error(
+            "a chain of layers is only allowed inside a model or block", e.span, "misplaced-chain"
+        )
 
     def truth(self, value: Any, e: ir.Expr) -> bool:
         if isinstance(value, bool | int | float | str | tuple | list | dict) or value is None:
@@ -158,7 +168,9 @@ class Evaluator:
         if op == "not":
             return not self.truth(value, e.operand)
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.error(f"'{op}' needs a number, got {describe_value(value)}", e.span, "wrong-kind")
+            raise self.error(
+                f"'{op}' needs a number, got {describe_value(value)}", e.span, "wrong-kind"
+            )
         return -value if op == "-" else value
 
     def binary(self, op: str, left: Any, right: Any, e: ir.Binary) -> Any:
@@ -171,9 +183,9 @@ class Evaluator:
             )
         if op == "**" and _too_big_power(left, right):
             raise self.error("this power is too large to compute", e.span, "out-of-range")
-        if op == "*" and isinstance(left, tuple | list | str) and isinstance(right, int):
-            if right * len(left) > MAX_ITEMS:
-                raise self.error("this repetition is too long", e.span, "out-of-range")
+        repeats = isinstance(left, tuple | list | str) and isinstance(right, int)
+        if op == "*" and repeats and right * len(left) > MAX_ITEMS:
+            raise self.error("this repetition is too long", e.span, "out-of-range")
         try:
             return _ARITH[op](left, right)
         except ZeroDivisionError:
@@ -191,38 +203,60 @@ class Evaluator:
             upper = self.eval(index.upper) if index.upper is not None else None
             for bound in (lower, upper):
                 if bound is not None and (isinstance(bound, bool) or not isinstance(bound, int)):
-                    raise self.error(f"slice bounds must be integers, got {describe_value(bound)}",
-                                     index.span, "wrong-kind")  # fmt: skip
+                    raise self.error(
+                        f"slice bounds must be integers, got {describe_value(bound)}",
+                        index.span,
+                        "wrong-kind",
+                    )
             if not isinstance(obj, tuple | list | str):
                 raise self.error(f"cannot slice {describe_value(obj)}", e.span, "wrong-kind")
             return obj[lower:upper]
         key = self.eval(index)
         if isinstance(obj, dict):
             if key not in obj:
-                raise self.error(f"no key {spec_text(key)} in this dict", index.span, "bad-index",
-                                 help=suggest(str(key), map(str, obj)))  # fmt: skip
+                raise self.error(
+                    f"no key {spec_text(key)} in this dict",
+                    index.span,
+                    "bad-index",
+                    help=suggest(str(key), map(str, obj)),
+                )
             return obj[key]
         if isinstance(obj, tuple | list | str):
             if isinstance(key, bool) or not isinstance(key, int):
-                raise self.error(f"an index must be an integer, got {describe_value(key)}",
-                                 index.span, "wrong-kind")  # fmt: skip
+                raise self.error(
+                    f"an index must be an integer, got {describe_value(key)}",
+                    index.span,
+                    "wrong-kind",
+                )
             if not -len(obj) <= key < len(obj):
-                raise self.error(f"index {key} is out of range for {describe_value(obj)}",
-                                 index.span, "bad-index")  # fmt: skip
+                raise self.error(
+                    f"index {key} is out of range for {describe_value(obj)}",
+                    index.span,
+                    "bad-index",
+                )
             return obj[key]
         raise self.error(f"cannot index {describe_value(obj)}", e.span, "wrong-kind")
 
     def attr(self, obj: Any, name: str, e: ir.Attr) -> Any:
         if isinstance(obj, Tensor) and name == "shape":
             if obj.shape is None:
-                raise self.error("this tensor's shape is not known statically", e.span,
-                                 "unknown-shape",
-                                 help="it comes from a layer kspec does not check statically")  # fmt: skip
+                raise self.error(
+                    "this tensor's shape is not known statically",
+                    e.span,
+                    "unknown-shape",
+                    help="it comes from a layer kspec does not check statically",
+                )
             return obj.shape
         if isinstance(obj, Tensor):
-            raise self.error(f"tensors have no attribute '{name}'", e.span, "unknown-attribute",
-                             help="the only tensor attribute is .shape")  # fmt: skip
-        raise self.error(f"{describe_value(obj)} has no attribute '{name}'", e.span, "unknown-attribute")
+            raise self.error(
+                f"tensors have no attribute '{name}'",
+                e.span,
+                "unknown-attribute",
+                help="the only tensor attribute is .shape",
+            )
+        raise self.error(
+            f"{describe_value(obj)} has no attribute '{name}'", e.span, "unknown-attribute"
+        )
 
     # -- calls ------------------------------------------------------------------------
     def call(self, e: ir.Call) -> Any:
@@ -236,36 +270,59 @@ class Evaluator:
         if isinstance(target, UseDef):
             args, kwargs, tensors = self.arguments(e, allow_tensors=True)
             name = kwargs.pop("name", None)
-            generic = GenericLayer(class_name=e.func, args=tuple(args), kwargs=tuple(kwargs.items()))
+            generic = GenericLayer(
+                class_name=e.func, args=tuple(args), kwargs=tuple(kwargs.items())
+            )
             return LayerStep(generic, name if isinstance(name, str) else None, tensors, e.span)
         if target is not _MISSING and not isinstance(target, str):
-            raise self.error(f"'{e.func}' is {describe_value(target)}, not something to call",
-                             e.func_span, "not-callable")  # fmt: skip
+            raise self.error(
+                f"'{e.func}' is {describe_value(target)}, not something to call",
+                e.func_span,
+                "not-callable",
+            )
         if e.func in BUILTINS:
             return self.builtin(e)
         if e.func in keras_names.REFUSED_LAYERS:
-            raise self.error(f"{e.func} runs arbitrary Python code, which a spec cannot do",
-                             e.func_span, "refused-layer",
-                             help='write a keras.layers.Layer subclass and bring it in with use "pkg.module:Class"')  # fmt: skip
+            raise self.error(
+                f"{e.func} runs arbitrary Python code, which a spec cannot do",
+                e.func_span,
+                "refused-layer",
+                help="write a keras.layers.Layer subclass and bring it in with "
+                'use "pkg.module:Class"',
+            )
         spec_cls = lookup(e.func)
         if spec_cls is not None:
             return self.layer_call(spec_cls, e)
         if e.func in keras_names.KERAS_LAYERS:
             args, kwargs, tensors = self.arguments(e, allow_tensors=True)
             name = kwargs.pop("name", None)
-            generic = GenericLayer(class_name=e.func, args=tuple(args), kwargs=tuple(kwargs.items()))
+            generic = GenericLayer(
+                class_name=e.func, args=tuple(args), kwargs=tuple(kwargs.items())
+            )
             return LayerStep(generic, name if isinstance(name, str) else None, tensors, e.span)
         if e.func in keras_names.KERAS_OBJECTS or e.func in LOADERS:
             args, kwargs, _ = self.arguments(e, allow_tensors=False)
             return KerasObject(e.func, tuple(args), tuple(kwargs.items()))
-        candidates = [*CATALOG, *ALIASES, *keras_names.KERAS_LAYERS, *keras_names.KERAS_OBJECTS,
-                      *BUILTINS, *LOADERS, *self.scope.names()]  # fmt: skip
+        candidates = [
+            *CATALOG,
+            *ALIASES,
+            *keras_names.KERAS_LAYERS,
+            *keras_names.KERAS_OBJECTS,
+            *BUILTINS,
+            *LOADERS,
+            *self.scope.names(),
+        ]
         own = f'a layer of your own needs `use "package.module:{e.func}"` at the top of the file'
-        raise self.error(f"unknown layer or function '{e.func}'", e.func_span, "unknown-name",
-                         help=suggest(e.func, candidates) or own)  # fmt: skip
+        raise self.error(
+            f"unknown layer or function '{e.func}'",
+            e.func_span,
+            "unknown-name",
+            help=suggest(e.func, candidates) or own,
+        )
 
-    def arguments(self, e: ir.Call, *, allow_tensors: bool
-                  ) -> tuple[list[Any], dict[str, Any], dict[str, Any]]:  # fmt: skip
+    def arguments(
+        self, e: ir.Call, *, allow_tensors: bool
+    ) -> tuple[list[Any], dict[str, Any], dict[str, Any]]:
         """Evaluate a call's arguments; tensor-valued keywords are call-time tensors."""
         args: list[Any] = []
         kwargs: dict[str, Any] = {}
@@ -276,8 +333,11 @@ class Evaluator:
                 value = value.spec
             if a.name is None:
                 if kwargs or tensors:
-                    raise self.error("a positional argument cannot follow a keyword argument",
-                                     a.span, "syntax-error")  # fmt: skip
+                    raise self.error(
+                        "a positional argument cannot follow a keyword argument",
+                        a.span,
+                        "syntax-error",
+                    )
                 if is_tensors(value):
                     raise self.error(
                         "a tensor cannot be a positional argument",
@@ -288,10 +348,14 @@ class Evaluator:
                 args.append(value)
                 continue
             if a.name in kwargs or a.name in tensors:
-                raise self.error(f"argument '{a.name}' is given twice", a.span, "duplicate-argument")
+                raise self.error(
+                    f"argument '{a.name}' is given twice", a.span, "duplicate-argument"
+                )
             if is_tensors(value):
                 if not allow_tensors:
-                    raise self.error(f"'{a.name}' cannot be a tensor here", a.span, "misplaced-tensor")
+                    raise self.error(
+                        f"'{a.name}' cannot be a tensor here", a.span, "misplaced-tensor"
+                    )
                 tensors[a.name] = list(value) if isinstance(value, list | tuple) else value
             else:
                 kwargs[a.name] = value
@@ -301,15 +365,23 @@ class Evaluator:
         args, kwargs, tensors = self.arguments(e, allow_tensors=True)
         name = kwargs.pop("name", None)
         if name is not None and not isinstance(name, str):
-            raise self.error(f"name must be a string, got {describe(name)}", _arg_span(e, "name"),
-                             "wrong-kind")  # fmt: skip
+            raise self.error(
+                f"name must be a string, got {describe(name)}", _arg_span(e, "name"), "wrong-kind"
+            )
         allowed = (*spec_cls.call_tensors, *spec_cls.call_inputs)
         for key in tensors:
             if key not in allowed:
-                help_ = (f"{spec_cls.layer_name()} takes call-time tensors: {', '.join(allowed)}"
-                         if allowed else f"feed tensors through the chain: x -> {e.func}(...)")  # fmt: skip
-                raise self.error(f"{spec_cls.layer_name()} has no call argument '{key}' for a tensor",
-                                 _arg_span(e, key), "misplaced-tensor", help=help_)  # fmt: skip
+                help_ = (
+                    f"{spec_cls.layer_name()} takes call-time tensors: {', '.join(allowed)}"
+                    if allowed
+                    else f"feed tensors through the chain: x -> {e.func}(...)"
+                )
+                raise self.error(
+                    f"{spec_cls.layer_name()} has no call argument '{key}' for a tensor",
+                    _arg_span(e, key),
+                    "misplaced-tensor",
+                    help=help_,
+                )
         try:
             spec = spec_cls.create(args, kwargs)
         except ParamError as err:
@@ -318,36 +390,56 @@ class Evaluator:
 
     def block_call(self, target: BlockDef, e: ir.Call) -> BlockRef:
         block = target.block
-        args, kwargs, tensors = self.arguments(e, allow_tensors=False)
+        args, kwargs, _ = self.arguments(e, allow_tensors=False)
         instance = kwargs.pop("name", None)
         names = [p.name for p in block.params]
         if len(args) > len(names):
-            raise self.error(f"block {block.name} takes {len(names)} argument"
-                             f"{'s' if len(names) != 1 else ''}, got {len(args)}",
-                             e.args[len(names)].span, "too-many-arguments")  # fmt: skip
+            raise self.error(
+                f"block {block.name} takes {len(names)} argument"
+                f"{'s' if len(names) != 1 else ''}, got {len(args)}",
+                e.args[len(names)].span,
+                "too-many-arguments",
+            )
         bound = dict(zip(names, args, strict=False))
         for key, value in kwargs.items():
             if key not in names:
-                raise self.error(f"block {block.name} has no parameter '{key}'", _arg_span(e, key),
-                                 "unknown-argument",
-                                 help=suggest(key, names) or f"its parameters: {', '.join(names)}")  # fmt: skip
+                raise self.error(
+                    f"block {block.name} has no parameter '{key}'",
+                    _arg_span(e, key),
+                    "unknown-argument",
+                    help=suggest(key, names) or f"its parameters: {', '.join(names)}",
+                )
             if key in bound:
-                raise self.error(f"parameter '{key}' is given twice", _arg_span(e, key),
-                                 "duplicate-argument")  # fmt: skip
+                raise self.error(
+                    f"parameter '{key}' is given twice", _arg_span(e, key), "duplicate-argument"
+                )
             bound[key] = value
         missing = [p.name for p in block.params if p.name not in bound and p.default is None]
         if missing:
-            raise self.error(f"block {block.name} is missing argument{'s' if len(missing) > 1 else ''} "
-                             + ", ".join(f"'{m}'" for m in missing), e.span, "missing-argument")  # fmt: skip
-        shown = ", ".join([*(spec_text(a) for a in args),
-                           *(f"{k}={spec_text(v)}" for k, v in kwargs.items())])  # fmt: skip
-        return BlockRef(block, tuple(bound.items()), instance if isinstance(instance, str) else None,
-                        e.span, f"{block.name}({shown})", target.globals_key)  # fmt: skip
+            raise self.error(
+                f"block {block.name} is missing argument{'s' if len(missing) > 1 else ''} "
+                + ", ".join(f"'{m}'" for m in missing),
+                e.span,
+                "missing-argument",
+            )
+        shown = ", ".join(
+            [*(spec_text(a) for a in args), *(f"{k}={spec_text(v)}" for k, v in kwargs.items())]
+        )
+        return BlockRef(
+            block,
+            tuple(bound.items()),
+            instance if isinstance(instance, str) else None,
+            e.span,
+            f"{block.name}({shown})",
+            target.globals_key,
+        )
 
     def builtin(self, e: ir.Call) -> Any:
         args, kwargs, _ = self.arguments(e, allow_tensors=False)
         if kwargs:
-            raise self.error(f"{e.func}() takes no keyword arguments", e.args[0].span, "bad-argument")
+            raise self.error(
+                f"{e.func}() takes no keyword arguments", e.args[0].span, "bad-argument"
+            )
         try:
             return _call_builtin(e.func, args)
         except (TypeError, ValueError, OverflowError) as err:
@@ -364,7 +456,11 @@ def _call_builtin(name: str, args: list[Any]) -> Any:
         if isinstance(a, LayerSpec | Tensor | KerasObject | BlockRef | SharedRef):
             raise TypeError(f"expected plain values, got {describe_value(a)}")
     if name == "range":
-        if not args or len(args) > 3 or not all(isinstance(a, int) and not isinstance(a, bool) for a in args):
+        if (
+            not args
+            or len(args) > 3
+            or not all(isinstance(a, int) and not isinstance(a, bool) for a in args)
+        ):
             raise TypeError("range takes 1 to 3 integers")
         r = range(*args)
         if len(r) > MAX_ITEMS:

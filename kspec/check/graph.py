@@ -14,7 +14,7 @@ from kspec.source import NO_SPAN, Source, Span
 
 @dataclass(eq=False)
 class Tensor:
-    """One output of one call (or a model input); `shape` excludes the batch axis, None = unknown."""
+    """One output of one call (or a model input); `shape` has no batch axis, None = unknown."""
 
     call: Call
     index: int
@@ -115,7 +115,9 @@ class Graph:
                 return False
             if len(call.outputs) != 1 or isinstance(call.layer.spec, Graph):
                 return False
-            if call.layer.spec is not None and (call.layer.spec.takes_list or call.layer.spec.call_inputs):
+            if call.layer.spec is not None and (
+                call.layer.spec.takes_list or call.layer.spec.call_inputs
+            ):
                 return False
             prev = call.outputs[0]
         return prev is self.outputs[0] and all(n is None for n in self.output_names)

@@ -62,8 +62,16 @@ class ModelState:
 class ModelChecker(Evaluator):
     """Runs a model or block body, building the model's Graph as it goes."""
 
-    def __init__(self, diags: Diagnostics, scope: Scope, state: ModelState, resolver: Any,
-                 prefix: str = "", blocks: tuple[str, ...] = (), path: tuple[str, ...] = ()):  # fmt: skip
+    def __init__(
+        self,
+        diags: Diagnostics,
+        scope: Scope,
+        state: ModelState,
+        resolver: Any,
+        prefix: str = "",
+        blocks: tuple[str, ...] = (),
+        path: tuple[str, ...] = (),
+    ):
         super().__init__(diags, scope)
         self.state = state
         self.resolver = resolver  # the file checker: block scopes and nested model graphs
@@ -102,23 +110,33 @@ class ModelChecker(Evaluator):
             case ir.ChainStmt(value):
                 result = self.value(value, s.span)
                 if not is_tensors(result):
-                    raise self.error(f"this statement computes {describe_value(result)} and has no effect",
-                                     s.span, "no-effect",
-                                     help="a statement in a model is a chain of layers")  # fmt: skip
+                    raise self.error(
+                        f"this statement computes {describe_value(result)} and has no effect",
+                        s.span,
+                        "no-effect",
+                        help="a statement in a model is a chain of layers",
+                    )
                 self.current = result
                 self.chain_results.append((result, s.span))
             case ir.Output(name, value):
                 result = self.value(value, s.span)
                 if not is_tensors(result):
-                    raise self.error(f"an output must be a tensor, got {describe_value(result)}",
-                                     value.span, "wrong-kind")  # fmt: skip
+                    raise self.error(
+                        f"an output must be a tensor, got {describe_value(result)}",
+                        value.span,
+                        "wrong-kind",
+                    )
                 self.outputs.append((name, result, s.span))
                 self.current = result
             case ir.SharedLayer(name, value):
                 step = self.eval(value)
                 if not isinstance(step, LayerStep):
-                    raise self.error(f"a shared layer must be a layer call, got {describe_value(step)}",
-                                     value.span, "wrong-kind", help=f"layer {name} = Dense(64)")  # fmt: skip
+                    raise self.error(
+                        f"a shared layer must be a layer call, got {describe_value(step)}",
+                        value.span,
+                        "wrong-kind",
+                        help=f"layer {name} = Dense(64)",
+                    )
                 self.scope.locals[name] = SharedRef(name, step.spec, s.span)
                 self.bound_at[name] = (self.scope.locals[name], s.span)
             case ir.ForLoop(targets, iterable, body):
@@ -126,8 +144,11 @@ class ModelChecker(Evaluator):
                 if isinstance(items, dict):
                     items = list(items)
                 if not isinstance(items, list | tuple):
-                    raise self.error(f"a for loop needs a list, tuple or range, got {describe_value(items)}",
-                                     iterable.span, "wrong-kind")  # fmt: skip
+                    raise self.error(
+                        f"a for loop needs a list, tuple or range, got {describe_value(items)}",
+                        iterable.span,
+                        "wrong-kind",
+                    )
                 for item in items:
                     self.bind_loop(targets, item, s)
                     self.run(body)
@@ -147,8 +168,12 @@ class ModelChecker(Evaluator):
         if self.current is POISON:
             raise Skip()  # the statement that made it failed and has been reported
         if self.current is None:
-            raise self.error("there is no current tensor to continue from", span, "no-current",
-                             help="start the chain with a tensor: x -> ..., or declare an input first")  # fmt: skip
+            raise self.error(
+                "there is no current tensor to continue from",
+                span,
+                "no-current",
+                help="start the chain with a tensor: x -> ..., or declare an input first",
+            )
         return self.current
 
     def bind(self, targets: tuple[str, ...], result: Any, s: ir.Bind) -> None:
@@ -161,11 +186,18 @@ class ModelChecker(Evaluator):
             return
         if not isinstance(result, list | tuple) or len(result) != len(targets):
             got = describe_value(result)
-            help_ = (f"write {len(result)} names, one per tensor" if is_tensors(result) else
-                     "a layer with several outputs, e.g. LSTM(64, return_state=true), "
-                     "gives one tensor per name")  # fmt: skip
-            raise self.error(f"cannot unpack {got} into {len(targets)} names", s.span, "unpack-mismatch",
-                             help=help_)  # fmt: skip
+            help_ = (
+                f"write {len(result)} names, one per tensor"
+                if is_tensors(result)
+                else "a layer with several outputs, e.g. LSTM(64, return_state=true), "
+                "gives one tensor per name"
+            )
+            raise self.error(
+                f"cannot unpack {got} into {len(targets)} names",
+                s.span,
+                "unpack-mismatch",
+                help=help_,
+            )
         for name, item in zip(targets, result, strict=True):
             self.scope.locals[name] = item
             self.bound_at[name] = (item, s.span)
@@ -179,15 +211,20 @@ class ModelChecker(Evaluator):
             self.scope.locals[targets[0]] = item
             return
         if not isinstance(item, list | tuple) or len(item) != len(targets):
-            raise self.error(f"cannot unpack {describe_value(item)} into {len(targets)} names",
-                             s.span, "unpack-mismatch")  # fmt: skip
+            raise self.error(
+                f"cannot unpack {describe_value(item)} into {len(targets)} names",
+                s.span,
+                "unpack-mismatch",
+            )
         for name, v in zip(targets, item, strict=True):
             self.scope.locals[name] = v
 
     def input(self, s: ir.Input) -> None:
         if self.block_inputs is not None:  # a block's input binds the next incoming tensor
             if not self.block_inputs:
-                raise self.error(f"block input '{s.name}' receives no tensor", s.span, "block-inputs")
+                raise self.error(
+                    f"block input '{s.name}' receives no tensor", s.span, "block-inputs"
+                )
             tensor = self.block_inputs.pop(0)
             if s.shape is not None:
                 self.check_declared_shape(tensor, self.input_shape(s), s)
@@ -195,18 +232,28 @@ class ModelChecker(Evaluator):
             self.current = tensor
             return
         if s.shape is None:
-            raise self.error(f"input '{s.name}' needs a shape in a model", s.span, "missing-shape",
-                             help=f"input {s.name}: (28, 28, 1)  (without the batch axis)")  # fmt: skip
+            raise self.error(
+                f"input '{s.name}' needs a shape in a model",
+                s.span,
+                "missing-shape",
+                help=f"input {s.name}: (28, 28, 1)  (without the batch axis)",
+            )
         shape = self.input_shape(s)
         dtype = s.dtype
         if dtype is not None and dtype not in keras_names.DTYPES:
             where = s.span  # the dtype ends the statement: point at it
             if where.end_line == where.line:
                 where = replace(where, column=where.end_column - len(dtype))
-            raise self.error(f"unknown dtype '{dtype}'", where, "bad-choice",
-                             help=suggest(dtype, keras_names.DTYPES))  # fmt: skip
+            raise self.error(
+                f"unknown dtype '{dtype}'",
+                where,
+                "bad-choice",
+                help=suggest(dtype, keras_names.DTYPES),
+            )
         if s.name in self.state.used_names:
-            raise self.error(f"'{s.name}' is already a layer name in this model", s.span, "duplicate-name")
+            raise self.error(
+                f"'{s.name}' is already a layer name in this model", s.span, "duplicate-name"
+            )
         self.state.used_names.add(s.name)
         layer = Layer(s.name, None, s.span, Params(), input_shape=shape, dtype=dtype)
         call = Call(layer, 0, None, {}, [], s.span)
@@ -228,19 +275,29 @@ class ModelChecker(Evaluator):
         if not isinstance(shape, tuple | list) or not all(
             d is None or (isinstance(d, int) and not isinstance(d, bool) and d >= 1) for d in shape
         ):
-            raise self.error(f"an input shape is a tuple of positive integers or none, got "
-                             f"{describe_value(shape)}", s.shape.span, "bad-shape",
-                             help="e.g. (28, 28, 1) or (none, 64), without the batch axis")  # fmt: skip
+            raise self.error(
+                f"an input shape is a tuple of positive integers or none, got "
+                f"{describe_value(shape)}",
+                s.shape.span,
+                "bad-shape",
+                help="e.g. (28, 28, 1) or (none, 64), without the batch axis",
+            )
         return tuple(shape)
 
-    def check_declared_shape(self, tensor: Tensor, declared: tuple[int | None, ...], s: ir.Input) -> None:
+    def check_declared_shape(
+        self, tensor: Tensor, declared: tuple[int | None, ...], s: ir.Input
+    ) -> None:
         got = tensor.shape
         if got is None:
             return
-        if len(got) != len(declared) or any(d is not None and g is not None and d != g
-                                             for d, g in zip(declared, got, strict=False)):  # fmt: skip
-            raise self.error(f"block input '{s.name}' expects {show(declared)}, got {show(got)}",
-                             s.span, "shape-mismatch")  # fmt: skip
+        if len(got) != len(declared) or any(
+            d is not None and g is not None and d != g for d, g in zip(declared, got, strict=False)
+        ):
+            raise self.error(
+                f"block input '{s.name}' expects {show(declared)}, got {show(got)}",
+                s.span,
+                "shape-mismatch",
+            )
 
     # -- chains and steps -------------------------------------------------------------
     def chain(self, e: ir.Chain) -> Any:
@@ -252,38 +309,67 @@ class ModelChecker(Evaluator):
             value = list(head) if isinstance(head, list | tuple) else head
         elif isinstance(head, str) and isinstance(first, ir.Name):
             tensors = [n for n, v in self.scope.locals.items() if is_tensors(v)]
-            raise self.error(f"undefined tensor '{head}'", first.span, "undefined-tensor",
-                             help=suggest(head, tensors) or _known(tensors))  # fmt: skip
+            raise self.error(
+                f"undefined tensor '{head}'",
+                first.span,
+                "undefined-tensor",
+                help=suggest(head, tensors) or _known(tensors),
+            )
         else:
-            raise self.error(f"a chain starts with a tensor, a list of tensors or a layer, "
-                             f"got {describe_value(head)}", first.span, "bad-chain")  # fmt: skip
+            raise self.error(
+                f"a chain starts with a tensor, a list of tensors or a layer, "
+                f"got {describe_value(head)}",
+                first.span,
+                "bad-chain",
+            )
         for item in rest:
             step = self.eval(item)
             if not is_step(step):
                 if isinstance(step, str) and isinstance(item, ir.Name):
                     if lookup(step) is not None or step in keras_names.KERAS_LAYERS:
-                        raise self.error(f"'{step}' must be called to be a step", item.span,
-                                         "not-a-step", help=f"write {step}()")  # fmt: skip
+                        raise self.error(
+                            f"'{step}' must be called to be a step",
+                            item.span,
+                            "not-a-step",
+                            help=f"write {step}()",
+                        )
                     steps = [n for n, v in self.scope.locals.items() if isinstance(v, SharedRef)]
-                    raise self.error(f"unknown step '{step}'", item.span, "unknown-name",
-                                     help=suggest(step, steps) or "a step is a layer call, a block call, "
-                                     "a shared layer or a model")  # fmt: skip
-                raise self.error(f"a chain step must be a layer, block, shared layer or model, got "
-                                 f"{describe_value(step)}", item.span, "not-a-step")  # fmt: skip
+                    raise self.error(
+                        f"unknown step '{step}'",
+                        item.span,
+                        "unknown-name",
+                        help=suggest(step, steps)
+                        or "a step is a layer call, a block call, a shared layer or a model",
+                    )
+                raise self.error(
+                    f"a chain step must be a layer, block, shared layer or model, got "
+                    f"{describe_value(step)}",
+                    item.span,
+                    "not-a-step",
+                )
             value = self.apply(step, value, item.span)
         return value
 
     def apply(self, step: Any, value: Any, span: Span) -> Any:
         if len(self.graph.calls) > MAX_LAYERS:
-            raise self.error(f"the model unrolls to more than {MAX_LAYERS:,} layers", span, "too-large")
+            raise self.error(
+                f"the model unrolls to more than {MAX_LAYERS:,} layers", span, "too-large"
+            )
         if isinstance(step, LayerStep):
-            layer = Layer(self.layer_name(step.spec, step.name, step.span), step.spec, step.span,
-                          block_path=self.block_path)  # fmt: skip
+            layer = Layer(
+                self.layer_name(step.spec, step.name, step.span),
+                step.spec,
+                step.span,
+                block_path=self.block_path,
+            )
             return self.call_layer(layer, step.spec, value, step.tensors, step.span, new=True)
         if isinstance(step, SharedRef):
             if not step.layer:
-                layer = Layer(self.layer_name(step.spec, None, step.span, shared=step.name), step.spec,
-                              step.span)  # fmt: skip
+                layer = Layer(
+                    self.layer_name(step.spec, None, step.span, shared=step.name),
+                    step.spec,
+                    step.span,
+                )
                 step.layer.append(layer)
                 return self.call_layer(layer, step.spec, value, {}, span, new=True)
             return self.call_layer(step.layer[0], step.spec, value, {}, span, new=False)
@@ -295,54 +381,79 @@ class ModelChecker(Evaluator):
             return self.call_model(step, value, span)
         raise AssertionError(step)
 
-    def layer_name(self, spec: LayerSpec, given: str | None, span: Span, shared: str | None = None) -> str:
+    def layer_name(
+        self, spec: LayerSpec, given: str | None, span: Span, shared: str | None = None
+    ) -> str:
         if given is not None:
             full = f"{self.prefix}_{given}" if self.prefix else given
             if full in self.state.used_names:
-                raise self.error(f"layer name '{full}' is used twice in this model", span, "duplicate-name")
+                raise self.error(
+                    f"layer name '{full}' is used twice in this model", span, "duplicate-name"
+                )
             self.state.used_names.add(full)
             return full
         cls = spec.class_name if isinstance(spec, GenericLayer) else spec.layer_name()
         base = shared or to_snake_case(cls)
         return self.state.unique(f"{self.prefix}_{base}" if self.prefix else base)
 
-    def layer_input(self, spec: LayerSpec, value: Any, tensors: dict[str, Any], span: Span
-                    ) -> tuple[Tensor | list[Tensor], dict[str, Any]]:  # fmt: skip
+    def layer_input(
+        self, spec: LayerSpec, value: Any, tensors: dict[str, Any], span: Span
+    ) -> tuple[Tensor | list[Tensor], dict[str, Any]]:
         """Normalize what flows into a layer to the shape its catalog entry takes."""
         name = spec.class_name if isinstance(spec, GenericLayer) else spec.layer_name()
         if spec.call_inputs:
             items = list(value) if isinstance(value, list | tuple) else [value]
             rest = dict(tensors)
-            for key in spec.call_inputs[len(items):]:
+            for key in spec.call_inputs[len(items) :]:
                 if key in rest:
                     item = rest.pop(key)
                     items.append(item)
             if len(items) > len(spec.call_inputs):
-                raise self.error(f"{name} takes at most {len(spec.call_inputs)} tensors "
-                                 f"({', '.join(spec.call_inputs)}), got {len(items)}", span,
-                                 "wrong-inputs")  # fmt: skip
+                raise self.error(
+                    f"{name} takes at most {len(spec.call_inputs)} tensors "
+                    f"({', '.join(spec.call_inputs)}), got {len(items)}",
+                    span,
+                    "wrong-inputs",
+                )
             return items, rest
         if spec.takes_list:
             if not isinstance(value, list | tuple):
-                raise self.error(f"{name} takes a list of tensors, got one tensor", span, "wrong-inputs",
-                                 help=f"[a, b] -> {name}()")  # fmt: skip
+                raise self.error(
+                    f"{name} takes a list of tensors, got one tensor",
+                    span,
+                    "wrong-inputs",
+                    help=f"[a, b] -> {name}()",
+                )
             return list(value), tensors
         if isinstance(value, list | tuple):
             if isinstance(spec, GenericLayer):
                 return list(value), tensors
-            raise self.error(f"{name} takes one tensor, got a list of {len(value)}", span,
-                             "wrong-inputs",
-                             help="merge them first, e.g. [a, b] -> Concatenate() -> ...")  # fmt: skip
+            raise self.error(
+                f"{name} takes one tensor, got a list of {len(value)}",
+                span,
+                "wrong-inputs",
+                help="merge them first, e.g. [a, b] -> Concatenate() -> ...",
+            )
         return value, tensors
 
-    def call_layer(self, layer: Layer, spec: LayerSpec, value: Any, tensors: dict[str, Any],
-                   span: Span, *, new: bool) -> Any:  # fmt: skip
+    def call_layer(
+        self,
+        layer: Layer,
+        spec: LayerSpec,
+        value: Any,
+        tensors: dict[str, Any],
+        span: Span,
+        *,
+        new: bool,
+    ) -> Any:
         inputs, tensors = self.layer_input(spec, value, tensors, span)
         flat = inputs if isinstance(inputs, list) else [inputs]
         tflat = [t for v in tensors.values() for t in (v if isinstance(v, list) else [v])]
         known = all(t.shape is not None for t in [*flat, *tflat])
         x: Any = [t.shape for t in inputs] if isinstance(inputs, list) else inputs.shape
-        tshapes = {k: [t.shape for t in v] if isinstance(v, list) else v.shape for k, v in tensors.items()}
+        tshapes = {
+            k: [t.shape for t in v] if isinstance(v, list) else v.shape for k, v in tensors.items()
+        }
         out: Any = None
         params: Params | None = None
         if known and spec.statically_checked:
@@ -361,9 +472,12 @@ class ModelChecker(Evaluator):
                 first = layer.calls[0].inputs
                 built = show(first.shape) if isinstance(first, Tensor) else "another shape"
                 got = show(x) if isinstance(x, tuple) else ", ".join(show(s) for s in x)
-                raise self.error(f"shared layer '{layer.name}' was built for input {built}, "
-                                 f"got {got}", span, "shape-mismatch",
-                                 help="a shared layer needs the same input shape at every use")  # fmt: skip
+                raise self.error(
+                    f"shared layer '{layer.name}' was built for input {built}, got {got}",
+                    span,
+                    "shape-mismatch",
+                    help="a shared layer needs the same input shape at every use",
+                )
         else:
             layer.params = params
             self.graph.layers.append(layer)
@@ -382,18 +496,29 @@ class ModelChecker(Evaluator):
     def expand(self, ref: BlockRef, value: Any, span: Span) -> Any:
         block = ref.block
         if block.name in self.blocks:
-            cycle = " -> ".join([*self.blocks[self.blocks.index(block.name):], block.name])
-            raise self.error(f"block recursion: {cycle}", ref.span, "block-recursion",
-                             help="a block cannot use itself, directly or through other blocks")  # fmt: skip
+            cycle = " -> ".join([*self.blocks[self.blocks.index(block.name) :], block.name])
+            raise self.error(
+                f"block recursion: {cycle}",
+                ref.span,
+                "block-recursion",
+                help="a block cannot use itself, directly or through other blocks",
+            )
         if len(self.blocks) >= MAX_NESTING:
-            raise self.error(f"blocks are nested more than {MAX_NESTING} deep here", ref.span,
-                             "too-deep", help="write some inner blocks out in their callers")
+            raise self.error(
+                f"blocks are nested more than {MAX_NESTING} deep here",
+                ref.span,
+                "too-deep",
+                help="write some inner blocks out in their callers",
+            )
         incoming = list(value) if isinstance(value, list | tuple) else [value]
         n_inputs = sum(1 for s in block.body if isinstance(s, ir.Input))
         if len(incoming) != n_inputs:
-            raise self.error(f"block {block.name} takes {n_inputs} input tensor"
-                             f"{'s' if n_inputs != 1 else ''}, got {len(incoming)}", span,
-                             "block-inputs")  # fmt: skip
+            raise self.error(
+                f"block {block.name} takes {n_inputs} input tensor"
+                f"{'s' if n_inputs != 1 else ''}, got {len(incoming)}",
+                span,
+                "block-inputs",
+            )
         scope = self.resolver.block_scope(ref, self)
         if ref.instance is not None:
             instance = ref.instance
@@ -403,8 +528,15 @@ class ModelChecker(Evaluator):
             self.state.instance_counts[key] = count
             instance = f"{block.name}{count}"
         prefix = f"{self.prefix}_{instance}" if self.prefix else instance
-        child = ModelChecker(self.diags, scope, self.state, self.resolver, prefix,
-                             (*self.blocks, block.name), (*self.block_path, instance))  # fmt: skip
+        child = ModelChecker(
+            self.diags,
+            scope,
+            self.state,
+            self.resolver,
+            prefix,
+            (*self.blocks, block.name),
+            (*self.block_path, instance),
+        )
         child.block_inputs = incoming
         s = ref.span
         self.diags.context.append(f"in {ref.text} used at {s.path}:{s.line}:{s.column}")
@@ -414,35 +546,52 @@ class ModelChecker(Evaluator):
             self.diags.context.pop()
         if not child.graph.complete:
             raise Skip()
-        outputs = [v for _, v, _ in child.outputs] or ([child.current] if child.current is not None else [])
+        outputs = [v for _, v, _ in child.outputs] or (
+            [child.current] if child.current is not None else []
+        )
         if not outputs:
             raise self.error(f"block {block.name} produces no tensor", ref.span, "no-output")
         child.warn_unused(block_inputs=True)
-        return outputs[0] if len(outputs) == 1 else [t for o in outputs for t in (o if isinstance(o, list) else [o])]
+        return (
+            outputs[0]
+            if len(outputs) == 1
+            else [t for o in outputs for t in (o if isinstance(o, list) else [o])]
+        )
 
     def call_model(self, ref: ModelRef, value: Any, span: Span) -> Any:
         inner = ref.graph
         incoming = list(value) if isinstance(value, list | tuple) else [value]
         if len(incoming) != len(inner.inputs):
-            raise self.error(f"model {ref.name} takes {len(inner.inputs)} input(s), got {len(incoming)}",
-                             span, "wrong-inputs")  # fmt: skip
+            raise self.error(
+                f"model {ref.name} takes {len(inner.inputs)} input(s), got {len(incoming)}",
+                span,
+                "wrong-inputs",
+            )
         for t, expected in zip(incoming, inner.inputs, strict=True):
             if t.shape is None or expected.shape is None:
                 continue
             if len(t.shape) != len(expected.shape) or any(
-                a is not None and b is not None and a != b for a, b in zip(t.shape, expected.shape, strict=True)
+                a is not None and b is not None and a != b
+                for a, b in zip(t.shape, expected.shape, strict=True)
             ):
-                raise self.error(f"model {ref.name} expects {show(expected.shape)}, got {show(t.shape)}",
-                                 span, "shape-mismatch")  # fmt: skip
+                raise self.error(
+                    f"model {ref.name} expects {show(expected.shape)}, got {show(t.shape)}",
+                    span,
+                    "shape-mismatch",
+                )
         new = not ref.layer
         if new:
             if ref.name in self.state.used_names:
-                raise self.error(f"layer name '{ref.name}' is used twice in this model", span, "duplicate-name")
+                raise self.error(
+                    f"layer name '{ref.name}' is used twice in this model", span, "duplicate-name"
+                )
             self.state.used_names.add(ref.name)
             ref.layer.append(Layer(ref.name, inner, span, inner.params))
             self.graph.layers.append(ref.layer[0])
         layer = ref.layer[0]
-        call = Call(layer, len(layer.calls), incoming if len(incoming) > 1 else incoming[0], {}, [], span)
+        call = Call(
+            layer, len(layer.calls), incoming if len(incoming) > 1 else incoming[0], {}, [], span
+        )
         layer.calls.append(call)
         self.graph.calls.append(call)
         for t in incoming:
@@ -457,11 +606,17 @@ class ModelChecker(Evaluator):
             return  # the broken statements may be where the names were meant to be used
         outputs = {id(t) for _, v, _ in self.outputs for t in (v if isinstance(v, list) else [v])}
         if self.current is not None:
-            outputs |= {id(t) for t in (self.current if isinstance(self.current, list) else [self.current])}
+            outputs |= {
+                id(t) for t in (self.current if isinstance(self.current, list) else [self.current])
+            }
         for name, (value, span) in self.bound_at.items():
             if isinstance(value, SharedRef) and not value.layer:
                 self.diags.warning(f"shared layer '{name}' is never used", span, code="unused")
-            if not isinstance(value, Tensor) or id(value) in self.state.consumed or id(value) in outputs:
+            if (
+                not isinstance(value, Tensor)
+                or id(value) in self.state.consumed
+                or id(value) in outputs
+            ):
                 continue
             what = "input" if value.layer.is_input else "tensor"
             fix = "feed it to a layer, or remove it" if what == "input" else "use it, or remove it"
@@ -470,8 +625,9 @@ class ModelChecker(Evaluator):
             flat = value if isinstance(value, list) else [value]
             if not any(id(t) in self.state.consumed or id(t) in outputs for t in flat):
                 fix = "bind it (y = ...) and use it, or make it an output"
-                self.diags.warning("the result of this chain is never used", span, code="unused",
-                                   help=fix)
+                self.diags.warning(
+                    "the result of this chain is never used", span, code="unused", help=fix
+                )
 
 
 def _label(value: Any, name: str) -> None:

@@ -57,26 +57,34 @@ def _choice(*options: Any) -> Callable[[Any], Any]:
     def check(v: Any) -> Any:
         if v not in options:
             shown = ", ".join("none" if o is None else str(o).lower() for o in options)
-            raise FieldError(f"expected one of {shown}, got {describe(v)}",
-                             help=suggest(str(v), [str(o) for o in options if o]), code="bad-choice")  # fmt: skip
+            raise FieldError(
+                f"expected one of {shown}, got {describe(v)}",
+                help=suggest(str(v), [str(o) for o in options if o]),
+                code="bad-choice",
+            )
         return v
 
     return check
 
 
-def _keras_thing(kind: str, functions: tuple[str, ...], classes: tuple[str, ...]) -> Callable[[Any], Any]:
+def _keras_thing(
+    kind: str, functions: tuple[str, ...], classes: tuple[str, ...]
+) -> Callable[[Any], Any]:
     lowered = {c.lower(): c for c in classes}
 
     def check(v: Any) -> Any:
         if isinstance(v, str):
             if v in functions or v.lower() in lowered or v in classes:
                 return v
-            raise FieldError(f"unknown {kind} '{v}'", help=suggest(v, [*functions, *classes]),
-                             code="bad-choice")  # fmt: skip
+            raise FieldError(
+                f"unknown {kind} '{v}'", help=suggest(v, [*functions, *classes]), code="bad-choice"
+            )
         if isinstance(v, KerasObject):
             if v.name in classes:
                 return v
-            raise FieldError(f"unknown {kind} '{v.name}'", help=suggest(v.name, classes), code="bad-choice")
+            raise FieldError(
+                f"unknown {kind} '{v.name}'", help=suggest(v.name, classes), code="bad-choice"
+            )
         raise FieldError(f"expected a {kind} name or call, got {describe(v)}", code="wrong-kind")
 
     return check
@@ -130,15 +138,21 @@ def _source(v: Any) -> Any:
             return v
         if v in LOADERS:
             return KerasObject(v)
-        raise FieldError(f"unknown data source '{v}'", code="bad-choice",
-                         help=suggest(v, [*DATASETS, *LOADERS]) or
-                         f"use a Keras dataset ({', '.join(DATASETS)}) or a loader: "
-                         'idx("dir"), npz("f.npz"), csv("f.csv", label=...), synthetic(samples=N)')  # fmt: skip
+        raise FieldError(
+            f"unknown data source '{v}'",
+            code="bad-choice",
+            help=suggest(v, [*DATASETS, *LOADERS])
+            or f"use a Keras dataset ({', '.join(DATASETS)}) or a loader: "
+            'idx("dir"), npz("f.npz"), csv("f.csv", label=...), synthetic(samples=N)',
+        )
     if isinstance(v, KerasObject) and v.name in LOADERS:
         return _loader_args(v)
     shown = v.name if isinstance(v, KerasObject) else describe(v)
-    raise FieldError(f"unknown data source {shown}", help=suggest(str(shown), [*DATASETS, *LOADERS]),
-                     code="bad-choice")  # fmt: skip
+    raise FieldError(
+        f"unknown data source {shown}",
+        help=suggest(str(shown), [*DATASETS, *LOADERS]),
+        code="bad-choice",
+    )
 
 
 def _loader_args(v: KerasObject) -> KerasObject:
@@ -149,20 +163,31 @@ def _loader_args(v: KerasObject) -> KerasObject:
     bound = dict(zip(names, v.args, strict=False))
     for k, x in v.kwargs:
         if k not in names:
-            raise FieldError(f"{v.name}() has no argument '{k}'", help=suggest(k, names), code="unknown-argument")
+            raise FieldError(
+                f"{v.name}() has no argument '{k}'", help=suggest(k, names), code="unknown-argument"
+            )
         bound[k] = x
     for p in params:
         if p.name not in bound:
             if p.default is ...:
-                raise FieldError(f"{v.name}() needs '{p.name}'", help=f'{v.name}("...")', code="missing-argument")
+                raise FieldError(
+                    f"{v.name}() needs '{p.name}'", help=f'{v.name}("...")', code="missing-argument"
+                )
             continue
         x = bound[p.name]
-        ok = {"str": isinstance(x, str), "int": isinstance(x, int) and not isinstance(x, bool),
-              "bool": isinstance(x, bool), "pair": isinstance(x, tuple) and len(x) == 2,
-              "names": isinstance(x, list | tuple), "float": isinstance(x, int | float),
-              "any": True}[p.kind] or x is None  # fmt: skip
+        ok = {
+            "str": isinstance(x, str),
+            "int": isinstance(x, int) and not isinstance(x, bool),
+            "bool": isinstance(x, bool),
+            "pair": isinstance(x, tuple) and len(x) == 2,
+            "names": isinstance(x, list | tuple),
+            "float": isinstance(x, int | float),
+            "any": True,
+        }[p.kind] or x is None
         if not ok:
-            raise FieldError(f"{v.name}(): {p.name} has the wrong kind: {describe(x)}", code="wrong-kind")
+            raise FieldError(
+                f"{v.name}(): {p.name} has the wrong kind: {describe(x)}", code="wrong-kind"
+            )
     return KerasObject(v.name, (), tuple(bound.items()))
 
 
@@ -174,8 +199,10 @@ def _augment(v: Any) -> Any:
         if isinstance(x, LayerStep):
             x = x.spec
         if not isinstance(x, LayerSpec):
-            raise FieldError(f"augment takes layers such as RandomFlip(horizontal), got {describe(x)}",
-                             code="wrong-kind")  # fmt: skip
+            raise FieldError(
+                f"augment takes layers such as RandomFlip(horizontal), got {describe(x)}",
+                code="wrong-kind",
+            )
         out.append(x)
     return out
 
@@ -191,8 +218,13 @@ DATA_FIELDS: dict[str, Callable[[Any], Any]] = {
     "outputs": _names,
 }
 TRAIN_FIELDS: dict[str, Callable[[Any], Any]] = {
-    "model": lambda v: v if isinstance(v, str) else (_ for _ in ()).throw(
-        FieldError(f"expected a model name, got {describe(v)}", code="wrong-kind")),
+    "model": lambda v: (
+        v
+        if isinstance(v, str)
+        else (_ for _ in ()).throw(
+            FieldError(f"expected a model name, got {describe(v)}", code="wrong-kind")
+        )
+    ),
     "optimizer": _optimizer,
     "loss": _per_output(_loss_one),
     "loss_weights": _loss_weights,
@@ -205,15 +237,19 @@ TRAIN_FIELDS: dict[str, Callable[[Any], Any]] = {
     "jit_compile": lambda v: v if v == "auto" else _bool(v),
     "mixed_precision": _bool,
     "distribute": _choice(None, "none", "mirrored", "multi_worker"),
-}  # fmt: skip
+}
 SECTION_FIELDS = {"data": DATA_FIELDS, "train": TRAIN_FIELDS}
 
 
 def check_field(section: str, name: str, value: Any, span: Span, diags: Diagnostics) -> Any:
     fields = SECTION_FIELDS[section]
     if name not in fields:
-        diags.error(f"unknown {section} field '{name}'", span, code="unknown-field",
-                    help=suggest(name, fields) or f"{section} fields: {', '.join(fields)}")  # fmt: skip
+        diags.error(
+            f"unknown {section} field '{name}'",
+            span,
+            code="unknown-field",
+            help=suggest(name, fields) or f"{section} fields: {', '.join(fields)}",
+        )
         return None
     try:
         return fields[name](value)
@@ -223,8 +259,9 @@ def check_field(section: str, name: str, value: Any, span: Span, diags: Diagnost
 
 
 # -- cross-checks: the three sections read together -------------------------------------------
-def check_against_model(graph: Graph, data: dict[str, Setting], train: dict[str, Setting],
-                        diags: Diagnostics) -> None:  # fmt: skip
+def check_against_model(
+    graph: Graph, data: dict[str, Setting], train: dict[str, Setting], diags: Diagnostics
+) -> None:
     source = data.get("source")
     dataset = DATASETS.get(source.value) if source and isinstance(source.value, str) else None
     if dataset is not None and dataset.x is not None and len(graph.inputs) == 1:
@@ -236,8 +273,12 @@ def check_against_model(graph: Graph, data: dict[str, Setting], train: dict[str,
     names = [n or t.layer.name for n, t in zip(graph.output_names, graph.outputs, strict=True)]
     for key, value in losses.items():
         if key is not None and key not in names:
-            diags.error(f"loss for unknown output '{key}'", loss.span, code="unknown-output",
-                        help=suggest(str(key), names) or f"outputs: {', '.join(names)}")  # fmt: skip
+            diags.error(
+                f"loss for unknown output '{key}'",
+                loss.span,
+                code="unknown-output",
+                help=suggest(str(key), names) or f"outputs: {', '.join(names)}",
+            )
             continue
         out = graph.outputs[names.index(key)] if key is not None else graph.outputs[0]
         if key is None and len(graph.outputs) > 1:
@@ -246,20 +287,26 @@ def check_against_model(graph: Graph, data: dict[str, Setting], train: dict[str,
         _check_loss(value, out, classes, loss.span, diags)
 
 
-def _check_input_fits(graph: Graph, name: str, x: tuple[int | None, ...], span: Span,
-                      diags: Diagnostics) -> None:  # fmt: skip
+def _check_input_fits(
+    graph: Graph, name: str, x: tuple[int | None, ...], span: Span, diags: Diagnostics
+) -> None:
     want = graph.inputs[0].shape
     if want is None:
         return
-    same = len(want) == len(x) and all(a is None or b is None or a == b for a, b in zip(want, x, strict=True))
+    same = len(want) == len(x) and all(
+        a is None or b is None or a == b for a, b in zip(want, x, strict=True)
+    )
     n_have, n_want = product(x), product(want)
     if same or (n_have is not None and n_have == n_want):
         return  # equal, or a reshape the runner does for the user: (28, 28) -> (28, 28, 1)
     declared, given = _spec_shape(want), _spec_shape(x)
-    diags.error(f"input '{graph.inputs[0].layer.name}' is declared {declared}, but {name} examples "
-                f"are {given}", span, code="data-mismatch",
-                help=f"declare the input as {given} or {_spec_shape((*x, 1))}, or use another "
-                "source")  # fmt: skip
+    diags.error(
+        f"input '{graph.inputs[0].layer.name}' is declared {declared}, but {name} examples "
+        f"are {given}",
+        span,
+        code="data-mismatch",
+        help=f"declare the input as {given} or {_spec_shape((*x, 1))}, or use another source",
+    )
 
 
 def _spec_shape(shape: tuple[int | None, ...]) -> str:
@@ -286,22 +333,45 @@ def _check_loss(value: Any, out: Any, classes: int | None, span: Span, diags: Di
     units = out.shape[-1] if out.shape else None
     activation = _output_activation(out)
     if kwargs.get("from_logits") is True and activation in ("softmax", "sigmoid"):
-        diags.warning(f"from_logits=true but the output already applies {activation}", span,
-                      code="logits-after-softmax",
-                      help=f"remove activation={activation} from the last layer, or drop from_logits")  # fmt: skip
+        diags.warning(
+            f"from_logits=true but the output already applies {activation}",
+            span,
+            code="logits-after-softmax",
+            help=f"remove activation={activation} from the last layer, or drop from_logits",
+        )
     if key == "sparsecategoricalcrossentropy" and units is not None:
         if units == 1:
-            diags.error(f"{name} needs one output unit per class, but the output has 1", span,
-                        code="loss-mismatch",
-                        help="use binary_crossentropy with a sigmoid output, or Dense(classes)")  # fmt: skip
+            diags.error(
+                f"{name} needs one output unit per class, but the output has 1",
+                span,
+                code="loss-mismatch",
+                help="use binary_crossentropy with a sigmoid output, or Dense(classes)",
+            )
         elif classes is not None and units < classes:
-            diags.error(f"{name} on {units} output units, but the data has {classes} classes", span,
-                        code="loss-mismatch", help=f"make the last layer Dense({classes}, ...)")  # fmt: skip
-    if key in ("binarycrossentropy", "binaryfocalcrossentropy") and units not in (None, 1):
-        if classes is None or classes > 2:
-            diags.error(f"{name} expects one output unit per label, but the output has {units} and "
-                        f"labels are class indices", span, code="loss-mismatch",
-                        help="use sparse_categorical_crossentropy for class indices")  # fmt: skip
-    if key == "categoricalcrossentropy" and classes is not None and units is not None and units != classes:
-        diags.error(f"{name} on {units} output units, but the data has {classes} classes", span,
-                    code="loss-mismatch", help=f"make the last layer Dense({classes}, ...)")  # fmt: skip
+            diags.error(
+                f"{name} on {units} output units, but the data has {classes} classes",
+                span,
+                code="loss-mismatch",
+                help=f"make the last layer Dense({classes}, ...)",
+            )
+    binary = key in ("binarycrossentropy", "binaryfocalcrossentropy")
+    if binary and units not in (None, 1) and (classes is None or classes > 2):
+        diags.error(
+            f"{name} expects one output unit per label, but the output has {units} and "
+            f"labels are class indices",
+            span,
+            code="loss-mismatch",
+            help="use sparse_categorical_crossentropy for class indices",
+        )
+    if (
+        key == "categoricalcrossentropy"
+        and classes is not None
+        and units is not None
+        and units != classes
+    ):
+        diags.error(
+            f"{name} on {units} output units, but the data has {classes} classes",
+            span,
+            code="loss-mismatch",
+            help=f"make the last layer Dense({classes}, ...)",
+        )

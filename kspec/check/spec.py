@@ -34,8 +34,12 @@ def parse_overrides(pairs: list[str] | dict[str, Any], diags: Diagnostics) -> li
         if name is None:  # no '=' at all
             diags.sources[path] = Source(path, text)
             example = f"{text}=..." if text.replace(".", "_").isidentifier() else "units=256"
-            diags.error(f"--set '{text}' has no '='", Span(1, 1, 1, len(text) + 1, path),
-                        code="bad-override", help=f"write --set NAME=VALUE, e.g. --set {example}")
+            diags.error(
+                f"--set '{text}' has no '='",
+                Span(1, 1, 1, len(text) + 1, path),
+                code="bad-override",
+                help=f"write --set NAME=VALUE, e.g. --set {example}",
+            )
             continue
         if not isinstance(text, str):
             from kspec.check.evaluate import spec_text
@@ -44,8 +48,12 @@ def parse_overrides(pairs: list[str] | dict[str, Any], diags: Diagnostics) -> li
         line = f"{name}={text}"
         diags.sources[path] = Source(path, line)
         if not name or not all(part.isidentifier() for part in name.split(".")):
-            diags.error(f"bad --set '{line}'", Span(1, 1, 1, len(line) + 1, path), code="bad-override",
-                        help="write --set NAME=VALUE, e.g. --set units=256 or --set train.epochs=1")  # fmt: skip
+            diags.error(
+                f"bad --set '{line}'",
+                Span(1, 1, 1, len(line) + 1, path),
+                code="bad-override",
+                help="write --set NAME=VALUE, e.g. --set units=256 or --set train.epochs=1",
+            )
             continue
         try:
             # Parse `_   =VALUE` so that VALUE keeps its columns in `NAME=VALUE`.
@@ -56,8 +64,12 @@ def parse_overrides(pairs: list[str] | dict[str, Any], diags: Diagnostics) -> li
             continue
         item = spec.items[0] if len(spec.items) == 1 else None
         if not isinstance(item, ir.Const):
-            diags.error(f"bad --set value '{text}'", Span(1, len(name) + 2, 1, len(line) + 1, path),
-                        code="bad-override", help="the value is one spec expression")  # fmt: skip
+            diags.error(
+                f"bad --set value '{text}'",
+                Span(1, len(name) + 2, 1, len(line) + 1, path),
+                code="bad-override",
+                help="the value is one spec expression",
+            )
             continue
         out.append(Override(name, item.value, Span(1, 1, 1, len(name) + 1, path)))
     return out
@@ -86,7 +98,9 @@ class SpecChecker:
         self.model_refs: dict[tuple[str, str], ModelRef] = {}
 
     # -- files and imports ------------------------------------------------------------
-    def load(self, text: str, path: str, stack: tuple[str, ...], overrides: list[Override]) -> FileScope:
+    def load(
+        self, text: str, path: str, stack: tuple[str, ...], overrides: list[Override]
+    ) -> FileScope:
         self.diags.sources[path] = Source(path, text)
         spec = parse(text, path)
         scope = FileScope(path, spec)
@@ -99,13 +113,16 @@ class SpecChecker:
                 continue
             if name in defined:
                 first = defined[name]
-                self.diags.error(f"'{name}' is defined twice (first at line {first.line})", span,
-                                 code="duplicate-name")  # fmt: skip
+                self.diags.error(
+                    f"'{name}' is defined twice (first at line {first.line})",
+                    span,
+                    code="duplicate-name",
+                )
                 continue
             defined[name] = span
         for item in spec.items:
             match item:
-                case ir.Import(rel):
+                case ir.Import():
                     self.import_file(scope, item, stack)
                 case ir.Use():
                     g[item.bound_name] = UseDef(item.target)
@@ -132,10 +149,14 @@ class SpecChecker:
         target = base / item.path
         key = _display(target)
         if key in stack or key == scope.path:
-            chain = list(stack[stack.index(key):]) if key in stack else []
+            chain = list(stack[stack.index(key) :]) if key in stack else []
             cycle = " -> ".join([*chain, scope.path, key])
-            self.diags.error(f"import cycle: {cycle}", item.span, code="import-cycle",
-                             help="move what both files need into a third file that neither imports")  # fmt: skip
+            self.diags.error(
+                f"import cycle: {cycle}",
+                item.span,
+                code="import-cycle",
+                help="move what both files need into a third file that neither imports",
+            )
             return
         if key not in self.files:
             try:
@@ -143,9 +164,12 @@ class SpecChecker:
             except OSError as e:
                 reason = str(e.strerror or e)
                 reason = reason[:1].lower() + reason[1:]
-                self.diags.error(f"cannot import '{item.path}': {reason}", item.span,
-                                 code="import-missing",
-                                 help=f"the path is relative to this file: {target}")  # fmt: skip
+                self.diags.error(
+                    f"cannot import '{item.path}': {reason}",
+                    item.span,
+                    code="import-missing",
+                    help=f"the path is relative to this file: {target}",
+                )
                 return
             try:
                 self.load(text, key, (*stack, scope.path), [])
@@ -183,8 +207,12 @@ class SpecChecker:
                 if name is not None:
                     self.name_output(graph, state, t, name, span)
         if not graph.outputs and graph.complete:
-            self.diags.error(f"model {model.name} has no output", model.name_span, code="no-output",
-                             help="add layers after the input, or an `output` statement")  # fmt: skip
+            self.diags.error(
+                f"model {model.name} has no output",
+                model.name_span,
+                code="no-output",
+                help="add layers after the input, or an `output` statement",
+            )
         checker.warn_unused()
         self.graphs[key] = graph
         return graph
@@ -195,27 +223,41 @@ class SpecChecker:
         if layer.name == name:
             return
         if name in state.used_names:
-            self.diags.error(f"output name '{name}' is already a layer name in this model", span,
-                             code="duplicate-name")  # fmt: skip
+            self.diags.error(
+                f"output name '{name}' is already a layer name in this model",
+                span,
+                code="duplicate-name",
+            )
             return
         if not layer.is_input and len(layer.calls) == 1 and not t.call.multi_output:
             state.used_names.discard(layer.name)
             layer.name = name
             state.used_names.add(name)
             return
-        self.diags.error(f"output '{name}' is a tensor that Keras cannot name", span, code="output-name",
-                         help="give the output its own layer, e.g. -> Identity()")  # fmt: skip
+        self.diags.error(
+            f"output '{name}' is a tensor that Keras cannot name",
+            span,
+            code="output-name",
+            help="give the output its own layer, e.g. -> Identity()",
+        )
 
     def model_ref(self, d: ModelDef, span: Span) -> ModelRef:
         key = (d.globals_key, d.model.name)
         if key in self.checking:
-            cycle = " -> ".join([k[1] for k in self.checking[self.checking.index(key):]] + [d.model.name])
-            self.diags.error(f"model recursion: {cycle}", span, code="model-recursion",
-                             help="a model cannot contain itself, even through other models")
+            cycle = " -> ".join(
+                [k[1] for k in self.checking[self.checking.index(key) :]] + [d.model.name]
+            )
+            self.diags.error(
+                f"model recursion: {cycle}",
+                span,
+                code="model-recursion",
+                help="a model cannot contain itself, even through other models",
+            )
             raise Skip()
         if key not in self.model_refs and len(self.checking) >= MAX_NESTING:
-            self.diags.error(f"models are nested more than {MAX_NESTING} deep here", span,
-                             code="too-deep")  # fmt: skip
+            self.diags.error(
+                f"models are nested more than {MAX_NESTING} deep here", span, code="too-deep"
+            )
             raise Skip()
         if key not in self.model_refs:
             graph = self.model_graph(d.model, d.globals_key)
@@ -237,7 +279,9 @@ class SpecChecker:
         return scope
 
     # -- sections ---------------------------------------------------------------------
-    def sections(self, scope: FileScope, overrides: list[Override]) -> dict[str, dict[str, Setting]]:
+    def sections(
+        self, scope: FileScope, overrides: list[Override]
+    ) -> dict[str, dict[str, Setting]]:
         out: dict[str, dict[str, Setting]] = {"data": {}, "train": {}}
         seen: set[str] = set()
         evaluator = Evaluator(self.diags, Scope(scope.globals))
@@ -245,12 +289,18 @@ class SpecChecker:
             if not isinstance(item, ir.Section):
                 continue
             if item.kind in seen:
-                self.diags.error(f"a second '{item.kind}' section", item.span, code="duplicate-name",
-                                 help="merge the two sections into one")  # fmt: skip
+                self.diags.error(
+                    f"a second '{item.kind}' section",
+                    item.span,
+                    code="duplicate-name",
+                    help="merge the two sections into one",
+                )
             seen.add(item.kind)
             for f in item.fields:
                 if f.name in out[item.kind]:
-                    self.diags.error(f"{item.kind}.{f.name} is set twice", f.span, code="duplicate-name")
+                    self.diags.error(
+                        f"{item.kind}.{f.name} is set twice", f.span, code="duplicate-name"
+                    )
                     continue
                 self.field(item.kind, f.name, f.value, f.span, evaluator, out)
         for o in overrides:
@@ -259,13 +309,24 @@ class SpecChecker:
                 self.field(section, name, o.value, o.span, evaluator, out)
         return out
 
-    def field(self, section: str, name: str, expr: ir.Expr, span: Span, evaluator: Evaluator,
-              out: dict[str, dict[str, Setting]]) -> None:  # fmt: skip
+    def field(
+        self,
+        section: str,
+        name: str,
+        expr: ir.Expr,
+        span: Span,
+        evaluator: Evaluator,
+        out: dict[str, dict[str, Setting]],
+    ) -> None:
         if name not in SECTION_FIELDS[section]:  # point at the name, not at its value
             if span.path.startswith("--set"):  # suggest in the form it was written: train.epochs
                 known = [f"{section}.{f}" for f in SECTION_FIELDS[section]]
-                self.diags.error(f"unknown {section} field '{name}'", span, code="unknown-field",
-                                 help=suggest(f"{section}.{name}", known))  # fmt: skip
+                self.diags.error(
+                    f"unknown {section} field '{name}'",
+                    span,
+                    code="unknown-field",
+                    help=suggest(f"{section}.{name}", known),
+                )
                 return
             check_field(section, name, None, _name_span(span, name), self.diags)
             return
@@ -275,21 +336,32 @@ class SpecChecker:
             return
         if isinstance(value, ModelDef | BlockDef):  # `model = encoder`, `source = mnist`: names
             value = value.model.name if isinstance(value, ModelDef) else value.block.name
-        checked = check_field(section, name, value, expr.span if span.path.startswith("--set") is False
-                              else span, self.diags)  # fmt: skip
+        checked = check_field(
+            section,
+            name,
+            value,
+            expr.span if span.path.startswith("--set") is False else span,
+            self.diags,
+        )
         if checked is not None or value is None:
             out[section][name] = Setting(checked, expr.span)
 
 
-def check_text(text: str, path: str = "<string>", overrides: list[str] | dict[str, Any] | None = None,
-               *, raise_errors: bool = True) -> tuple[Checked | None, Diagnostics]:  # fmt: skip
+def check_text(
+    text: str,
+    path: str = "<string>",
+    overrides: list[str] | dict[str, Any] | None = None,
+    *,
+    raise_errors: bool = True,
+) -> tuple[Checked | None, Diagnostics]:
     """Check a spec; returns the Checked result and all diagnostics (warnings included)."""
     with paused_gc():  # a big spec's graph makes every collection walk more (PERF-NOTES.md)
         return _check_text(text, path, overrides, raise_errors=raise_errors)
 
 
-def _check_text(text: str, path: str, overrides: list[str] | dict[str, Any] | None,
-                *, raise_errors: bool) -> tuple[Checked | None, Diagnostics]:  # fmt: skip
+def _check_text(
+    text: str, path: str, overrides: list[str] | dict[str, Any] | None, *, raise_errors: bool
+) -> tuple[Checked | None, Diagnostics]:
     diags = Diagnostics()
     sc = SpecChecker(diags)
     ovs = parse_overrides(overrides or [], diags)
@@ -308,10 +380,20 @@ def _check_text(text: str, path: str, overrides: list[str] | dict[str, Any] | No
         if isinstance(item, ir.Model):
             models[item.name] = sc.model_graph(item, path)
     settings = sc.sections(scope, ovs)
-    constants = {k: v for k, v in scope.globals.items() if not isinstance(v, BlockDef | ModelDef | UseDef)}
+    constants = {
+        k: v for k, v in scope.globals.items() if not isinstance(v, BlockDef | ModelDef | UseDef)
+    }
     uses = {k: v.target for k, v in scope.globals.items() if isinstance(v, UseDef)}
-    checked = Checked(scope.spec, path, models, settings["data"], settings["train"], constants,
-                      diags.sources, uses=uses)  # fmt: skip
+    checked = Checked(
+        scope.spec,
+        path,
+        models,
+        settings["data"],
+        settings["train"],
+        constants,
+        diags.sources,
+        uses=uses,
+    )
     _check_model_choice(checked, diags)
     if models and not diags.errors:
         try:
@@ -329,35 +411,53 @@ def _check_text(text: str, path: str, overrides: list[str] | dict[str, Any] | No
 def _check_override_names(scope: FileScope, ovs: list[Override], diags: Diagnostics) -> None:
     consts = [i.name for i in scope.spec.items if isinstance(i, ir.Const)]
     for o in ovs:
-        section, dot, name = o.name.partition(".")
+        section, dot, _ = o.name.partition(".")
         if dot:
             if section not in SECTION_FIELDS:
                 fields = [f"{s}.{f}" for s, fs in SECTION_FIELDS.items() for f in fs]
-                diags.error(f"unknown --set target '{o.name}'", o.span, code="bad-override",
-                            help=suggest(o.name, fields)
-                            or "override a constant, or a field as data.NAME / train.NAME")
+                diags.error(
+                    f"unknown --set target '{o.name}'",
+                    o.span,
+                    code="bad-override",
+                    help=suggest(o.name, fields)
+                    or "override a constant, or a field as data.NAME / train.NAME",
+                )
             # field names are checked with the section
             continue
         if o.name not in consts:
             fields = [f"{s}.{f}" for s, fs in SECTION_FIELDS.items() for f in fs]
-            diags.error(f"this file has no constant '{o.name}' to override", o.span,
-                        code="bad-override",
-                        help=suggest(o.name, [*consts, *fields]) or
-                        (f"constants: {', '.join(consts)}" if consts else "this file defines no constants"))  # fmt: skip
+            diags.error(
+                f"this file has no constant '{o.name}' to override",
+                o.span,
+                code="bad-override",
+                help=suggest(o.name, [*consts, *fields])
+                or (
+                    f"constants: {', '.join(consts)}"
+                    if consts
+                    else "this file defines no constants"
+                ),
+            )
 
 
 def _check_model_choice(checked: Checked, diags: Diagnostics) -> None:
     choice = checked.train.get("model")
     if choice is not None and choice.value not in checked.models:
-        diags.error(f"train.model: no model named '{choice.value}'", choice.span, code="unknown-model",
-                    help=suggest(str(choice.value), checked.models) or
-                    f"models in this file: {', '.join(checked.models) or 'none'}")  # fmt: skip
+        diags.error(
+            f"train.model: no model named '{choice.value}'",
+            choice.span,
+            code="unknown-model",
+            help=suggest(str(choice.value), checked.models)
+            or f"models in this file: {', '.join(checked.models) or 'none'}",
+        )
         del checked.train["model"]
     elif choice is None and len(checked.models) > 1 and checked.train:
         first = next(iter(checked.train.values()))
-        diags.warning(f"this file has {len(checked.models)} models and train.model does not pick one; "
-                      f"training uses the last, '{list(checked.models)[-1]}'", first.span,
-                      code="ambiguous-model")  # fmt: skip
+        diags.warning(
+            f"this file has {len(checked.models)} models and train.model does not pick one; "
+            f"training uses the last, '{list(checked.models)[-1]}'",
+            first.span,
+            code="ambiguous-model",
+        )
 
 
 def _item_name(item: ir.Item) -> tuple[str | None, Span]:
@@ -388,7 +488,9 @@ def check_file(path: str | Path, overrides: list[str] | dict[str, Any] | None = 
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         reason = getattr(e, "strerror", None) or str(e)
-        raise KspecError([Diagnostic("file-error", f"cannot read {path}: {reason}", Span(0, 0, 0, 0, str(path)))]) from None
+        raise KspecError(
+            [Diagnostic("file-error", f"cannot read {path}: {reason}", Span(0, 0, 0, 0, str(path)))]
+        ) from None
     checked, _ = check_text(text, str(path), overrides)
     assert checked is not None
     return checked

@@ -91,7 +91,11 @@ def is_step(value: Any) -> bool:
 def is_tensors(value: Any) -> bool:
     if isinstance(value, Tensor):
         return True
-    return isinstance(value, list | tuple) and bool(value) and all(isinstance(v, Tensor) for v in value)
+    return (
+        isinstance(value, list | tuple)
+        and bool(value)
+        and all(isinstance(v, Tensor) for v in value)
+    )
 
 
 def describe_value(value: Any) -> str:
