@@ -346,3 +346,24 @@ def test_curves_draw_one_panel_per_metric() -> None:
     for half in (image[:, :420], image[:, 420:]):
         colors = {tuple(c) for c in half.reshape(-1, 3)}
         assert TRAIN in colors and VAL in colors
+
+
+def test_npz_arrays_feed_inputs_by_name_or_in_the_order_data_inputs_gives(tmp_path: Path) -> None:
+    model = (EXAMPLES / "two_inputs.kspec").read_text().split("data {")[0]
+    train = "train {\n    loss = {price: mse, category: sparse_categorical_crossentropy}\n}\n"
+    meta, photo = np.ones((6, 12)), np.zeros((6, 64, 64, 3))
+    price, category = np.zeros((6, 1)), np.arange(6) % 5
+    np.savez(tmp_path / "d.npz", m=meta, p=photo, price=price, cat=category)
+    by_name = (
+        'source = npz("d.npz", x={photo: "p", meta: "m"}, y={price: "price", category: "cat"})'
+    )
+    in_order = 'source = npz("d.npz", x=["m", "p"], y=["price", "cat"])\ninputs = [meta, photo]'
+    for data in (by_name, in_order):
+        got = load(spec_file(tmp_path, data, model, train))
+        np.testing.assert_array_equal(got.train.x["meta"], meta)
+        np.testing.assert_array_equal(got.train.x["photo"], photo)
+        np.testing.assert_array_equal(got.train.y["category"], category)
+    missing = 'source = npz("d.npz", x={photo: "p"}, y={price: "price", category: "cat"})'
+    assert "the source does not feed the model's input meta" in error_text(
+        spec_file(tmp_path, missing, model, train)
+    )

@@ -373,3 +373,28 @@ def test_image_and_text_folders_train_and_evaluate_alike(
         metrics = read(run_dir / "metrics.json")
         assert evaluated["examples"] == 4  # the same 25% split as in training
         assert evaluated["loss"] == pytest.approx(metrics["loss"], rel=1e-5)
+
+
+def test_mirrored_strategy_trains_on_the_local_devices(tmp_path: Path) -> None:
+    spec = kspec.load(tiny(tmp_path, extra="    distribute = mirrored\n"))
+    result = spec.fit(output=tmp_path / "run", quiet=True, epochs=1)
+    assert result.epochs == 1 and len(result.model.get_weights()) == 4
+
+
+def test_evaluate_a_bare_model_on_a_spec_or_a_source(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = tiny(tmp_path)
+    assert main(["run", str(spec), "-q", "-o", str(tmp_path / "run")]) == 0
+    metrics = read(tmp_path / "run" / "metrics.json")
+    capsys.readouterr()
+    model = str(tmp_path / "run" / "model.keras")
+    assert main(["evaluate", model, "--data", str(spec), "--format", "json"]) == 0
+    on_spec = json.loads(capsys.readouterr().out)
+    assert (on_spec["data"], on_spec["examples"]) == ("validation", 64)
+    assert on_spec["loss"] == pytest.approx(metrics["loss"], rel=1e-5)
+    assert main(["evaluate", model, "--data", "synthetic(samples=256)", "--format", "json"]) == 0
+    on_source = json.loads(capsys.readouterr().out)
+    assert (on_source["data"], on_source["examples"]) == ("all", 256)
+    assert main(["evaluate", model]) == 1
+    assert "error: a bare model file needs --data" in capsys.readouterr().err
