@@ -262,36 +262,21 @@ def _train(
             jit_compile=settings.jit_compile,
             steps_per_execution=settings.steps_per_execution,
         )
-    shuffle_seed = (
-        settings.seed
-        if settings.seed is not None
-        else (0 if settings.distribute == "multi_worker" else None)
-    )  # workers must shuffle alike
-    train_ds = pipeline(
-        data.train,
-        data.signature,
-        data.options,
-        settings.batch_size,
-        training=True,
-        seed=shuffle_seed,
-        augment=augmenter(data.options.augment, data.signature),
-    )
-    val_ds = (
-        pipeline(data.validation, data.signature, data.options, settings.batch_size, training=False)
-        if data.validation is not None
-        else None
-    )
-    user = [user_callback(c, run_dir) for c in _list(settings.fields.get("callbacks"))]
-    tracker = make_tracker(
-        run_dir,
-        records,
-        with_backup=not any(
-            isinstance(c, KerasObject) and c.name == "BackupAndRestore"
-            for c in _list(settings.fields.get("callbacks"))
-        ),
-    )
+    # Workers of a multi-worker run must shuffle alike: each reads its shard of one order.
+    seed = settings.seed if settings.seed is not None else (
+        0 if settings.distribute == "multi_worker" else None)  # fmt: skip
+    augment = augmenter(data.options.augment, data.signature)
+    batch = settings.batch_size
+    train_ds = pipeline(data.train, data.signature, data.options, batch, training=True, seed=seed,
+                        augment=augment)  # fmt: skip
+    val_ds = None
+    if data.validation is not None:
+        val_ds = pipeline(data.validation, data.signature, data.options, batch, training=False)
+    callbacks = _list(settings.fields.get("callbacks"))
+    user = [user_callback(c, run_dir) for c in callbacks]
+    own_backup = any(isinstance(c, KerasObject) and c.name == "BackupAndRestore" for c in callbacks)
+    tracker = make_tracker(run_dir, records, with_backup=not own_backup)
     started = time.time()
-    interrupted = False
     with catch_sigint(model, tracker):
         try:
             model.fit(
