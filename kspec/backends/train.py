@@ -27,8 +27,9 @@ from kspec.check.graph import Checked, Graph, Setting
 from kspec.diagnostics import Diagnostic, KspecError, suggest
 from kspec.source import NO_SPAN, Span
 
-# Batches per tf.function call. On CPU, 8-64 cut the MNIST convnet's epoch time to about 0.6x
-# of steps_per_execution=1 (bench/README.md); the cost is a progress bar that moves in steps.
+# Batches per tf.function call: less Python per step. PERF-NOTES.md measured 0.61x the epoch
+# time of steps_per_execution=1 for 8-64 on CPU, bench/README.md 0.90x on a loaded machine;
+# the cost is a progress bar (and Ctrl-C) that moves 32 batches at a time.
 DEFAULT_STEPS_PER_EXECUTION = 32
 DEFAULT_BATCH_SIZE = 32  # Keras's fit default
 
