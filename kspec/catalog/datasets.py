@@ -14,17 +14,16 @@ class Dataset:
     x: tuple[int | None, ...] | None  # one example's shape, None when known only at load time
     classes: int | None  # label classes for classification, None for regression/unknown
     task: str  # "classification", "binary", "regression", "sequence-classification"
-    keras_file: str | None = None  # file Keras's loader caches under ~/.keras/datasets
 
 
 DATASETS: dict[str, Dataset] = {
-    "mnist": Dataset((28, 28), 10, "classification", "mnist.npz"),
-    "fashion_mnist": Dataset((28, 28), 10, "classification", "fashion-mnist"),
-    "cifar10": Dataset((32, 32, 3), 10, "classification", "cifar-10-batches-py"),
-    "cifar100": Dataset((32, 32, 3), 100, "classification", "cifar-100-python"),
-    "imdb": Dataset((None,), 2, "binary", "imdb.npz"),
-    "reuters": Dataset((None,), 46, "classification", "reuters.npz"),
-    "boston_housing": Dataset((13,), None, "regression", "boston_housing.npz"),
+    "mnist": Dataset((28, 28), 10, "classification"),
+    "fashion_mnist": Dataset((28, 28), 10, "classification"),
+    "cifar10": Dataset((32, 32, 3), 10, "classification"),
+    "cifar100": Dataset((32, 32, 3), 100, "classification"),
+    "imdb": Dataset((None,), 2, "binary"),
+    "reuters": Dataset((None,), 46, "classification"),
+    "boston_housing": Dataset((13,), None, "regression"),
     "digits": Dataset((8, 8), 10, "classification"),
 }
 
