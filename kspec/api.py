@@ -122,15 +122,9 @@ class Spec:
 
 
 def load(path: str | Path, overrides: dict[str, Any] | None = None) -> Spec:
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        reason = getattr(e, "strerror", None) or str(e)
-        raise KspecError(
-            [Diagnostic("file-error", f"cannot read {path}: {reason}", Span(0, 0, 0, 0, str(path)))]
-        ) from None
-    return Spec(text, str(path), overrides)
+    from kspec.check.spec import read_spec
+
+    return Spec(read_spec(path), str(path), overrides)
 
 
 def loads(text: str, filename: str = "<string>", overrides: dict[str, Any] | None = None) -> Spec:

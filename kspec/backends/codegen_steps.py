@@ -24,7 +24,7 @@ from kspec.backends.pyexpr import Translator
 from kspec.backends.pyliteral import Code, Format
 from kspec.backends.pynames import Names
 from kspec.catalog import GenericLayer, LayerSpec
-from kspec.check.evaluate import Evaluator, Scope
+from kspec.check.evaluate import Scope, block_scope
 from kspec.check.graph import Call, Graph
 from kspec.check.values import BlockRef, LayerStep, ModelDef, ModelRef, SharedRef
 from kspec.diagnostics import Diagnostics
@@ -289,14 +289,7 @@ class Steps:
                 ")",
             ]
             self.line(self.key("block", ref.span), pieces, assigns=one(target))
-        scope = Scope(self.module.globals(ref.globals_key))
-        evaluator = Evaluator(Diagnostics(), Scope(self.module.globals(ref.globals_key)))
-        bound = dict(ref.args)
-        for p in ref.block.params:
-            if p.name in bound:
-                scope.locals[p.name] = bound[p.name]
-            elif p.default is not None:
-                scope.locals[p.name] = evaluator.eval(p.default)
+        scope = block_scope(ref, self.module.globals(ref.globals_key), Diagnostics())
         child = Frame(
             fn,
             names,

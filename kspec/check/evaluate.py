@@ -99,6 +99,22 @@ def spec_text(value: Any) -> str:
     return repr(value)
 
 
+def block_scope(ref: BlockRef, globals_: dict[str, Any], diags: Diagnostics) -> Scope:
+    """The scope a block instance's body runs in: its file's globals and its bound parameters.
+
+    Defaults are evaluated in order, so a default may read the parameters before it.
+    """
+    scope = Scope(globals_)
+    evaluator = Evaluator(diags, scope)
+    bound = dict(ref.args)
+    for p in ref.block.params:
+        if p.name in bound:
+            scope.locals[p.name] = bound[p.name]
+        elif p.default is not None:
+            scope.locals[p.name] = evaluator.eval(p.default)
+    return scope
+
+
 class Evaluator:
     """Evaluates expressions in a scope. Chains need a model: ModelChecker overrides them."""
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from kspec import ir
-from kspec.check.evaluate import Evaluator, Scope, Skip
+from kspec.check.evaluate import Evaluator, Scope, Skip, block_scope
 from kspec.check.graph import Checked, Graph, Setting
 from kspec.check.model import MAX_NESTING, ModelChecker, ModelState
 from kspec.check.sections import SECTION_FIELDS, check_against_model, check_field
@@ -267,16 +267,7 @@ class SpecChecker:
         return self.model_refs[key]
 
     def block_scope(self, ref: BlockRef, caller: ModelChecker) -> Scope:
-        file = self.files[ref.globals_key]
-        scope = Scope(file.globals)
-        evaluator = Evaluator(self.diags, scope)
-        bound = dict(ref.args)
-        for p in ref.block.params:
-            if p.name in bound:
-                scope.locals[p.name] = bound[p.name]
-            elif p.default is not None:
-                scope.locals[p.name] = evaluator.eval(p.default)
-        return scope
+        return block_scope(ref, self.files[ref.globals_key].globals, self.diags)
 
     # -- sections ---------------------------------------------------------------------
     def sections(
@@ -482,15 +473,18 @@ def _display(p: Path) -> str:
         return str(p.resolve())
 
 
-def check_file(path: str | Path, overrides: list[str] | dict[str, Any] | None = None) -> Checked:
-    p = Path(path)
+def read_spec(path: str | Path) -> str:
+    """A spec file's text; a file that cannot be read is a `file-error` diagnostic."""
     try:
-        text = p.read_text(encoding="utf-8")
+        return Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         reason = getattr(e, "strerror", None) or str(e)
         raise KspecError(
             [Diagnostic("file-error", f"cannot read {path}: {reason}", Span(0, 0, 0, 0, str(path)))]
         ) from None
-    checked, _ = check_text(text, str(path), overrides)
+
+
+def check_file(path: str | Path, overrides: list[str] | dict[str, Any] | None = None) -> Checked:
+    checked, _ = check_text(read_spec(path), str(path), overrides)
     assert checked is not None
     return checked
