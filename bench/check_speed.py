@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # measure this checkout, whatever kspec is installed
 
 from kspec.check.spec import check_text  # noqa: E402
-from kspec.parse import parse, parser  # noqa: E402
+from kspec.syntax.parse import parse, parser  # noqa: E402
 
 MNIST = ROOT / "examples" / "mnist.kspec"
 

@@ -13,7 +13,7 @@ from kspec.source import Span
 if TYPE_CHECKING:
     import keras
 
-    from kspec.backends.train import RunResult
+    from kspec.run.train import RunResult
 
 
 class Spec:
@@ -71,18 +71,18 @@ class Spec:
 
     def summary(self, model: str | None = None) -> dict[str, Any]:
         """The static summary as data: layers, output shapes, parameter counts."""
-        from kspec.summary import summary_json
+        from kspec.report.summary import summary_json
 
         return summary_json(self.graph(model))
 
     def summary_text(self, model: str | None = None) -> str:
-        from kspec.summary import render_summary
+        from kspec.report.summary import render_summary
 
         return render_summary(self.graph(model))
 
     def build(self, model: str | None = None) -> keras.Model:
         """The keras.Model for `model` (default: train.model, else the last); imports Keras."""
-        from kspec.backends.keras_build import build_checked
+        from kspec.keras.build import build_checked
 
         return build_checked(self.checked, self.graph(model).name)
 
@@ -91,8 +91,8 @@ class Spec:
 
         Options: epochs, output (the run folder), model, quiet.
         """
-        from kspec.backends.train import RunOptions, run
         from kspec.check.evaluate import spec_text
+        from kspec.run.train import RunOptions, run
 
         overrides = [
             f"{k}={v if isinstance(v, str) else spec_text(v)}" for k, v in self.overrides.items()
@@ -106,13 +106,13 @@ class Spec:
         Options: model (which model), only="model" (build_model() and its imports),
         template_dir (templates to use instead of kspec's; docs/codegen.md).
         """
-        from kspec.backends.codegen import codegen
+        from kspec.codegen.generate import codegen
 
         return codegen(self.text, self.filename, self.overrides, **options)
 
     def to_json(self) -> dict[str, Any]:
         """The checked graph as `kspec ir` prints it (schema/kspec-ir.schema.json)."""
-        from kspec.irjson import to_json
+        from kspec.interop.irjson import to_json
 
         return to_json(self.checked)
 
@@ -135,8 +135,8 @@ def from_json(data: dict[str, Any] | str, filename: str = "<json>") -> Spec:
     """The Spec that `kspec ir` JSON (a dict, or its text) describes."""
     import json
 
-    from kspec.irjson import from_json as ir_from_json
-    from kspec.printer import print_spec
+    from kspec.interop.irjson import from_json as ir_from_json
+    from kspec.syntax.printer import print_spec
 
     if isinstance(data, str):
         try:
@@ -156,6 +156,6 @@ def from_json(data: dict[str, Any] | str, filename: str = "<json>") -> Spec:
 
 def from_keras(model: Any, filename: str = "<keras>") -> Spec:
     """A readable spec for a keras.Model, from its config (no weights; nothing is run)."""
-    from kspec.importer import from_keras_model
+    from kspec.interop.importer import from_keras_model
 
     return Spec(from_keras_model(model), filename)

@@ -114,7 +114,7 @@ def _configure_summary(p: argparse.ArgumentParser) -> None:
 
 def cmd_summary(args: argparse.Namespace) -> int:
     from kspec.check.spec import check_text
-    from kspec.summary import render_summary, summary_json
+    from kspec.report.summary import render_summary, summary_json
 
     checked, diags = check_text(_read(args.file), args.file, args.overrides, raise_errors=False)
     if diags.errors or checked is None:
@@ -154,8 +154,8 @@ def _print_note(text: str) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from kspec.backends import train
     from kspec.check.spec import check_text
+    from kspec.run import train
 
     if args.epochs is not None and args.epochs < 1:
         raise UsageError("--epochs must be at least 1")
@@ -205,7 +205,7 @@ def _configure_evaluate(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from kspec.backends.inference import evaluate
+    from kspec.run.inference import evaluate
 
     metrics = evaluate(args.target, args.data, args.batch_size)
     if args.format == "json":
@@ -226,7 +226,7 @@ def _configure_predict(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from kspec.backends.inference import predict
+    from kspec.run.inference import predict
 
     shapes = predict(
         args.target, args.input, args.output, scale=args.scale, batch_size=args.batch_size
@@ -254,7 +254,7 @@ def _configure_fmt(p: argparse.ArgumentParser) -> None:
 def cmd_fmt(args: argparse.Namespace) -> int:
     import difflib
 
-    from kspec.fmt import format_text, write_atomically
+    from kspec.syntax.fmt import format_text, write_atomically
 
     errors: list[Diagnostic] = []
     sources: dict[str, Any] = {}
@@ -307,7 +307,7 @@ def _configure_codegen(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_codegen(args: argparse.Namespace) -> int:
-    from kspec.backends.codegen import TemplateError, codegen, write_script
+    from kspec.codegen.generate import TemplateError, codegen, write_script
 
     text = _read(args.file)
     try:
@@ -340,7 +340,7 @@ def _configure_ir(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_ir(args: argparse.Namespace) -> int:
-    from kspec.irjson import to_json
+    from kspec.interop.irjson import to_json
 
     checked = _checked(args.file, args.overrides)
     _write_or_print(args.output, json.dumps(to_json(checked), indent=2) + "\n")
@@ -374,7 +374,7 @@ def _configure_graph(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
-    from kspec.graphviz import output_format, render, to_dot
+    from kspec.report.graphviz import output_format, render, to_dot
 
     fmt = output_format(args.output)
     checked = _checked(args.file, args.overrides)
@@ -393,7 +393,7 @@ def _configure_import(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from kspec.importer import import_file
+    from kspec.interop.importer import import_file
 
     text = import_file(args.model)
     for line in text.splitlines():

@@ -16,7 +16,7 @@ import kspec
 from kspec.catalog import Params
 from kspec.check.graph import Call, Graph
 from kspec.diagnostics import KspecError
-from kspec.summary import summary_json
+from kspec.report.summary import summary_json
 
 pytestmark = pytest.mark.keras
 

@@ -67,7 +67,7 @@ def test_string_names_resolve_through_keras_registries() -> None:
 
 
 def test_keras_object_modules() -> None:
-    from kspec.backends.keras_build import resolve_class
+    from kspec.keras.build import resolve_class
 
     for name, module in names.KERAS_OBJECTS.items():
         assert resolve_class(f"{module}.{name}") is not None

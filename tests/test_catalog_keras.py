@@ -46,7 +46,7 @@ def weight_counts(layer: Any) -> Params:
 def test_catalog_matches_keras(cls: type[LayerSpec], kwargs: dict[str, Any], shape: Any) -> None:
     import keras
 
-    from kspec.backends import keras_build
+    from kspec.keras import build as keras_build
 
     spec = cls.create((), kwargs)
     expected_shape = spec.compute_output_shape(shape)
@@ -64,7 +64,7 @@ def test_there_are_enough_cases() -> None:
 @pytest.mark.parametrize("cls", sorted(CATALOG.values(), key=lambda c: c.layer_name()), ids=str)
 def test_catalog_signature_is_keras(cls: type[LayerSpec]) -> None:
     """Names, order and defaults are Keras's, so what Keras accepts positionally a spec accepts."""
-    from kspec.backends.keras_build import resolve_class
+    from kspec.keras.build import resolve_class
 
     assert cls.examples, f"{cls.layer_name()} has no examples"
     sig = inspect.signature(resolve_class(cls.keras_class).__init__)

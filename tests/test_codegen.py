@@ -22,7 +22,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import kspec
-from kspec.backends.codegen import codegen, template_context
+from kspec.codegen.generate import codegen, template_context
 
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.kspec"))
 
@@ -641,7 +641,7 @@ def test_user_templates_replace_kspecs(tmp_path: Path) -> None:
 
 
 def test_template_variables_are_strict(tmp_path: Path) -> None:
-    from kspec.backends.codegen import TemplateError
+    from kspec.codegen.generate import TemplateError
 
     (tmp_path / "script.py.j2").write_text("{{ no_such_variable }}\n", encoding="utf-8")
     with pytest.raises(TemplateError, match="no_such_variable"):
@@ -757,8 +757,8 @@ def test_one_epoch_gives_kspec_runs_loss(tmp_path: Path, monkeypatch: pytest.Mon
     has augmentation and dropout, so the random streams must line up too)."""
     import keras
 
-    from kspec.backends.train import RunOptions, run
     from kspec.check.spec import check_text
+    from kspec.run.train import RunOptions, run
 
     path = EXAMPLES / "digits.kspec"
     monkeypatch.chdir(tmp_path)
@@ -880,8 +880,8 @@ def test_script_feeds_what_kspec_run_feeds(kind: str, tmp_path: Path) -> None:
     import numpy as np
     import tensorflow as tf
 
-    from kspec.backends import data as kdata
     from kspec.check.spec import check_text
+    from kspec.run import data as kdata
 
     source, shape, fields = DATA_SPECS[kind]
     _data_files(tmp_path)

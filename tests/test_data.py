@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 from conftest import EXAMPLES, ROOT, SHARED_MNIST
 
-from kspec.backends import files, rundir, sources
-from kspec.backends.data import Data, fits, load_data, pipeline, signature_of_graph
-from kspec.backends.plot import TRAIN, VAL, curves_png, decode_png, encode_png
 from kspec.check.spec import check_file, check_text
 from kspec.diagnostics import KspecError
+from kspec.run import files, rundir, sources
+from kspec.run.data import Data, fits, load_data, pipeline, signature_of_graph
+from kspec.run.plot import TRAIN, VAL, curves_png, decode_png, encode_png
 
 needs_mnist = pytest.mark.skipif(
     not (SHARED_MNIST / "t10k-images-idx3-ubyte.gz").exists(),

@@ -5,12 +5,12 @@ from __future__ import annotations
 from conftest import ROOT
 
 from kspec.catalog import CATALOG
-from kspec.reference import render
+from kspec.report.reference import render
 
 
 def test_layers_md_is_current() -> None:
     assert (ROOT / "docs" / "layers.md").read_text(encoding="utf-8") == render(), (
-        "docs/layers.md is stale: run `python -m kspec.reference > docs/layers.md`"
+        "docs/layers.md is stale: run `python -m kspec.report.reference > docs/layers.md`"
     )
 
 

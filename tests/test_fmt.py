@@ -9,12 +9,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kspec import ir
 from kspec.cli import main
 from kspec.diagnostics import KspecError
-from kspec.fmt import find_comments, format_text
-from kspec.parse import parse
-from kspec.printer import Printer
+from kspec.syntax import ir
+from kspec.syntax.fmt import find_comments, format_text
+from kspec.syntax.parse import parse
+from kspec.syntax.printer import Printer
 from tests.conftest import EXAMPLES, GOLDEN
 from tests.test_printer import specs
 

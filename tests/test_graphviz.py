@@ -10,7 +10,7 @@ import pytest
 
 import kspec
 from kspec.cli import main
-from kspec.graphviz import quote, to_dot
+from kspec.report.graphviz import quote, to_dot
 from tests.conftest import EXAMPLES
 
 EDGE = re.compile(r'^    "((?:[^"\\]|\\.)*)" -> "((?:[^"\\]|\\.)*)" \[label="([^"]*)"\];$')

@@ -86,7 +86,7 @@ def test_kspec_import_never_loads_tensorflow(tmp_path: Path) -> None:
     path = tmp_path / "config.json"
     path.write_text(kspec.load(EXAMPLES / "unet.kspec").build().to_json())
     probe = (
-        "import sys\nfrom kspec.importer import import_file\n"
+        "import sys\nfrom kspec.interop.importer import import_file\n"
         f"text = import_file({str(path)!r})\n"
         "print('tensorflow' in sys.modules or 'keras' in sys.modules, 'model unet {' in text)"
     )
@@ -108,7 +108,7 @@ def test_a_keras_file_is_read_as_a_zip_without_loading_it(tmp_path: Path) -> Non
 
 
 def _import(path: Path) -> str:
-    from kspec.importer import import_file
+    from kspec.interop.importer import import_file
 
     return import_file(path)
 
@@ -220,7 +220,7 @@ def test_importing_runs_nothing_from_the_file(tmp_path: Path) -> None:
 
 
 def test_keras_object_defaults_match_keras() -> None:
-    from kspec.keras_config import OBJECT_DEFAULTS
+    from kspec.interop.keras_config import OBJECT_DEFAULTS
 
     for name, (defaults, aliases) in OBJECT_DEFAULTS.items():
         cls = next(
@@ -254,9 +254,9 @@ def unnamed(config: Any) -> Any:
 
 
 def test_every_catalog_example_imports_to_the_same_keras_config() -> None:
-    from kspec.backends.keras_build import make_layer
     from kspec.catalog import CATALOG
-    from kspec.keras_config import Notes, layer_spec
+    from kspec.interop.keras_config import Notes, layer_spec
+    from kspec.keras.build import make_layer
 
     checked = 0
     for cls in CATALOG.values():

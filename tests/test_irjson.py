@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 import kspec
 from kspec.catalog import KerasObject
 from kspec.cli import main
-from kspec.irjson import FORMAT, VERSION, schema_path, value_from_json, value_json
+from kspec.interop.irjson import FORMAT, VERSION, schema_path, value_from_json, value_json
 from tests.conftest import EXAMPLES, ROOT
 
 SCHEMA = json.loads(schema_path().read_text())
@@ -127,7 +127,7 @@ def test_values_survive_json(value: Any) -> None:
 TOOL = textwrap.dedent('''
     import json, sys
     import kspec
-    from kspec.fmt import format_text
+    from kspec.syntax.fmt import format_text
 
     SPEC = """
     units = 32

@@ -20,7 +20,7 @@ def test_builder_and_codegen_agree_on_a_metric_named_like_a_loss() -> None:
     import keras
 
     import kspec
-    from kspec.backends.keras_build import keras_value
+    from kspec.keras.build import keras_value
 
     metric = keras_value(KerasObject("BinaryCrossentropy"), "keras.metrics")
     loss = keras_value(KerasObject("BinaryCrossentropy"), "keras.losses")

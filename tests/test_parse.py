@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from lark import Lark, Transformer
 
-from kspec import ir
 from kspec.diagnostics import KspecError
-from kspec.parse import MAX_DEPTH, ToIR, parse
 from kspec.resources import resource_dir
+from kspec.syntax import ir
+from kspec.syntax.parse import MAX_DEPTH, ToIR, parse
 
 
 def items(text: str) -> tuple[ir.Item, ...]:

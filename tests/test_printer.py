@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kspec import ir
-from kspec.parse import parse
-from kspec.printer import WIDTH, print_expr, print_spec
+from kspec.syntax import ir
+from kspec.syntax.parse import parse
+from kspec.syntax.printer import WIDTH, print_expr, print_spec
 from tests.conftest import EXAMPLES
 
 KEYWORDS = {

@@ -13,12 +13,12 @@ from conftest import EXAMPLES, GOLDEN
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kspec import ir
 from kspec.catalog import CATALOG, KerasObject, LayerSpec, Params
 from kspec.check.spec import check_text
 from kspec.diagnostics import KspecError
-from kspec.parse import parse
-from kspec.printer import print_spec
+from kspec.syntax import ir
+from kspec.syntax.parse import parse
+from kspec.syntax.printer import print_spec
 
 SEEDS = sorted(EXAMPLES.glob("*.kspec")) + sorted((GOLDEN / "errors").glob("*.kspec"))
 SEED_TEXTS = [p.read_text(encoding="utf-8") for p in SEEDS]

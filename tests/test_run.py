@@ -352,7 +352,7 @@ train {
 def test_image_and_text_folders_train_and_evaluate_alike(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from kspec.backends.plot import encode_png
+    from kspec.run.plot import encode_png
 
     rng = np.random.default_rng(0)
     for label, words in (("neg", "bad awful poor"), ("pos", "good great fine")):

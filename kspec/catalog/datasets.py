@@ -1,6 +1,6 @@
 """Data sources a spec can name: what each yields, so the checker can match it to the model.
 
-The runner (kspec/backends/data.py) reads the same table; shapes exclude the batch axis.
+The runner (kspec/run/data.py) reads the same table; shapes exclude the batch axis.
 """
 
 from __future__ import annotations

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from kspec import ir
 from kspec.catalog import ALIASES, CATALOG, GenericLayer, KerasObject, LayerSpec, ParamError, lookup
 from kspec.catalog import names as keras_names
 from kspec.catalog.base import describe
@@ -29,6 +28,7 @@ from kspec.check.values import (
 )
 from kspec.diagnostics import Diagnostics, suggest
 from kspec.source import Span
+from kspec.syntax import ir
 
 MAX_ITEMS = 100_000  # longest range/tuple a spec may build: specs unroll at compile time
 LOADERS = ("idx", "npz", "csv", "images", "text", "synthetic", "digits")

@@ -6,10 +6,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from kspec import ir
 from kspec.catalog import LayerSpec, Params, Shape
 from kspec.diagnostics import Diagnostic
 from kspec.source import NO_SPAN, Source, Span
+from kspec.syntax import ir
 
 
 @dataclass(eq=False)

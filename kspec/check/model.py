@@ -7,7 +7,6 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
-from kspec import ir
 from kspec.catalog import GenericLayer, LayerSpec, Params, ShapeError, lookup
 from kspec.catalog import names as keras_names
 from kspec.catalog.shapes import show
@@ -25,6 +24,7 @@ from kspec.check.values import (
 )
 from kspec.diagnostics import Diagnostics, suggest
 from kspec.source import Span
+from kspec.syntax import ir
 
 MAX_LAYERS = 200_000
 MAX_NESTING = 100  # blocks in blocks, models in models: deeper would exhaust Python's stack

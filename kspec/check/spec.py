@@ -6,15 +6,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kspec import ir
 from kspec.check.evaluate import Evaluator, Scope, Skip, block_scope
 from kspec.check.graph import Checked, Graph, Setting
 from kspec.check.model import MAX_NESTING, ModelChecker, ModelState
 from kspec.check.sections import SECTION_FIELDS, check_against_model, check_field
 from kspec.check.values import BlockDef, BlockRef, ModelDef, ModelRef, UseDef
 from kspec.diagnostics import Diagnostic, Diagnostics, KspecError, suggest
-from kspec.parse import parse, paused_gc
 from kspec.source import NO_SPAN, Source, Span
+from kspec.syntax import ir
+from kspec.syntax.parse import parse, paused_gc
 
 
 @dataclass

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from kspec import ir
 from kspec.catalog.base import GenericLayer, KerasObject, LayerSpec, describe
 from kspec.check.graph import Graph, Layer, Tensor
 from kspec.source import Span
+from kspec.syntax import ir
 
 
 @dataclass(frozen=True)

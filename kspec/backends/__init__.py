@@ -1,1 +1,0 @@
-"""Backends read the checked Graph and the catalog; keras_build is the only Keras importer."""

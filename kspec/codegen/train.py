@@ -1,0 +1,433 @@
+"""The data and train sections as template context: what `kspec run` does, to be written out.
+
+The generated script loads, splits, batches and prepares the data, seeds, compiles and fits
+exactly as kspec/run/data.py, sources.py and train.py do, so that one epoch of the script
+and of `kspec run` give the same loss. This module decides what the script needs (which loader,
+which conversions); the templates in templates/sources/ write it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from kspec.catalog import KerasObject
+from kspec.catalog.datasets import DATASETS, LOADERS
+from kspec.check.graph import Checked, Graph
+from kspec.check.settings import DataOptions, Port, TrainSettings, signature_of_graph
+from kspec.codegen.pycode import layout
+from kspec.codegen.pyliteral import Code, py_literal
+from kspec.codegen.pynames import SCRIPT_NAMES, Classes, Names
+from kspec.syntax import ir
+
+KERAS_DATASETS = (
+    "mnist",
+    "fashion_mnist",
+    "cifar10",
+    "cifar100",
+    "imdb",
+    "reuters",
+    "boston_housing",
+)
+SEQUENCE_DATASETS = ("imdb", "reuters")  # id lists, padded to the input's length
+COLUMN_LABELS = ("cifar10", "cifar100")  # labels come as (n, 1)
+
+
+def train_context(checked: Checked, graph: Graph, classes: Classes, spell: Spell) -> dict[str, Any]:
+    """`data` and `train` for script.py.j2 (docs/codegen.md)."""
+    signature = signature_of_graph(graph, checked.train)
+    options = DataOptions.from_section(checked.data)
+    settings = TrainSettings.of(checked.train, None)
+    data = data_context(checked, signature, options, classes)
+    train = _train(checked, graph, settings, classes)
+    for section, ctx, fields in (
+        ("data", data, ("scale", "validation_split")),
+        ("train", train, ("epochs", "batch_size", "seed")),
+    ):
+        for name in fields:
+            written = _written_field(checked, section, name)
+            setting = (checked.data if section == "data" else checked.train).get(name)
+            if written is not None and setting is not None and ctx.get(name) is not None:
+                ctx[name] = spell(written, setting.value)
+    return {"data": data, "train": train}
+
+
+Spell = Callable[[ir.Expr, Any], str]
+
+
+def _written_field(checked: Checked, section: str, name: str) -> ir.Expr | None:
+    """A data/train field's expression in the spec file (None when --set gave the value)."""
+    setting = (checked.data if section == "data" else checked.train).get(name)
+    if setting is None or setting.span.path != checked.path:
+        return None
+    for item in checked.spec.items:
+        if isinstance(item, ir.Section) and item.kind == section:
+            for f in item.fields:
+                if f.name == name:
+                    return f.value
+    return None
+
+
+def statement(text: str, depth: int = 0) -> list[str]:
+    """One statement of a function body, laid out as ruff keeps it; lines relative to the body."""
+    return [line[4:] for line in layout(text, 4 * (depth + 1))]
+
+
+# -- data -------------------------------------------------------------------------------------
+def data_context(
+    checked: Checked, signature: Any, options: DataOptions, classes: Classes
+) -> dict[str, Any]:
+    setting = checked.data.get("source")
+    source = setting.value if setting is not None else KerasObject("synthetic")
+    name = source if isinstance(source, str) else source.name
+    args = _loader_args(source)
+    from_file = setting is not None and setting.span.path == checked.path
+    local = Names({"x", "y", *SCRIPT_NAMES})  # prepare()'s variables
+    augment = [py_literal(classes.literal(spec)) for spec in options.augment]
+    seed = TrainSettings.of(checked.train, None).seed
+    inputs = [_input(p, local, name, source, options) for p in signature.inputs]
+    outputs = [
+        {"key": py_literal(p.name), "var": local.fresh(_var(p.name))} for p in signature.outputs
+    ]
+    ctx: dict[str, Any] = {
+        "kind": _kind(name),
+        "name": name,
+        "inputs": inputs,
+        "outputs": outputs,
+        "single_input": len(inputs) == 1,
+        "single_output": len(outputs) == 1,
+        "scale": py_literal(options.scale) if options.scale is not None else None,
+        "validation_split": py_literal(options.validation_split)
+        if options.validation_split
+        else None,
+        "shuffle": options.shuffle,
+        "cache": options.cache,
+        "augment": augment,
+        "augment_inputs": [py_literal(p.name) for p in signature.inputs if len(p.shape) == 3],
+        "dataset": name in ("images", "text"),
+        "uses_test": name in ("images", "text")
+        or (
+            not options.validation_split and (name in KERAS_DATASETS or name == "idx")
+        ),  # a split takes precedence over the test set
+        "x_key": py_literal((options.inputs or [p.name for p in signature.inputs] or [""])[0]),
+        "y_key": py_literal((options.outputs or [p.name for p in signature.outputs] or [""])[0]),
+        "loader_seed": py_literal(seed or 0),
+        "augment_lines": statement(
+            f'stack = keras.Sequential([{", ".join(augment)}], name="augment")'
+        ),
+        "std_imports": [
+            *(["import csv"] if name == "csv" else []),
+            *(["import gzip"] if name == "idx" else []),
+            *(["from pathlib import Path"] if "path" in args else []),
+        ],
+        "third_imports": ["from sklearn.datasets import load_digits"] if name == "digits" else [],
+    }
+    ctx.update(_source(name, args, signature, options, from_file))
+    ctx["prepare"] = _prepare(inputs, outputs, options)
+    ctx["doc"] = _doc(name, args, options)
+    return ctx
+
+
+def _prepare(
+    inputs: list[dict[str, Any]], outputs: list[dict[str, Any]], options: DataOptions
+) -> list[str]:
+    """prepare()'s body: as data.py's converter does per batch."""
+    lines: list[str] = []
+    for i in inputs:
+        var = i["var"]
+        lines += statement(f"{var} = tf.cast(x[{i['key']}], {i['dtype']})")
+        if i["floating"] and options.scale is not None:
+            lines += statement(f"{var} = {var} * SCALE")
+        if i["reshape"] == "always":
+            lines += statement(f"{var} = tf.reshape({var}, {i['target']})")
+        elif i["reshape"] == "when_needed":
+            lines += statement(f"if tuple({var}.shape[1:]) != {i['shape']}:")
+            lines += statement(f"{var} = tf.reshape({var}, {i['target']})", 1)
+    for o in outputs:
+        var = o["var"]
+        lines += statement(f"{var} = y[{o['key']}]")
+        lines += statement(
+            f'{var} = tf.cast({var}, "int32" if {var}.dtype.is_integer else "float32")'
+        )
+    ins = (
+        inputs[0]["var"]
+        if len(inputs) == 1
+        else "{" + ", ".join(f"{i['key']}: {i['var']}" for i in inputs) + "}"
+    )
+    outs = (
+        outputs[0]["var"]
+        if len(outputs) == 1
+        else "{" + ", ".join(f"{o['key']}: {o['var']}" for o in outputs) + "}"
+    )
+    return lines + statement(f"return {ins}, {outs}")
+
+
+def _doc(name: str, args: dict[str, Any], options: DataOptions) -> str:
+    from kspec.codegen.pyliteral import doc_text
+
+    what = {
+        "digits": "scikit-learn's 8x8 handwritten digits",
+        "synthetic": "random examples shaped to the model, the same for the same seed",
+        "npz": "arrays from a NumPy .npz file",
+        "csv": "a CSV file's columns",
+        "idx": "IDX files (the MNIST format)",
+        "images": "images, one folder per class",
+        "text": "text files, one folder per class",
+    }
+    source = f"keras.datasets.{name}" if name in KERAS_DATASETS else what.get(name, name)
+    if options.validation_split:
+        held = f"the last {options.validation_split:.0%} of it for validation"
+    elif name in KERAS_DATASETS:
+        held = "its test split for validation"
+    elif name == "idx":
+        held = "its t10k files, if any, for validation"
+    else:
+        held = "no validation data"
+    return docstring(doc_text(f"The data section's source: {source}; {held}."))
+
+
+def docstring(text: str, indent: int = 4) -> str:
+    """A docstring's text wrapped to the line length, continuation lines indented."""
+    import textwrap
+
+    lines = textwrap.wrap(text, 100 - indent - 6)
+    return ("\n" + " " * indent).join(lines) + ("\n" + " " * indent if len(lines) > 1 else "")
+
+
+def _kind(name: str) -> str:
+    if name in KERAS_DATASETS:
+        return "keras_dataset"
+    if name in ("images", "text"):
+        return "directory"
+    return name
+
+
+def _loader_args(source: Any) -> dict[str, Any]:
+    """The loader call's arguments with LOADERS' defaults filled in (sources.py reads them so)."""
+    if not isinstance(source, KerasObject):
+        return {}
+    given = dict(source.kwargs)
+    return {
+        a.name: given.get(a.name, a.default)
+        for a in LOADERS.get(source.name, ())
+        if a.name in given or a.default is not ...
+    }
+
+
+def _input(
+    port: Port, local: Names, source: str, value: Any, options: DataOptions
+) -> dict[str, Any]:
+    floating = not port.dtype.startswith(("int", "uint", "bool", "string"))
+    known = None not in port.shape
+    have = _static_shape(source, value, port)
+    if not known or have == port.shape:
+        reshape = None
+    else:
+        reshape = "always" if have is not None else "when_needed"
+    return {
+        "key": py_literal(port.name),
+        "var": local.fresh(_var(port.name)),
+        "dtype": py_literal("float32" if floating else port.dtype),
+        "floating": floating,
+        "shape": py_literal(port.shape),
+        "target": py_literal([-1, *port.shape]) if known else None,
+        "reshape": reshape,
+    }
+
+
+def _static_shape(source: str, value: Any, port: Port) -> tuple[int | None, ...] | None:
+    """One example's shape as the source gives it, when known before loading."""
+    if source == "synthetic":
+        return port.shape
+    dataset = DATASETS.get(source)
+    if dataset is not None and dataset.x is not None and None not in dataset.x:
+        return dataset.x
+    return None
+
+
+def _var(name: str) -> str:
+    from kspec.codegen.pymodule import _identifier
+
+    return _identifier(name)
+
+
+def _path(value: str, from_file: bool) -> str:
+    """A data path: relative ones resolve against the script's folder (written next to the spec)
+    when the spec wrote them, against the working directory when --set gave them."""
+    p = Path(value)
+    if value.startswith("~"):
+        return f"Path({py_literal(value)}).expanduser()"
+    if p.is_absolute() or not from_file:
+        return f"Path({py_literal(value)})"
+    return f"Path(__file__).resolve().parent / {py_literal(value)}"
+
+
+def _source(
+    name: str, args: dict[str, Any], signature: Any, options: DataOptions, from_file: bool
+) -> dict[str, Any]:
+    """Per-loader values for templates/sources/<kind>.py.j2."""
+    out: dict[str, Any] = {"path": _path(args["path"], from_file) if "path" in args else None}
+    first = signature.inputs[0] if signature.inputs else None
+    if name in KERAS_DATASETS:
+        vocab = first.vocab if first is not None else None
+        out["load_args"] = f"num_words={py_literal(vocab)}" if name in SEQUENCE_DATASETS else ""
+        out["pad_length"] = (
+            py_literal(first.shape[0] if first is not None and first.shape else None)
+            if name in SEQUENCE_DATASETS
+            else None
+        )
+        out["column_labels"] = name in COLUMN_LABELS
+    elif name == "synthetic":
+        out["samples"] = py_literal(args.get("samples", 1024))
+        out["seed"] = py_literal(args.get("seed", 0))
+        xs = [_synthetic_input(p, args) for p in signature.inputs]
+        ys = [_synthetic_output(p, args) for p in signature.outputs]
+        out["arrays"] = statement(
+            "x = {" + ", ".join(f"{a['key']}: {a['value']}" for a in xs) + "}"
+        ) + statement("y = {" + ", ".join(f"{a['key']}: {a['value']}" for a in ys) + "}")
+    elif name == "npz":
+        xs = _npz_keys(args.get("x", "x"), signature.inputs, options.inputs)
+        ys = _npz_keys(args.get("y", "y"), signature.outputs, options.outputs)
+        out["arrays"] = statement(
+            "x = {" + ", ".join(f"{a['key']}: f[{a['array']}]" for a in xs) + "}", 1
+        ) + statement("y = {" + ", ".join(f"{a['key']}: f[{a['array']}]" for a in ys) + "}", 1)
+    elif name == "csv":
+        out.update(
+            {
+                k: py_literal(args.get(k, d))
+                for k, d in (
+                    ("label", "label"),
+                    ("features", None),
+                    ("delimiter", ","),
+                    ("classes", None),
+                )
+            }
+        )
+    elif name == "idx":
+        out["images"] = py_literal(args.get("images"))
+        out["labels"] = py_literal(args.get("labels"))
+    elif name in ("images", "text"):
+        out["size"] = py_literal(tuple(args.get("size", (256, 256))))
+        out["color_mode"] = py_literal(args.get("color_mode", "rgb"))
+        out["labels"] = py_literal(args.get("labels", "inferred"))
+        out["max_tokens"] = py_literal(args.get("max_tokens", 20000))
+        out["sequence_length"] = py_literal(args.get("sequence_length", 200))
+    return out
+
+
+def _synthetic_input(port: Port, args: dict[str, Any]) -> dict[str, str]:
+    shape = py_literal(
+        Code(f"(n, {', '.join(str(d) for d in port.shape)})") if port.shape else Code("(n,)")
+    )
+    if port.dtype.startswith(("int", "uint")):
+        high = py_literal(port.vocab or args.get("classes") or 2)
+        value = f"rng.integers(0, {high}, {shape}).astype({py_literal(port.dtype)})"
+    else:
+        value = f"rng.standard_normal({shape}).astype(np.float32)"
+    return {"key": py_literal(port.name), "value": value}
+
+
+def _synthetic_output(port: Port, args: dict[str, Any]) -> dict[str, str]:
+    dims = [str(d) for d in port.shape]
+    loss = (port.loss or "").lower().replace("_", "")
+    units = port.shape[-1] if port.shape else 1
+    whole = "(n, " + ", ".join(dims) + ")" if dims else "(n,)"
+    head = "(n, " + ", ".join(dims[:-1]) + ")" if len(dims) > 1 else "(n,)"
+    if loss == "sparsecategoricalcrossentropy":
+        value = f"rng.integers(0, {args.get('classes') or units}, {head}).astype(np.int32)"
+    elif loss in ("categoricalcrossentropy", "categoricalfocalcrossentropy"):
+        value = f"np.eye({units}, dtype=np.float32)[rng.integers(0, {units}, {head})]"
+    elif "binary" in loss or loss in ("hinge", "squaredhinge"):
+        value = f"rng.integers(0, 2, {whole}).astype(np.float32)"
+    else:
+        value = f"rng.standard_normal({whole}).astype(np.float32)"
+    return {"key": py_literal(port.name), "value": value}
+
+
+def _npz_keys(
+    spec: Any, ports: tuple[Port, ...], chosen: tuple[str, ...] | None
+) -> list[dict[str, str]]:
+    """(port name, array name) pairs, named as data.py names a loader's arrays."""
+    if spec is None:
+        return []
+    order = list(chosen) if chosen else [p.name for p in ports]
+    if isinstance(spec, dict):
+        pairs = list(spec.items())
+    elif isinstance(spec, str):
+        pairs = [(order[0], spec)]
+    else:
+        pairs = list(zip(order, spec, strict=False))
+    return [{"key": py_literal(k), "array": py_literal(v)} for k, v in pairs]
+
+
+# -- train ------------------------------------------------------------------------------------
+def _train(
+    checked: Checked, graph: Graph, settings: TrainSettings, classes: Classes
+) -> dict[str, Any]:
+    fields = settings.fields
+
+    def value(v: Any, module: str) -> str:
+        return py_literal(classes.literal(v, module))
+
+    def each(v: Any, module: str) -> str:
+        if isinstance(v, dict):
+            return (
+                "{" + ", ".join(f"{py_literal(k)}: {each(x, module)}" for k, x in v.items()) + "}"
+            )
+        if isinstance(v, list | tuple):
+            return "[" + ", ".join(each(x, module) for x in v) + "]"
+        return value(v, module)
+
+    optimizer = fields["optimizer"].value if "optimizer" in fields else "adam"
+    compile_args = [f"optimizer={value(optimizer, 'keras.optimizers')}"]
+    if "loss" in fields:
+        compile_args.append(f"loss={each(fields['loss'].value, 'keras.losses')}")
+    if "loss_weights" in fields:
+        compile_args.append(f"loss_weights={py_literal(fields['loss_weights'].value)}")
+    if "metrics" in fields:
+        compile_args.append(f"metrics={each(fields['metrics'].value, 'keras.metrics')}")
+    if "jit_compile" in fields and fields["jit_compile"].value is not None:
+        compile_args.append(f"jit_compile={py_literal(settings.jit_compile)}")
+    compile_args.append("steps_per_execution=STEPS_PER_EXECUTION")
+    callbacks = (
+        fields["callbacks"].value if "callbacks" in fields and fields["callbacks"].value else []
+    )
+    callbacks = [KerasObject(c) if isinstance(c, str) else c for c in callbacks]
+    seed = settings.seed
+    shuffle_seed = (
+        "SEED" if seed is not None else "0" if settings.distribute == "multi_worker" else "None"
+    )
+    strategy = {
+        "mirrored": "tf.distribute.MirroredStrategy()",
+        "multi_worker": "tf.distribute.MultiWorkerMirroredStrategy()",
+    }.get(settings.distribute or "")
+    depth = 1 if strategy is not None else 0
+    listed = ", ".join(value(c, "keras.callbacks") for c in callbacks)
+    fit_callbacks = f", callbacks=[{listed}]" if callbacks else ""
+    augment = (
+        ", augment=augmenter()"
+        if checked.data.get("augment") and checked.data["augment"].value
+        else ""
+    )
+    return {
+        "compile": statement(f"model.compile({', '.join(compile_args)})", depth),
+        "make_train": statement(
+            f"train_data = make_dataset(train, args.batch_size, training=True, "
+            f"seed={shuffle_seed}{augment})"
+        ),
+        "fit": statement(
+            "history = model.fit(train_data, validation_data=validation_data, "
+            f"epochs=args.epochs{fit_callbacks}, shuffle=False)"
+        ),
+        "epochs": py_literal(settings.epochs),
+        "batch_size": py_literal(settings.batch_size),
+        "seed": py_literal(seed) if seed is not None else None,
+        "shuffle_seed": shuffle_seed,
+        "steps_per_execution": py_literal(settings.steps_per_execution),
+        "compile_args": compile_args,
+        "callbacks": [value(c, "keras.callbacks") for c in callbacks],
+        "mixed_precision": settings.mixed_precision,
+        "strategy": strategy,
+        "output": py_literal(f"{graph.name}.keras"),
+    }

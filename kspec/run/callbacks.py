@@ -1,0 +1,116 @@
+"""The run's own Keras callbacks: per-epoch history, BackupAndRestore, Ctrl-C; and the user's."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kspec.catalog import KerasObject
+from kspec.run import rundir
+
+# Arguments naming files a callback writes: relative ones land in the run folder.
+PATH_ARGS = {"ModelCheckpoint": "filepath", "TensorBoard": "log_dir", "CSVLogger": "filename",
+             "BackupAndRestore": "backup_dir"}  # fmt: skip
+
+
+def user_callback(value: Any, run_dir: Path) -> Any:
+    """A user's callback; relative file paths it writes land in the run folder."""
+    from kspec.keras.build import keras_value
+
+    if isinstance(value, str):
+        value = KerasObject(value)
+    arg = PATH_ARGS.get(value.name)
+    kwargs = dict(value.kwargs)
+    if arg in kwargs and isinstance(kwargs[arg], str) and not os.path.isabs(kwargs[arg]):
+        kwargs[arg] = str(run_dir / kwargs[arg])
+    return keras_value(
+        KerasObject(value.name, value.args, tuple(kwargs.items())), "keras.callbacks"
+    )
+
+
+@dataclass
+class Tracker:
+    """Shared state of the run's own callbacks."""
+
+    records: list[dict[str, Any]]
+    callbacks: list[Any] = field(default_factory=list)
+    epoch_seconds: list[float] = field(default_factory=list)  # wall-clock time per epoch
+    epoch_cpu_seconds: list[float] = field(default_factory=list)  # CPU time, all threads
+    interrupted: bool = False
+    steps: int | None = None
+    last_batch: int = -1
+
+    def partial_epoch(self) -> bool:
+        """Keras ends an interrupted epoch as if complete; it is not, unless its last batch ran."""
+        return self.interrupted and (self.steps is None or self.last_batch + 1 < self.steps)
+
+
+def make_tracker(run_dir: Path, records: list[dict[str, Any]], *, with_backup: bool) -> Tracker:
+    import keras
+
+    tracker = Tracker(list(records))
+
+    class EpochWriter(keras.callbacks.Callback):  # type: ignore[misc]
+        """Writes history.json/.csv after every complete epoch, so a kill loses at most one."""
+
+        def on_train_begin(self, logs: Any = None) -> None:
+            tracker.steps = self.params.get("steps")
+
+        def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+            tracker.last_batch = -1
+            self.started, self.cpu = time.perf_counter(), time.process_time()
+
+        def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+            tracker.last_batch = batch
+
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            if tracker.partial_epoch():
+                return
+            tracker.epoch_seconds.append(round(time.perf_counter() - self.started, 4))
+            tracker.epoch_cpu_seconds.append(round(time.process_time() - self.cpu, 4))
+            tracker.records[epoch:] = [{k: float(v) for k, v in (logs or {}).items()}]
+            rundir.write_history(run_dir, tracker.records)
+
+    class Backup(keras.callbacks.BackupAndRestore):  # type: ignore[misc]
+        """BackupAndRestore that skips the half epoch Ctrl-C leaves and keeps its checkpoint
+        after an interruption (kspec deletes it once the run completes)."""
+
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            if not tracker.partial_epoch():
+                super().on_epoch_end(epoch, logs)
+
+    tracker.callbacks.append(EpochWriter())
+    if with_backup:
+        tracker.callbacks.append(
+            Backup(
+                str(run_dir / rundir.BACKUP_DIR), double_checkpoint=True, delete_checkpoint=False
+            )
+        )
+    return tracker
+
+
+@contextlib.contextmanager
+def catch_sigint(model: Any, tracker: Tracker) -> Iterator[None]:
+    """The first Ctrl-C asks Keras to stop after the current batch; a second one stops at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        if tracker.interrupted:
+            raise KeyboardInterrupt
+        tracker.interrupted = True
+        model.stop_training = True
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -1,0 +1,417 @@
+"""Text -> IR: the Lark LALR parser, newline handling, and syntax errors as diagnostics."""
+
+from __future__ import annotations
+
+import gc
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import Any
+
+from lark import Lark, Token, Tree
+from lark.exceptions import UnexpectedInput
+from lark.parse_tree_builder import PropagatePositions
+from lark.tree import Meta
+
+from kspec.diagnostics import Diagnostic, KspecError
+from kspec.resources import resource_dir
+from kspec.source import Source, Span
+from kspec.syntax import ir
+from kspec.syntax.errors import syntax_diagnostics
+
+# A newline ends a statement unless a bracket is open or the line plainly continues.
+_OPEN = {"LPAR", "CALL_LPAR", "LSQB", "INDEX_LSQB"}
+_CLOSE = {"RPAR", "RSQB", "RBRACE"}
+_CONTINUE_AFTER = {
+    "ARROW",
+    "EQUAL",
+    "COMMA",
+    "COLON",
+    "ADD_OP",
+    "MUL_OP",
+    "POW",
+    "COMP_OP",
+    "AND",
+    "OR",
+    "NOT",
+    "IF",
+    "ELSE",
+    "IN",
+    "LBRACE",
+}
+# `{` after these opens a dict; after anything else it opens a body (model, block, for, if).
+_DICT_AFTER = {
+    "EQUAL",
+    "LPAR",
+    "CALL_LPAR",
+    "LSQB",
+    "INDEX_LSQB",
+    "COMMA",
+    "COLON",
+    "ARROW",
+    "ADD_OP",
+    "MUL_OP",
+    "POW",
+    "COMP_OP",
+    "AND",
+    "OR",
+    "NOT",
+}
+
+
+class Newlines:
+    """Lark postlexer: drops newlines inside brackets and after a token that needs more.
+
+    Newlines before `->`, `else` and `}` are already white space (the `_NL` regex looks ahead),
+    so this never needs to look at the next token, which Lark's contextual lexer would lex in
+    the wrong parser state.
+    """
+
+    always_accept = ("_NL",)
+
+    def process(self, stream: Iterator[Token]) -> Iterator[Token]:
+        brackets: list[bool] = []  # True for (), [] and dict braces: newlines inside are ignored
+        prev: Token | None = None
+        for tok in stream:
+            if tok.type == "_NL":
+                if (brackets and brackets[-1]) or prev is None or prev.type in _CONTINUE_AFTER:
+                    continue
+                if prev.type == "_NL":
+                    continue
+            elif tok.type in _OPEN:
+                brackets.append(True)
+            elif tok.type == "LBRACE":
+                brackets.append(prev is not None and prev.type in _DICT_AFTER)
+            elif tok.type in _CLOSE and brackets:
+                brackets.pop()
+            yield tok
+            prev = tok
+
+
+@lru_cache(maxsize=1)
+def parser() -> Lark:
+    grammar = (resource_dir("grammars") / "kspec.lark").read_text(encoding="utf-8")
+    lark = Lark(
+        grammar,
+        parser="lalr",
+        lexer="contextual",
+        postlex=Newlines(),
+        propagate_positions=True,
+        maybe_placeholders=True,
+        cache=_cache_file(),
+    )
+    for callback in getattr(lark, "_callbacks", {}).values():  # absent: Lark's own, only slower
+        if type(callback) is PropagatePositions:
+            callback.__class__ = PassThroughPositions
+    return lark
+
+
+def _cache_file() -> str | bool:
+    """Where Lark keeps its analysis of the grammar between runs, or False if nowhere.
+
+    Building the LALR tables takes a quarter of a second, most of a `kspec check` start-up;
+    loading them takes a few milliseconds. Lark checks that the cached tables belong to this
+    grammar, these options and this Lark version, and rebuilds them otherwise.
+    """
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = os.path.join(base, "kspec")
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError:
+        return False
+    return os.path.join(folder, "grammar.lark-cache")
+
+
+class PassThroughPositions(PropagatePositions):
+    """Lark's position propagation, minus the work for a `?rule` that passes its child on.
+
+    Every atom is reduced through a dozen such rules (expr, chain, or_test, ... postfix); the
+    child already carries its positions, and recomputing them at each level was half the
+    parse time of a 10,000-layer spec (bench/README.md). The result is the same tree.
+    """
+
+    def __call__(self, children: list[Any]) -> Any:
+        if len(children) != 1:
+            return super().__call__(children)  # type: ignore[no-untyped-call]
+        node = self.node_builder(children)
+        if node is children[0]:
+            return node
+        whole = PropagatePositions(lambda _: node, self.node_filter)  # type: ignore[no-untyped-call]
+        return whole(children)
+
+
+def span_of(meta: Meta | Token, path: str) -> Span:
+    if isinstance(meta, Token):
+        return Span(
+            meta.line or 0, meta.column or 0, meta.end_line or 0, meta.end_column or 0, path
+        )
+    if getattr(meta, "empty", False):
+        return Span(0, 0, 0, 0, path)
+    return Span(meta.line, meta.column, meta.end_line, meta.end_column, path)
+
+
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "\\": "\\", '"': '"', "'": "'"}
+
+
+def decode_string(token: Token, path: str) -> str:
+    """The value of a double-quoted string token; unknown escapes are errors, not warnings."""
+    body, out, i = token[1:-1], [], 0
+    while i < len(body):
+        ch = body[i]
+        if ch != "\\":
+            out.append(ch)
+            i += 1
+            continue
+        esc = body[i + 1]
+        if esc in _ESCAPES:
+            out.append(_ESCAPES[esc])
+            i += 2
+        elif esc in "xu" and _is_hex(
+            body[i + 2 : i + (4 if esc == "x" else 6)], 2 if esc == "x" else 4
+        ):
+            width = 2 if esc == "x" else 4
+            out.append(chr(int(body[i + 2 : i + 2 + width], 16)))
+            i += 2 + width
+        else:
+            col = (token.column or 1) + 1 + i
+            span = Span(token.line or 0, col, token.line or 0, col + 2, path)
+            raise KspecError(
+                [
+                    Diagnostic(
+                        "bad-escape",
+                        f"unknown escape '\\{esc}' in string",
+                        span,
+                        help='escapes are \\n \\t \\r \\0 \\\\ \\" \\xHH \\uHHHH',
+                    )
+                ]
+            )
+    return "".join(out)
+
+
+def _is_hex(text: str, width: int) -> bool:
+    return len(text) == width and all(c in "0123456789abcdefABCDEF" for c in text)
+
+
+MAX_DEPTH = 150  # nested rules in one spec; deeper would overflow the checker's recursion
+
+
+class ToIR:
+    """One method per grammar rule or alias, taking (meta, children): no Lark Tree reaches the IR.
+
+    `transform` walks the tree with its own stack rather than Lark's recursive Transformer, so a
+    deeply nested input is a diagnostic instead of a RecursionError (and the walk is faster).
+    """
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def transform(self, tree: Tree[Token]) -> ir.Spec:
+        todo: list[tuple[Any, int, bool]] = [(tree, 1, False)]  # (node, depth, children done)
+        done: list[Any] = []
+        while todo:
+            node, depth, ready = todo.pop()
+            if not isinstance(node, Tree):
+                done.append(node)  # a token, or None for an absent optional part
+            elif ready:
+                n = len(node.children)
+                children = done[len(done) - n :]
+                del done[len(done) - n :]
+                done.append(getattr(self, str(node.data))(node.meta, children))
+            else:
+                if depth > MAX_DEPTH:
+                    message = f"this nests more than {MAX_DEPTH} levels deep"
+                    fix = "name the inner parts: x = ..., then use x"
+                    raise KspecError([Diagnostic("too-deep", message, self.sp(node.meta), fix)])
+                todo.append((node, depth, True))
+                todo.extend((c, depth + 1, False) for c in reversed(node.children))
+        result: ir.Spec = done[0]
+        return result
+
+    def sp(self, meta: Meta) -> Span:
+        return span_of(meta, self.path)
+
+    # top level
+    def start(self, meta: Meta, items: list[Any]) -> ir.Spec:
+        return ir.Spec(tuple(i for i in items if i is not None), path=self.path)
+
+    def model(self, meta: Meta, c: list[Any]) -> ir.Model:
+        return ir.Model(str(c[0]), c[1], span=self.sp(meta), name_span=span_of(c[0], self.path))
+
+    def block(self, meta: Meta, c: list[Any]) -> ir.Block:
+        name, *params, body = c
+        return ir.Block(
+            str(name),
+            tuple(p for p in params if p is not None),
+            body,
+            span=self.sp(meta),
+            name_span=span_of(name, self.path),
+        )
+
+    def param(self, meta: Meta, c: list[Any]) -> ir.Param:
+        return ir.Param(str(c[0]), c[1], span=self.sp(meta))
+
+    def section(self, meta: Meta, c: list[Any]) -> ir.Section:
+        return ir.Section(str(c[0]), tuple(f for f in c[1:] if f is not None), span=self.sp(meta))
+
+    def field(self, meta: Meta, c: list[Any]) -> ir.Field:
+        return ir.Field(str(c[0]), c[1], span=self.sp(meta))
+
+    def const(self, meta: Meta, c: list[Any]) -> ir.Const:
+        return ir.Const(str(c[0]), c[1], span=self.sp(meta))
+
+    def import_stmt(self, meta: Meta, c: list[Any]) -> ir.Import:
+        return ir.Import(decode_string(c[0], self.path), span=self.sp(meta))
+
+    def use_stmt(self, meta: Meta, c: list[Any]) -> ir.Use:
+        alias = str(c[1]) if c[1] is not None else None
+        return ir.Use(decode_string(c[0], self.path), alias, span=self.sp(meta))
+
+    def body(self, meta: Meta, c: list[Any]) -> tuple[ir.Stmt, ...]:
+        return tuple(s for s in c if s is not None)
+
+    # statements
+    def input_stmt(self, meta: Meta, c: list[Any]) -> ir.Input:
+        dtype = str(c[2]) if c[2] is not None else None
+        return ir.Input(str(c[0]), c[1], dtype, span=self.sp(meta))
+
+    def output_named(self, meta: Meta, c: list[Any]) -> ir.Output:
+        return ir.Output(str(c[0]), c[1], span=self.sp(meta))
+
+    def output_expr(self, meta: Meta, c: list[Any]) -> ir.Output:
+        return ir.Output(None, c[0], span=self.sp(meta))
+
+    def shared_layer(self, meta: Meta, c: list[Any]) -> ir.SharedLayer:
+        return ir.SharedLayer(str(c[0]), c[1], span=self.sp(meta))
+
+    def for_loop(self, meta: Meta, c: list[Any]) -> ir.ForLoop:
+        return ir.ForLoop(c[0], c[1], c[2], span=self.sp(meta))
+
+    def if_else(self, meta: Meta, c: list[Any]) -> ir.IfElse:
+        test, body, orelse = c
+        if isinstance(orelse, ir.IfElse):
+            orelse = (orelse,)
+        return ir.IfElse(test, body, orelse or (), span=self.sp(meta))
+
+    def bind(self, meta: Meta, c: list[Any]) -> ir.Bind:
+        return ir.Bind(c[0], c[1], span=self.sp(meta))
+
+    def targets(self, meta: Meta, c: list[Any]) -> tuple[str, ...]:
+        return tuple(str(t) for t in c)
+
+    def chain_stmt(self, meta: Meta, c: list[Any]) -> ir.ChainStmt:
+        return ir.ChainStmt(c[0], span=self.sp(meta))
+
+    # expressions
+    def cond_expr(self, meta: Meta, c: list[Any]) -> ir.Cond:
+        return ir.Cond(c[0], c[1], c[2], span=self.sp(meta))
+
+    def chain_expr(self, meta: Meta, c: list[Any]) -> ir.Chain:
+        return ir.Chain(tuple(x for x in c if not isinstance(x, Token)), span=self.sp(meta))
+
+    def or_expr(self, meta: Meta, c: list[Any]) -> ir.Binary:
+        return ir.Binary("or", c[0], c[1], span=self.sp(meta))
+
+    def and_expr(self, meta: Meta, c: list[Any]) -> ir.Binary:
+        return ir.Binary("and", c[0], c[1], span=self.sp(meta))
+
+    def not_expr(self, meta: Meta, c: list[Any]) -> ir.Unary:
+        return ir.Unary("not", c[0], span=self.sp(meta))
+
+    def compare(self, meta: Meta, c: list[Any]) -> ir.Binary:
+        return ir.Binary(str(c[1]), c[0], c[2], span=self.sp(meta))
+
+    def binary(self, meta: Meta, c: list[Any]) -> ir.Binary:
+        return ir.Binary(str(c[1]), c[0], c[2], span=self.sp(meta))
+
+    def unary(self, meta: Meta, c: list[Any]) -> ir.Unary:
+        return ir.Unary(str(c[0]), c[1], span=self.sp(meta))
+
+    def power_expr(self, meta: Meta, c: list[Any]) -> ir.Binary:
+        return ir.Binary("**", c[0], c[2], span=self.sp(meta))
+
+    def index(self, meta: Meta, c: list[Any]) -> ir.Index:
+        return ir.Index(c[0], c[2], span=self.sp(meta))
+
+    def slice(self, meta: Meta, c: list[Any]) -> ir.Slice:
+        return ir.Slice(c[0], c[1], span=self.sp(meta))
+
+    def attr(self, meta: Meta, c: list[Any]) -> ir.Attr:
+        return ir.Attr(c[0], str(c[1]), span=self.sp(meta))
+
+    def name(self, meta: Meta, c: list[Any]) -> ir.Name:
+        return ir.Name(str(c[0]), span=self.sp(meta))
+
+    def call(self, meta: Meta, c: list[Any]) -> ir.Call:
+        name, _lpar, *args = c
+        return ir.Call(
+            str(name),
+            tuple(a for a in args if a is not None),
+            span=self.sp(meta),
+            func_span=span_of(name, self.path),
+        )
+
+    def kwarg(self, meta: Meta, c: list[Any]) -> ir.Arg:
+        return ir.Arg(str(c[0]), c[1], span=self.sp(meta))
+
+    def posarg(self, meta: Meta, c: list[Any]) -> ir.Arg:
+        return ir.Arg(None, c[0], span=self.sp(meta))
+
+    def int_lit(self, meta: Meta, c: list[Any]) -> ir.Literal:
+        return ir.Literal(int(str(c[0]).replace("_", "")), span=self.sp(meta))
+
+    def float_lit(self, meta: Meta, c: list[Any]) -> ir.Literal:
+        return ir.Literal(float(c[0]), span=self.sp(meta))
+
+    def string_lit(self, meta: Meta, c: list[Any]) -> ir.Literal:
+        return ir.Literal(decode_string(c[0], self.path), span=self.sp(meta))
+
+    def true_lit(self, meta: Meta, c: list[Any]) -> ir.Literal:
+        return ir.Literal(True, span=self.sp(meta))
+
+    def false_lit(self, meta: Meta, c: list[Any]) -> ir.Literal:
+        return ir.Literal(False, span=self.sp(meta))
+
+    def none_lit(self, meta: Meta, c: list[Any]) -> ir.Literal:
+        return ir.Literal(None, span=self.sp(meta))
+
+    def tuple_lit(self, meta: Meta, c: list[Any]) -> ir.TupleExpr:
+        return ir.TupleExpr(tuple(x for x in c if x is not None), span=self.sp(meta))
+
+    def list_lit(self, meta: Meta, c: list[Any]) -> ir.ListExpr:
+        return ir.ListExpr(tuple(x for x in c if x is not None), span=self.sp(meta))
+
+    def dict_lit(self, meta: Meta, c: list[Any]) -> ir.DictExpr:
+        return ir.DictExpr(tuple(e for e in c if e is not None), span=self.sp(meta))
+
+    def entry(self, meta: Meta, c: list[Any]) -> tuple[str, ir.Expr]:
+        key = c[0]
+        text = decode_string(key, self.path) if key.type == "STRING" else str(key)
+        return (text, c[1])
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection inside: the parse tree and the checked graph are many
+    young objects that would make each collection walk more, quadratic in the spec's size
+    (PERF-NOTES.md). The little cyclic garbage made meanwhile is collected afterwards."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def parse(text: str, path: str = "<string>") -> ir.Spec:
+    """Parse spec text into IR; raise KspecError with a located diagnostic on a syntax error."""
+    source = Source(path, text)
+    try:
+        with paused_gc():
+            return ToIR(path).transform(parser().parse(text))
+    except UnexpectedInput as e:
+        diags = syntax_diagnostics(e, source, parser().parse)
+        raise KspecError(diags, {path: source}) from None
+    except KspecError as e:
+        raise KspecError(e.diagnostics, {path: source}) from None
