@@ -55,19 +55,7 @@ class Spec:
         return list(self.checked.models)
 
     def graph(self, model: str | None = None) -> Graph:
-        checked = self.checked
-        if model is not None and model not in checked.models:
-            raise KspecError(
-                [
-                    Diagnostic(
-                        "unknown-model",
-                        f"no model named '{model}'",
-                        Span(0, 0, 0, 0, self.filename),
-                        help=f"models: {', '.join(checked.models)}",
-                    )
-                ]
-            )
-        return checked.model(model)
+        return self.checked.model(model)
 
     def summary(self, model: str | None = None) -> dict[str, Any]:
         """The static summary as data: layers, output shapes, parameter counts."""

@@ -6,10 +6,13 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kspec import __version__
 from kspec.diagnostics import Diagnostic, KspecError, render_all
+
+if TYPE_CHECKING:
+    from kspec.check.graph import Checked, Graph
 
 EXIT_OK, EXIT_SPEC, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -26,6 +29,17 @@ examples:
 
 class UsageError(Exception):
     pass
+
+
+def _model(checked: Checked, name: str | None) -> Graph:
+    """`--model NAME`: a wrong name is a usage error (exit 2), worded by Checked.model."""
+    try:
+        return checked.model(name)
+    except KspecError as e:
+        if name is None:
+            raise
+        d = e.diagnostics[0]
+        raise UsageError(f"{d.message}; {d.help}" if d.help else d.message) from None
 
 
 def _common(p: argparse.ArgumentParser, *, formats: bool = True) -> None:
@@ -121,11 +135,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
         raise KspecError(diags.items, diags.sources)
     _print_warnings(diags.warnings, diags.sources, args.format)
     if args.model is not None:
-        if args.model not in checked.models:
-            raise UsageError(
-                f"no model named '{args.model}' in {args.file}; models: {', '.join(checked.models)}"
-            )
-        graphs = [checked.models[args.model]]
+        graphs = [_model(checked, args.model)]
     else:
         graphs = list(checked.models.values())
     if args.format == "json":
@@ -378,11 +388,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
 
     fmt = output_format(args.output)
     checked = _checked(args.file, args.overrides)
-    if args.model is not None and args.model not in checked.models:
-        raise UsageError(
-            f"no model named '{args.model}' in {args.file}; models: {', '.join(checked.models)}"
-        )
-    render(to_dot(checked.model(args.model)), fmt, args.output)
+    render(to_dot(_model(checked, args.model)), fmt, args.output)
     print(f"wrote {args.output}", file=sys.stderr)
     return EXIT_OK
 

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from kspec.codes import Code
 from kspec.source import NO_SPAN, Source, Span
 
 Severity = Literal["error", "warning"]
@@ -15,7 +16,7 @@ Severity = Literal["error", "warning"]
 
 @dataclass(frozen=True, slots=True)
 class Diagnostic:
-    code: str  # stable slug for --format json and docs: "unknown-name"
+    code: Code  # stable slug for --format json; listed in docs/diagnostics.md
     message: str  # lower-case start (names keep their case), no final period
     span: Span
     help: str | None = None  # the fix, when the message does not already say it
@@ -61,11 +62,11 @@ class Diagnostics:
         if not any(_same_report(d, seen) for seen in self.items):
             self.items.append(d)
 
-    def error(self, message: str, span: Span, *, code: str, help: str | None = None) -> None:
+    def error(self, message: str, span: Span, *, code: Code, help: str | None = None) -> None:
         notes = tuple(reversed(self.context))
         self.add(Diagnostic(code, message, span, help, "error", notes))
 
-    def warning(self, message: str, span: Span, *, code: str, help: str | None = None) -> None:
+    def warning(self, message: str, span: Span, *, code: Code, help: str | None = None) -> None:
         notes = tuple(reversed(self.context))
         self.add(Diagnostic(code, message, span, help, "warning", notes))
 

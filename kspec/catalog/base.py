@@ -14,6 +14,7 @@ from types import MappingProxyType
 from typing import Any, ClassVar, TypeAlias, TypeVar
 
 from kspec.catalog import names
+from kspec.codes import Code
 
 Dim: TypeAlias = int | None
 Shape: TypeAlias = tuple[Dim, ...]
@@ -38,7 +39,7 @@ class ParamError(Exception):
         message: str,
         arg: str | int | None = None,
         help: str | None = None,
-        code: str = "bad-argument",
+        code: Code = "bad-argument",
     ):
         super().__init__(message)
         self.message = message

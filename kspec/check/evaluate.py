@@ -26,6 +26,7 @@ from kspec.check.values import (
     describe_value,
     is_tensors,
 )
+from kspec.codes import Code
 from kspec.diagnostics import Diagnostics, suggest
 from kspec.source import Span
 from kspec.syntax import ir
@@ -122,7 +123,7 @@ class Evaluator:
         self.diags = diags
         self.scope = scope
 
-    def error(self, message: str, span: Span, code: str, help: str | None = None) -> Skip:
+    def error(self, message: str, span: Span, code: Code, help: str | None = None) -> Skip:
         self.diags.error(message, span, code=code, help=help)
         return Skip()
 
@@ -154,7 +155,7 @@ class Evaluator:
             case ir.Index(obj, index):
                 return self.index(self.eval(obj), index, e)
             case ir.Slice():
-                raise self.error("a slice is only allowed inside [...]", e.span, "syntax-error")
+                raise self.error("a slice is only allowed inside [...]", e.span, "misplaced-slice")
             case ir.Attr(obj, name):
                 return self.attr(self.eval(obj), name, e)
             case ir.Chain():
@@ -352,7 +353,7 @@ class Evaluator:
                     raise self.error(
                         "a positional argument cannot follow a keyword argument",
                         a.span,
-                        "syntax-error",
+                        "argument-order",
                     )
                 if is_tensors(value):
                     raise self.error(

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kspec.catalog import LayerSpec, Params, Shape
-from kspec.diagnostics import Diagnostic
+from kspec.diagnostics import Diagnostic, KspecError, suggest
 from kspec.source import NO_SPAN, Source, Span
 from kspec.syntax import ir
 
@@ -205,9 +205,38 @@ class Checked:
     uses: dict[str, str] = field(default_factory=dict)  # bound name -> "package.module:Class"
 
     def model(self, name: str | None = None) -> Graph:
-        """The model to build: `name`, else train.model, else the only (or last) one."""
+        """The model to build: `name`, else train.model, else the only (or last) one.
+
+        The one place an unknown or missing model is reported, for every command and the API.
+        """
+        where = Span(0, 0, 0, 0, self.path)
+        if not self.models:
+            raise KspecError(
+                [
+                    Diagnostic(
+                        "no-model",
+                        f"{self.path} defines no model",
+                        where,
+                        help="add `model NAME { ... }`, or import a file that defines one",
+                    )
+                ],
+                self.sources,
+            )
         if name is None and "model" in self.train:
             name = str(self.train["model"].value)
         if name is None:
             return list(self.models.values())[-1]
+        if name not in self.models:
+            known = ", ".join(self.models)
+            raise KspecError(
+                [
+                    Diagnostic(
+                        "unknown-model",
+                        f"no model named '{name}' in {self.path}",
+                        where,
+                        help=suggest(name, self.models) or f"models: {known}",
+                    )
+                ],
+                self.sources,
+            )
         return self.models[name]

@@ -12,12 +12,13 @@ from kspec.catalog.datasets import DATASETS, LOADERS
 from kspec.catalog.shapes import product
 from kspec.check.graph import Graph, Setting
 from kspec.check.values import LayerStep
+from kspec.codes import Code
 from kspec.diagnostics import Diagnostics, suggest
 from kspec.source import Span
 
 
 class FieldError(Exception):
-    def __init__(self, message: str, help: str | None = None, code: str = "bad-field"):
+    def __init__(self, message: str, help: str | None = None, code: Code = "bad-field"):
         super().__init__(message)
         self.message, self.help, self.code = message, help, code
 

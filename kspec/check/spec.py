@@ -387,11 +387,8 @@ def _check_text(
     )
     _check_model_choice(checked, diags)
     if models and not diags.errors:
-        try:
-            graph = checked.model()
-        except KeyError:
-            graph = None
-        if graph is not None and graph.complete:
+        graph = checked.model()  # train.model was checked just above
+        if graph.complete:
             check_against_model(graph, checked.data, checked.train, diags)
     checked.warnings = diags.warnings
     if diags.errors and raise_errors:

@@ -81,7 +81,7 @@ def template_context(
 def build_context(
     checked: Checked, scopes: dict[str, dict[str, Any]], opts: Options
 ) -> dict[str, Any]:
-    graph = _pick_model(checked, opts.model)
+    graph = checked.model(opts.model)
     names = Names(SCRIPT_NAMES)
     imported = _use_imports(checked, names)
     constants = {
@@ -135,33 +135,6 @@ def build_context(
         **extra,
     }
     return context
-
-
-def _pick_model(checked: Checked, name: str | None) -> Any:
-    if name is not None and name not in checked.models:
-        from kspec.diagnostics import suggest
-
-        raise KspecError(
-            [
-                Diagnostic(
-                    "unknown-model",
-                    f"no model named '{name}' in {checked.path}",
-                    Span(0, 0, 0, 0, checked.path),
-                    help=suggest(name, checked.models) or f"models: {', '.join(checked.models)}",
-                )
-            ],
-            checked.sources,
-        )
-    if not checked.models:
-        raise KspecError(
-            [
-                Diagnostic(
-                    "no-model", f"{checked.path} defines no model", Span(0, 0, 0, 0, checked.path)
-                )
-            ],
-            checked.sources,
-        )
-    return checked.model(name)
 
 
 def _module_doc(checked: Checked, model: str, opts: Options) -> str:

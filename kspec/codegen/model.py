@@ -31,6 +31,7 @@ from kspec.codegen.pycode import Ctor, For, Function, If, Line, NameHole, Run, U
 from kspec.codegen.pyexpr import Translator
 from kspec.codegen.pynames import Names
 from kspec.codegen.steps import Steps
+from kspec.codes import Code
 from kspec.diagnostics import Diagnostics
 from kspec.syntax import ir
 
@@ -71,7 +72,7 @@ class Emitter(Steps, Evaluator):
         self.shared: dict[int, tuple[str, Ctor, Run, LayerStep, ir.Expr, Line, list[Any]]] = {}
         self.placed: set[int] = set()  # id() of shared-layer lines moved to their first use
 
-    def error(self, message: str, span: Any, code: str, help: str | None = None) -> Skip:
+    def error(self, message: str, span: Any, code: Code, help: str | None = None) -> Skip:
         raise Unstructured(message)
 
     # -- driver -----------------------------------------------------------------------------

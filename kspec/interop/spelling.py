@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from kspec.catalog import GenericLayer, KerasObject, LayerSpec
+from kspec.codes import Code
 from kspec.diagnostics import Diagnostic, KspecError
 from kspec.source import NO_SPAN
 from kspec.syntax import ir
@@ -40,7 +41,7 @@ KEYWORDS = frozenset(
 BUILTINS = frozenset({"range", "len", "min", "max", "int", "float", "abs", "round", "sum", "str"})
 
 
-def emit_error(message: str, help: str | None = None, code: str = "cannot-import") -> KspecError:
+def emit_error(message: str, help: str | None = None, code: Code = "cannot-import") -> KspecError:
     return KspecError([Diagnostic(code, message, NO_SPAN, help=help)])
 
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from kspec.catalog import KerasObject
 from kspec.check.settings import Signature
+from kspec.codes import Code
 from kspec.diagnostics import Diagnostic, KspecError
 from kspec.source import Source, Span
 
@@ -67,7 +68,7 @@ class Request:
     validation_split: float = 0.0
     seed: int = 0
 
-    def fail(self, message: str, help: str | None = None, code: str = "data-error") -> KspecError:
+    def fail(self, message: str, help: str | None = None, code: Code = "data-error") -> KspecError:
         return KspecError([Diagnostic(code, message, self.span, help)], self.sources)
 
     def path(self, value: str) -> Path:

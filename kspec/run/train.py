@@ -20,7 +20,8 @@ from typing import Any
 from kspec.catalog import KerasObject
 from kspec.check.graph import Checked, Graph, Setting
 from kspec.check.settings import TrainSettings
-from kspec.diagnostics import Diagnostic, KspecError, suggest
+from kspec.codes import Code
+from kspec.diagnostics import Diagnostic, KspecError
 from kspec.run import rundir
 from kspec.run.callbacks import catch_sigint, make_tracker, user_callback
 from kspec.run.data import Data, augmenter, load_data, pipeline, request, signature_of_graph
@@ -59,7 +60,7 @@ def fail(
     span: Span = NO_SPAN,
     help: str | None = None,
     checked: Checked | None = None,
-    code: str = "run-error",
+    code: Code = "run-error",
 ) -> KspecError:
     return KspecError([Diagnostic(code, message, span, help)], checked.sources if checked else None)
 
@@ -67,7 +68,7 @@ def fail(
 # -- a run ---------------------------------------------------------------------------------
 def run(checked: Checked, options: RunOptions) -> RunResult:
     """Train the spec's model into a new run folder."""
-    graph = pick_model(checked, options.model)
+    graph = checked.model(options.model)
     settings = TrainSettings.of(checked.train, options.epochs)
     notes: list[str] = []
     preflight(_request(checked, graph, settings, options))
@@ -114,7 +115,7 @@ def resume(run_dir: Path, options: RunOptions) -> RunResult:
         )
     checked, _ = check_text(info["spec_text"], info["spec_path"], info["overrides"])
     assert checked is not None
-    graph = pick_model(checked, info["model"])
+    graph = checked.model(info["model"])
     settings = TrainSettings.of(checked.train, info["epochs"])
     options.workdir = Path(info["workdir"])
     options.overrides = info["overrides"]
@@ -125,18 +126,6 @@ def resume(run_dir: Path, options: RunOptions) -> RunResult:
         records = rundir.read_history(run_dir)[:start]
         _note(options, notes, f"resuming {run_dir} at epoch {start + 1} of {settings.epochs}")
         return _train(checked, graph, data, run_dir, settings, strategy, options, notes, records)
-
-
-def pick_model(checked: Checked, name: str | None) -> Graph:
-    if name is not None and name not in checked.models:
-        raise fail(
-            f"no model named '{name}' in {checked.path}",
-            Span(0, 0, 0, 0, checked.path),
-            help=suggest(name, checked.models) or f"models: {', '.join(checked.models)}",
-        )
-    if not checked.models:
-        raise fail(f"{checked.path} defines no model to train", Span(0, 0, 0, 0, checked.path))
-    return checked.model(name)
 
 
 def backup_epoch(run_dir: Path) -> int:
