@@ -65,6 +65,14 @@ def build_parser() -> argparse.ArgumentParser:
         prog="kspec", description=MAIN_HELP, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--version", action="version", version=f"kspec {__version__}")
+    debug = argparse.ArgumentParser(add_help=False)
+    debug.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,  # so that `kspec --debug CMD` and `kspec CMD --debug` both work
+        help="on an internal error, print kspec's own traceback (also: KSPEC_DEBUG=1)",
+    )
+    parser.add_argument("--debug", action="store_true", default=False, help=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (help_, epilog, configure, _) in COMMANDS.items():
         p = sub.add_parser(
@@ -73,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
             description=help_,
             epilog=epilog,
             formatter_class=argparse.RawDescriptionHelpFormatter,
+            parents=[debug],
         )
         configure(p)
     return parser
@@ -534,6 +543,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except Exception as e:  # a bug in kspec, not in the spec
+        import os
         import traceback
 
         print(
@@ -541,8 +551,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             "this is a bug in kspec; please report it with the spec that caused it",
             file=sys.stderr,
         )
-        if "--debug" in sys.argv or __import__("os").environ.get("KSPEC_DEBUG"):
+        if args.debug or os.environ.get("KSPEC_DEBUG"):
             traceback.print_exc()
+        else:
+            print("run it again with --debug to see where it failed", file=sys.stderr)
         return EXIT_INTERNAL
 
 

@@ -122,6 +122,28 @@ def test_a_bug_is_an_internal_error_not_a_traceback(
     assert status == EXIT_INTERNAL
     assert "internal error: RuntimeError: boom" in err
     assert "Traceback" not in err
+    assert "--debug" in err  # says how to see more
+
+
+@pytest.mark.parametrize(
+    "argv", [["--debug", "check", MNIST], ["check", MNIST, "--debug"]], ids=["before", "after"]
+)
+def test_debug_shows_the_internal_traceback(
+    argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.delenv("KSPEC_DEBUG", raising=False)
+    monkeypatch.setattr("kspec.check.spec.check_text", broken)
+    status, _, err = run(argv, capsys)
+    assert status == EXIT_INTERNAL
+    assert "Traceback (most recent call last)" in err
+    assert 'raise RuntimeError("boom")' in err  # the frame that failed, not only the message
+
+
+def test_debug_changes_nothing_without_a_bug(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["check", MNIST, "--debug"], capsys)[0] == 0
 
 
 # -- help and version ----------------------------------------------------------------------
