@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -124,7 +123,3 @@ def render_text(d: Diagnostic, source: Source | None) -> str:
 
 def render_all(diags: Iterable[Diagnostic], sources: Mapping[str, Source]) -> str:
     return "\n".join(render_text(d, sources.get(d.span.path)) for d in diags)
-
-
-def render_json(diags: Iterable[Diagnostic]) -> str:
-    return json.dumps([d.to_json() for d in diags], indent=2)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,11 +43,6 @@ class Source:
         if len(lines) > 1 and not lines[-1]:
             lines.pop()
         object.__setattr__(self, "lines", tuple(line.removesuffix("\r") for line in lines))
-
-    @classmethod
-    def read(cls, path: str | Path) -> Source:
-        p = Path(path)
-        return cls(str(path), p.read_text(encoding="utf-8"))
 
     def line(self, number: int) -> str:
         if 1 <= number <= len(self.lines):

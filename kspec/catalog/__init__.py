@@ -27,7 +27,6 @@ from kspec.catalog.base import (
     Params,
     Shape,
     ShapeError,
-    is_keras_layer,
     keras_class_of,
     lookup,
 )
@@ -42,7 +41,6 @@ __all__ = [
     "Params",
     "Shape",
     "ShapeError",
-    "is_keras_layer",
     "keras_class_of",
     "lookup",
 ]

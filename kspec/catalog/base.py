@@ -372,10 +372,6 @@ def lookup(name: str) -> type[LayerSpec] | None:
     return CATALOG.get(ALIASES.get(name, name))
 
 
-def is_keras_layer(name: str) -> bool:
-    return name in names.KERAS_LAYERS
-
-
 # -- converters: each checks the kind of a spec value and normalizes it ---------------------
 def describe(value: Any) -> str:
     """A value's kind in spec words, for 'expected X, got Y' messages."""
