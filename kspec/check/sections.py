@@ -157,7 +157,7 @@ def _source(v: Any) -> Any:
 
 
 def _loader_args(v: KerasObject) -> KerasObject:
-    params = LOADERS[v.name]
+    params = LOADERS[v.name].args
     names = [p.name for p in params]
     if len(v.args) > len(params):
         raise FieldError(f"{v.name}() takes at most {len(params)} arguments, got {len(v.args)}")
