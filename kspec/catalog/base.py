@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, ClassVar, TypeAlias, TypeVar
+from typing import Any, ClassVar, TypeAlias, TypeGuard, TypeVar
 
 from kspec.catalog import names
 from kspec.codes import Code
@@ -178,6 +178,12 @@ class LayerSpec:
     call_tensors: ClassVar[tuple[str, ...]] = ()
     statically_checked: ClassVar[bool] = True
     family: ClassVar[str] = "core"
+
+    @classmethod
+    def unpacks(cls, inputs: object) -> TypeGuard[list[Any]]:
+        """Whether a call passes a list source as separate tensors, `layer(q, v)`, rather than
+        as one argument, `layer([a, b])`. The builder and the code generator both ask this."""
+        return bool(cls.call_inputs) and isinstance(inputs, list)
 
     # -- declaration ------------------------------------------------------------------
     @classmethod
