@@ -169,6 +169,13 @@ model pruned {
     kept
 }""",
     "blocks": (EXAMPLES / "resnet_tiny.kspec").read_text(),
+    "cells": """
+model seq {
+    input x: (20, 3)
+    y, h, c = x -> RNN(LSTMCell(6), return_sequences=true, return_state=true)
+    z = y -> RNN([GRUCell(6), SimpleRNNCell(4)], initial_state=[c, x -> RNN(GRUCell(4))])
+    z -> Dense(2)
+}""",
 }
 
 

@@ -4,7 +4,9 @@
 from kspec.catalog import (  # noqa: F401
     activations,
     attention,
+    cells,
     conv,
+    conv_recurrent,
     conv_transpose,
     core,
     embedding,

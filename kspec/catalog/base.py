@@ -8,6 +8,7 @@ here imports Keras: `keras_class` is a dotted string that only the backends reso
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -157,6 +158,56 @@ def param(
     return field(default=default, metadata={"kspec": rule})
 
 
+def spatial(
+    per_axis: Any = REQUIRED,
+    *,
+    minimum: float | None = None,
+    optional: bool = False,
+    scalar_default: bool = False,
+) -> Any:
+    """Declare a per-axis argument (kernel_size, strides, pool_size) once on a family's base.
+
+    Each entry that sets `rank` gets an int-or-rank-tuple converter and Keras's default for its
+    rank: `strides=1` on Conv1D, `(1, 1)` on Conv2D (or the plain int on every rank with
+    `scalar_default`, as the ConvLSTM layers write it).
+    """
+    rule = {"per_axis": per_axis, "minimum": minimum, "optional": optional}
+    rule["scalar_default"] = scalar_default
+    meta = {"kspec_rank": rule}
+    if per_axis is REQUIRED:
+        return field(metadata=meta)
+    return field(default=per_axis, metadata=meta)
+
+
+def _rank_fields(cls: type, rank: int) -> None:
+    """Give `cls` its own field for every `spatial()` argument it inherits, resolved for `rank`."""
+    base = next((b for b in cls.__mro__[1:] if "__dataclass_fields__" in b.__dict__), None)
+    if base is None:
+        return
+    own = inspect.get_annotations(cls)
+    annotations = dict(own)
+    for f in dataclasses.fields(base):
+        rule = f.metadata.get("kspec_rank")
+        if rule is None or f.name in own:
+            continue
+        convert = ntuple(rank)
+        per_axis = rule["per_axis"]
+        default = per_axis
+        if isinstance(per_axis, int) and rank > 1 and not rule["scalar_default"]:
+            default = (per_axis,) * rank
+        setattr(
+            cls,
+            f.name,
+            param(
+                default,
+                convert=optional(convert) if rule["optional"] else convert,
+                minimum=rule["minimum"],
+            ),
+        )
+        annotations[f.name] = f.type
+    cls.__annotations__ = annotations
+
+
 L = TypeVar("L", bound="LayerSpec")
 _PARAMS: dict[type, Mapping[str, Param]] = {}
 
@@ -177,7 +228,16 @@ class LayerSpec:
     # Call-time keyword arguments that take tensors (`initial_state=[h, c]`, `mask=m`).
     call_tensors: ClassVar[tuple[str, ...]] = ()
     statically_checked: ClassVar[bool] = True
+    # False for recurrent cells: an argument of RNN, never a step of a model.
+    is_step: ClassVar[bool] = True
     family: ClassVar[str] = "core"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # Runs before @dataclass sees the class body, so per-rank fields keep their places.
+        super().__init_subclass__(**kwargs)
+        rank = cls.__dict__.get("rank")
+        if isinstance(rank, int):
+            _rank_fields(cls, rank)
 
     # -- declaration ------------------------------------------------------------------
     @classmethod

@@ -446,6 +446,14 @@ class ModelChecker(Evaluator):
         *,
         new: bool,
     ) -> Any:
+        if not spec.is_step:
+            name = spec.layer_name()
+            raise self.error(
+                f"{name} is a recurrent cell, which runs inside a loop, not as a step",
+                span,
+                "not-a-step",
+                help=f"wrap it: RNN({name}(...))",
+            )
         inputs, tensors = self.layer_input(spec, value, tensors, span)
         flat = inputs if isinstance(inputs, list) else [inputs]
         tflat = [t for v in tensors.values() for t in (v if isinstance(v, list) else [v])]
