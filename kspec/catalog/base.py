@@ -190,7 +190,7 @@ def _rank_fields(cls: type, rank: int) -> None:
         rule = f.metadata.get("kspec_rank")
         if rule is None or f.name in own:
             continue
-        convert = ntuple(rank)
+        convert = {1: single, 2: pair, 3: triple}[rank]  # the same objects codegen recognizes
         per_axis = rule["per_axis"]
         default = per_axis
         if isinstance(per_axis, int) and rank > 1 and not rule["scalar_default"]:
