@@ -3,6 +3,7 @@
 # Each family module registers its entries on import.
 from kspec.catalog import (  # noqa: F401
     activations,
+    adaptive_pooling,
     attention,
     cells,
     conv,

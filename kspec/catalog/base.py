@@ -611,5 +611,15 @@ def to_layer(value: Any) -> LayerSpec:
     return value
 
 
+def to_layers(value: Any) -> list[LayerSpec]:
+    """A list of layers given as one argument: `Pipeline([Dense(8), Dense(3)])`."""
+    if not isinstance(value, list) or not value:
+        raise ParamError(
+            f"expected a list of layers such as [Dense(8), Dense(3)], got {describe(value)}",
+            code="wrong-kind",
+        )
+    return [to_layer(v) for v in value]
+
+
 def anything(value: Any) -> Any:
     return value
