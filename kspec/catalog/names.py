@@ -49,6 +49,13 @@ KERAS_LAYERS = (
 )  # fmt: skip
 # Lambda and the framework wrappers run arbitrary code; kspec never builds them.
 REFUSED_LAYERS = ("Lambda", "FlaxLayer", "JaxLayer", "TorchModuleWrapper", "TFSMLayer")
+# The other keras.layers classes without a catalog entry, and why none is a step of a spec.
+NOT_STEPS = {
+    "Layer": "the base class: a layer of your own comes in with `use \"pkg.module:Class\"`",
+    "InputLayer": "written as `input NAME: SHAPE`",
+    "InputSpec": "not a layer: the input constraints a layer declares",
+    "Wrapper": "the abstract base of Bidirectional, TimeDistributed and SpectralNormalization",
+}
 
 OPTIMIZERS = (
     "Adadelta", "Adafactor", "Adagrad", "Adam", "AdamW", "Adamax", "Ftrl", "Lamb", "Lion",
