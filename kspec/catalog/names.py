@@ -51,7 +51,7 @@ KERAS_LAYERS = (
 REFUSED_LAYERS = ("Lambda", "FlaxLayer", "JaxLayer", "TorchModuleWrapper", "TFSMLayer")
 # The other keras.layers classes without a catalog entry, and why none is a step of a spec.
 NOT_STEPS = {
-    "Layer": "the base class: a layer of your own comes in with `use \"pkg.module:Class\"`",
+    "Layer": 'the base class: a layer of your own comes in with `use "pkg.module:Class"`',
     "InputLayer": "written as `input NAME: SHAPE`",
     "InputSpec": "not a layer: the input constraints a layer declares",
     "Wrapper": "the abstract base of Bidirectional, TimeDistributed and SpectralNormalization",
