@@ -58,6 +58,7 @@ Code = Literal[
     "duplicate-name",
     "too-large",
     "unused",
+    "unchecked-layer",
     # data and train sections
     "unknown-field",
     "bad-field",
@@ -134,6 +135,7 @@ DESCRIPTIONS: dict[Code, str] = {
     "duplicate-name": "two layers, inputs or definitions with one name",
     "too-large": "a model that unrolls to more layers than kspec builds",
     "unused": "a warning: an input, tensor or shared layer that is never used",
+    "unchecked-layer": "a warning: a `use`d class, whose shapes and counts kspec cannot know",
     "unknown-field": "a `data` or `train` field that does not exist",
     "bad-field": "a `data` or `train` field with a value it cannot take",
     "unknown-model": "a model name that the file and its imports do not define",

@@ -51,8 +51,12 @@ def test_catalog_matches_keras(cls: type[LayerSpec], kwargs: dict[str, Any], sha
     spec = cls.create((), kwargs)
     expected_shape = spec.compute_output_shape(shape)
     layer = keras_build.make_layer(spec)
-    out = keras_build.call_layer(layer, spec, keras_inputs(keras, shape))
-    got = static_shape(out)
+    if spec.is_step:
+        out = keras_build.call_layer(layer, spec, keras_inputs(keras, shape))
+        got = static_shape(out)
+    else:  # a cell maps one step to one step: run it in RNN over 3 steps, read the last
+        out = keras.layers.RNN(layer)(keras.Input((3, *shape)))
+        got = static_shape(out)
     assert got == expected_shape, f"Keras {got} != static {expected_shape}"
     assert weight_counts(layer) == spec.count_params(shape)
 

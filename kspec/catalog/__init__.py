@@ -3,8 +3,11 @@
 # Each family module registers its entries on import.
 from kspec.catalog import (  # noqa: F401
     activations,
+    adaptive_pooling,
     attention,
+    cells,
     conv,
+    conv_recurrent,
     conv_transpose,
     core,
     embedding,

@@ -8,6 +8,7 @@ here imports Keras: `keras_class` is a dotted string that only the backends reso
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -157,6 +158,56 @@ def param(
     return field(default=default, metadata={"kspec": rule})
 
 
+def spatial(
+    per_axis: Any = REQUIRED,
+    *,
+    minimum: float | None = None,
+    optional: bool = False,
+    scalar_default: bool = False,
+) -> Any:
+    """Declare a per-axis argument (kernel_size, strides, pool_size) once on a family's base.
+
+    Each entry that sets `rank` gets an int-or-rank-tuple converter and Keras's default for its
+    rank: `strides=1` on Conv1D, `(1, 1)` on Conv2D (or the plain int on every rank with
+    `scalar_default`, as the ConvLSTM layers write it).
+    """
+    rule = {"per_axis": per_axis, "minimum": minimum, "optional": optional}
+    rule["scalar_default"] = scalar_default
+    meta = {"kspec_rank": rule}
+    if per_axis is REQUIRED:
+        return field(metadata=meta)
+    return field(default=per_axis, metadata=meta)
+
+
+def _rank_fields(cls: type, rank: int) -> None:
+    """Give `cls` its own field for every `spatial()` argument it inherits, resolved for `rank`."""
+    base = next((b for b in cls.__mro__[1:] if "__dataclass_fields__" in b.__dict__), None)
+    if base is None:
+        return
+    own = inspect.get_annotations(cls)
+    annotations = dict(own)
+    for f in dataclasses.fields(base):
+        rule = f.metadata.get("kspec_rank")
+        if rule is None or f.name in own:
+            continue
+        convert = {1: single, 2: pair, 3: triple}[rank]  # the same objects codegen recognizes
+        per_axis = rule["per_axis"]
+        default = per_axis
+        if isinstance(per_axis, int) and rank > 1 and not rule["scalar_default"]:
+            default = (per_axis,) * rank
+        setattr(
+            cls,
+            f.name,
+            param(
+                default,
+                convert=optional(convert) if rule["optional"] else convert,
+                minimum=rule["minimum"],
+            ),
+        )
+        annotations[f.name] = f.type
+    cls.__annotations__ = annotations
+
+
 L = TypeVar("L", bound="LayerSpec")
 _PARAMS: dict[type, Mapping[str, Param]] = {}
 
@@ -177,6 +228,8 @@ class LayerSpec:
     # Call-time keyword arguments that take tensors (`initial_state=[h, c]`, `mask=m`).
     call_tensors: ClassVar[tuple[str, ...]] = ()
     statically_checked: ClassVar[bool] = True
+    # False for recurrent cells: an argument of RNN, never a step of a model.
+    is_step: ClassVar[bool] = True
     family: ClassVar[str] = "core"
 
     @classmethod
@@ -184,6 +237,13 @@ class LayerSpec:
         """Whether a call passes a list source as separate tensors, `layer(q, v)`, rather than
         as one argument, `layer([a, b])`. The builder and the code generator both ask this."""
         return bool(cls.call_inputs) and isinstance(inputs, list)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # Runs before @dataclass sees the class body, so per-rank fields keep their places.
+        super().__init_subclass__(**kwargs)
+        rank = cls.__dict__.get("rank")
+        if isinstance(rank, int):
+            _rank_fields(cls, rank)
 
     # -- declaration ------------------------------------------------------------------
     @classmethod
@@ -555,6 +615,16 @@ def to_layer(value: Any) -> LayerSpec:
             f"expected a layer such as LSTM(64), got {describe(value)}", code="wrong-kind"
         )
     return value
+
+
+def to_layers(value: Any) -> list[LayerSpec]:
+    """A list of layers given as one argument: `Pipeline([Dense(8), Dense(3)])`."""
+    if not isinstance(value, list) or not value:
+        raise ParamError(
+            f"expected a list of layers such as [Dense(8), Dense(3)], got {describe(value)}",
+            code="wrong-kind",
+        )
+    return [to_layer(v) for v in value]
 
 
 def anything(value: Any) -> Any:

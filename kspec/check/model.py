@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
-from kspec.catalog import GenericLayer, LayerSpec, Params, ShapeError, lookup
+from kspec.catalog import GenericLayer, LayerSpec, Params, ShapeError, keras_class_of, lookup
 from kspec.catalog import names as keras_names
 from kspec.catalog.shapes import show
 from kspec.check.evaluate import POISON, Evaluator, Scope, Skip, spec_text
@@ -435,6 +435,22 @@ class ModelChecker(Evaluator):
         *,
         new: bool,
     ) -> Any:
+        if not spec.is_step:
+            name = spec.layer_name()
+            raise self.error(
+                f"{name} is a recurrent cell, which runs inside a loop, not as a step",
+                span,
+                "not-a-step",
+                help=f"wrap it: RNN({name}(...))",
+            )
+        if new and not spec.statically_checked:
+            self.diags.warning(
+                f"{layer.name} ({keras_class_of(spec).rsplit('.', 1)[-1]}) is not statically "
+                "checked: shapes and parameter counts after it are unknown",
+                span,
+                code="unchecked-layer",
+                help="Keras learns them when it builds the model; `kspec summary` shows ? for them",
+            )
         inputs, tensors = self.layer_input(spec, value, tensors, span)
         flat = inputs if isinstance(inputs, list) else [inputs]
         tflat = [t for v in tensors.values() for t in (v if isinstance(v, list) else [v])]
