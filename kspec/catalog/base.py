@@ -359,6 +359,25 @@ class LayerSpec:
         """Weights this layer creates for input shape(s) `x` (already accepted by output_shape)."""
         return Params()
 
+    # -- dtypes and state -------------------------------------------------------------
+    def input_dtypes(self) -> tuple[str, ...]:
+        """The dtypes this layer reads; the first is what the differential tests feed it.
+
+        Only strings against numbers is checked: Keras casts between numeric dtypes.
+        """
+        return names.NUMERIC_DTYPES
+
+    def output_dtype(self, dtype: str | None) -> str | None:
+        """The output's dtype for an input of `dtype` (None when unknown).
+
+        Keras layers compute in the float32 policy; lookups and encodings say otherwise.
+        """
+        return "float32"
+
+    def needs_adapt(self) -> bool:
+        """A preprocessing layer given no state: `adapt()`ed on the training split before fit."""
+        return False
+
     # -- what the backends read -------------------------------------------------------
     def arguments(self) -> dict[str, Any]:
         return {n: getattr(self, n) for n in self.params()}
@@ -411,6 +430,12 @@ class GenericLayer(LayerSpec):
         return f"keras.layers.{self.class_name}"
 
     def compute_output_shape(self, x: Any, **tensors: Any) -> Any:
+        return None
+
+    def input_dtypes(self) -> tuple[str, ...]:
+        return names.DTYPES
+
+    def output_dtype(self, dtype: str | None) -> str | None:
         return None
 
     def arguments(self) -> dict[str, Any]:

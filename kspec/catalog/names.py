@@ -117,6 +117,8 @@ CONSTRAINTS = ("MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm", "max_norm", "min_m
                "non_neg", "unit_norm")  # fmt: skip
 DTYPES = ("float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64",
           "uint8", "bool", "string")  # fmt: skip
+# float32 first: what a layer that takes numbers is fed in the differential tests.
+NUMERIC_DTYPES = ("float32", *(d for d in DTYPES if d not in ("float32", "string")))
 
 # Keras objects that a spec may construct by calling their class name.
 KERAS_OBJECTS: dict[str, str] = {
