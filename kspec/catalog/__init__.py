@@ -10,6 +10,8 @@ from kspec.catalog import (  # noqa: F401
     embedding,
     merging,
     normalization,
+    ops,
+    ops_shape,
     pooling,
     preprocessing,
     recurrent,

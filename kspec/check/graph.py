@@ -20,6 +20,7 @@ class Tensor:
     index: int
     shape: Shape | None
     label: str | None = None  # the spec name it was bound to, for readable generated code
+    dtype: str | None = None  # known for inputs and operation results; None: the layer's own
 
     @property
     def layer(self) -> Layer:
@@ -46,6 +47,13 @@ class Layer:
     @property
     def is_input(self) -> bool:
         return self.spec is None
+
+    @property
+    def is_op(self) -> bool:
+        """A keras.ops operation: in model.operations and the summary, not in model.layers."""
+        from kspec.catalog.opbase import OpSpec
+
+        return isinstance(self.spec, OpSpec)
 
     @property
     def class_name(self) -> str:
