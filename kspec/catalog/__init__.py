@@ -6,6 +6,7 @@ from kspec.catalog import (  # noqa: F401
     attention,
     conv,
     conv_transpose,
+    convnext,
     core,
     embedding,
     merging,
