@@ -16,7 +16,10 @@ from kspec.catalog import ALIASES, CATALOG, GenericLayer, KerasObject, LayerSpec
 from kspec.catalog import names as keras_names
 from kspec.catalog.base import describe
 from kspec.catalog.datasets import LOADERS
+from kspec.catalog.opbase import OPERATORS, OpSpec
+from kspec.check import ops as check_ops
 from kspec.check.graph import Tensor
+from kspec.check.ops import operator_op
 from kspec.check.values import (
     BlockDef,
     BlockRef,
@@ -184,6 +187,10 @@ class Evaluator:
     def unary(self, op: str, value: Any, e: ir.Unary) -> Any:
         if op == "not":
             return not self.truth(value, e.operand)
+        if isinstance(value, Tensor):
+            if op == "+":
+                return value
+            return self.apply_op(operator_op("neg"), [value], {}, e.span, operator=True)
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.error(
                 f"'{op}' needs a number, got {describe_value(value)}", e.span, "wrong-kind"
@@ -192,12 +199,15 @@ class Evaluator:
 
     def binary(self, op: str, left: Any, right: Any, e: ir.Binary) -> Any:
         if isinstance(left, Tensor) or isinstance(right, Tensor):
-            raise self.error(
-                f"'{op}' cannot combine tensors in a spec",
-                e.span,
-                "wrong-kind",
-                help="use a layer: [a, b] -> Add(), Subtract(), Multiply()",
-            )
+            if op not in OPERATORS:
+                raise self.error(
+                    f"'{op}' cannot compare tensors in a spec",
+                    e.span,
+                    "wrong-kind",
+                    help="compare shapes instead (x.shape[-1] == 64); "
+                    "ops.where(condition, a, b) chooses between tensors",
+                )
+            return self.apply_op(operator_op(op), [left, right], {}, e.span, operator=True)
         if op == "**" and _too_big_power(left, right):
             raise self.error("this power is too large to compute", e.span, "out-of-range")
         repeats = isinstance(left, tuple | list | str) and isinstance(right, int)
@@ -277,6 +287,8 @@ class Evaluator:
 
     # -- calls ------------------------------------------------------------------------
     def call(self, e: ir.Call) -> Any:
+        if "." in e.func:
+            return self.op_call(e)
         target = self.scope.lookup(e.func)
         if target is POISON:
             raise Skip()
@@ -335,6 +347,59 @@ class Evaluator:
             e.func_span,
             "unknown-name",
             help=suggest(e.func, candidates) or own,
+        )
+
+    def op_call(self, e: ir.Call) -> Any:
+        """`ops.NAME(...)`: a keras.ops function from the catalog, applied to tensors."""
+        cls = check_ops.resolve(e.func)
+        if cls is None:
+            raise self.error(
+                f"unknown operation '{e.func}'",
+                e.func_span,
+                "unknown-name",
+                help=suggest(e.func, check_ops.known_names())
+                or "docs/layers.md lists the keras.ops functions a spec may call",
+            )
+        args: list[Any] = []
+        kwargs: dict[str, Any] = {}
+        for a in e.args:
+            value = self.eval(a.value)
+            if a.name is None:
+                if kwargs:
+                    raise self.error(
+                        "a positional argument cannot follow a keyword argument",
+                        a.span,
+                        "argument-order",
+                    )
+                args.append(value)
+            elif a.name in kwargs:
+                raise self.error(
+                    f"argument '{a.name}' is given twice", a.span, "duplicate-argument"
+                )
+            else:
+                kwargs[a.name] = value
+        try:
+            params, operands = check_ops.bind(cls, args, kwargs)
+        except ParamError as err:
+            raise self.error(err.message, _arg_span(e, err.arg), err.code, err.help) from None
+        return self.apply_op(cls, operands, params, e.span, call=e)
+
+    def apply_op(
+        self,
+        cls: type[OpSpec],
+        operands: list[Any],
+        params: dict[str, Any],
+        span: Span,
+        *,
+        operator: bool = False,
+        call: ir.Call | None = None,
+    ) -> Any:
+        """Make an operation node; only a model or block body can (ModelChecker does)."""
+        what = f"'{cls.operator}'" if operator else cls.op_name()
+        raise self.error(
+            f"{what} computes with tensors, which exist only inside a model or block",
+            span,
+            "misplaced-chain",
         )
 
     def arguments(

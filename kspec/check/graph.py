@@ -49,6 +49,13 @@ class Layer:
         return self.spec is None
 
     @property
+    def is_op(self) -> bool:
+        """A keras.ops operation: in model.operations and the summary, not in model.layers."""
+        from kspec.catalog.opbase import OpSpec
+
+        return isinstance(self.spec, OpSpec)
+
+    @property
     def class_name(self) -> str:
         if self.spec is None:
             return "InputLayer"

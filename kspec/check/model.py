@@ -6,10 +6,21 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
-from kspec.catalog import GenericLayer, LayerSpec, Params, ShapeError, keras_class_of, lookup
+from kspec.catalog import (
+    GenericLayer,
+    LayerSpec,
+    ParamError,
+    Params,
+    ShapeError,
+    keras_class_of,
+    lookup,
+)
 from kspec.catalog import names as keras_names
+from kspec.catalog.opbase import OpSpec, result_dtype
+from kspec.catalog.ops_shape import Split
 from kspec.catalog.shapes import show
-from kspec.check.evaluate import POISON, Evaluator, Scope, Skip, spec_text
+from kspec.check import ops as check_ops
+from kspec.check.evaluate import POISON, Evaluator, Scope, Skip, _arg_span, spec_text
 from kspec.check.graph import Call, Graph, Layer, Tensor
 from kspec.check.naming import AutoNames, Instances, prefixed, to_snake_case
 from kspec.check.values import (
@@ -370,6 +381,83 @@ class ModelChecker(Evaluator):
             return self.call_model(step, value, span)
         raise AssertionError(step)
 
+    def apply_op(
+        self,
+        cls: type[OpSpec],
+        operands: list[Any],
+        params: dict[str, Any],
+        span: Span,
+        *,
+        operator: bool = False,
+        call: ir.Call | None = None,
+    ) -> Any:
+        """An operation node (`x + 3`, `ops.sum(x, axis=-1)`): tensors in, scalars kept."""
+        tensors: list[Tensor] = []
+        scalars: list[tuple[int, Any]] = []
+        dtypes: list[Any] = []
+        shown = f"'{cls.operator}'" if operator else cls.op_name()
+        for i, value in enumerate(operands):
+            if cls.list_operand:
+                items = value if isinstance(value, list | tuple) else [value]
+                if not items or not all(isinstance(t, Tensor) for t in items):
+                    raise self.error(
+                        f"{shown} takes a list of tensors, got {describe_value(value)}",
+                        _operand_span(call, i, span),
+                        "wrong-kind",
+                        help=f"{cls.op_name()}([a, b], axis=-1)",
+                    )
+                tensors.extend(items)
+                dtypes.extend(t.dtype for t in items)
+            elif isinstance(value, Tensor):
+                tensors.append(value)
+                dtypes.append(value.dtype)
+            elif cls.scalar_operands and check_ops.constant_operand(value):
+                scalars.append((i, value))
+                dtypes.append(value)
+            else:
+                raise self.error(
+                    f"{shown} takes a tensor here, got {describe_value(value)}",
+                    _operand_span(call, i, span),
+                    "wrong-kind",
+                )
+        if not tensors:
+            raise self.error(
+                f"{shown} needs at least one tensor; plain numbers are computed with the spec's "
+                "own operators and built-ins",
+                span,
+                "wrong-kind",
+            )
+        try:
+            spec = cls.create([], params)
+        except ParamError as err:
+            where = _arg_span(call, err.arg) if call is not None else span
+            raise self.error(err.message, where, err.code, err.help) from None
+        spec = replace(spec, scalars=tuple(scalars), written_as_operator=operator)
+        layer = Layer(
+            self.layer_name(spec, None, span), spec, span, Params(), block_path=self.block_path
+        )
+        out: Any = None
+        dtype: str | None = None
+        try:
+            dtype = result_dtype(spec, dtypes)
+            if all(t.shape is not None for t in tensors):
+                out = spec.compute_output_shape([t.shape for t in tensors])
+        except ShapeError as err:
+            raise self.error(err.message, span, "shape-error", help=err.help) from None
+        self.graph.layers.append(layer)
+        node = Call(layer, 0, tensors, {}, [], span)
+        layer.calls.append(node)
+        self.graph.calls.append(node)
+        for t in tensors:
+            self.state.consumed.add(id(t))
+        if isinstance(spec, Split):
+            shapes = out if isinstance(out, list) else [None] * _sections(spec)
+            node.multi_output = True
+            node.outputs.extend(Tensor(node, i, s, dtype=dtype) for i, s in enumerate(shapes))
+            return list(node.outputs)
+        node.outputs.append(Tensor(node, 0, out, dtype=dtype))
+        return node.outputs[0]
+
     def layer_name(
         self, spec: LayerSpec, given: str | None, span: Span, shared: str | None = None
     ) -> str:
@@ -665,6 +753,17 @@ class ModelChecker(Evaluator):
                 )
 
 
+def _operand_span(call: ir.Call | None, index: int, span: Span) -> Span:
+    if call is not None and index < len(call.args):
+        return call.args[index].span
+    return span
+
+
+def _sections(spec: Split) -> int:
+    n = spec.indices_or_sections
+    return n if isinstance(n, int) else len(n) + 1
+
+
 def _label(value: Any, name: str) -> None:
     for t in value if isinstance(value, list | tuple) else [value]:
         if isinstance(t, Tensor) and t.label is None:
@@ -678,7 +777,7 @@ def _known(names: list[str]) -> str | None:
 def _sets_current(s: ir.Stmt) -> bool:
     """Whether a statement would have made a new current tensor, had it not failed."""
     if isinstance(s, ir.Bind):
-        return isinstance(s.value, ir.Chain | ir.Call | ir.Cond)
+        return isinstance(s.value, ir.Chain | ir.Call | ir.Cond | ir.Binary | ir.Unary)
     return isinstance(s, ir.ChainStmt | ir.Output | ir.Input)
 
 

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from kspec.catalog.opbase import OpSpec
 from kspec.check.graph import Checked, Graph, Layer
 from kspec.check.values import BlockDef, ModelDef
 from kspec.codegen.layerargs import arg_slots, resolved_args
@@ -192,6 +193,14 @@ def flat_function(module: Module, graph: Graph, fn_name: str) -> Function:
             values[id(call.outputs[0])] = var
             continue
         spec = layer.spec
+        if isinstance(spec, OpSpec):
+            label = call.outputs[0].label if len(call.outputs) == 1 else None
+            var = names.fresh(_identifier(label or layer.name))
+            expr = op_expression(spec, [values[id(t)] for t in call.input_list()])
+            fn.body.append(Line([var, " = ", expr], assigns=var))
+            for i, t in enumerate(call.outputs):
+                values[id(t)] = f"{var}[{i}]" if call.multi_output else var
+            continue
         if isinstance(spec, Graph):
             callee = module.nested_model(holder, spec, layer.name)
         elif len(layer.calls) > 1:
@@ -222,6 +231,29 @@ def flat_function(module: Module, graph: Graph, fn_name: str) -> Function:
         Line([f"return keras.Model({ins_code}, {outs_code}, name=", py_literal(graph.name), ")"])
     )
     return fn
+
+
+def op_expression(spec: OpSpec, tensors: list[str]) -> str:
+    """The expression the spec wrote: `x + 3` for an operator, else `keras.ops.sum(x, ...)`.
+
+    Either makes the same Operation node; keras.ops functions take no name, so the script's
+    operations get Keras's automatic names.
+    """
+    scalars = dict(spec.scalars)
+    rest = iter(tensors)
+    if spec.list_operand:
+        operands = ["[" + ", ".join(tensors) + "]"]
+    else:
+        count = len(tensors) + len(scalars)
+        operands = [py_literal(scalars[i]) if i in scalars else next(rest) for i in range(count)]
+    if spec.written_as_operator and spec.operator is not None:
+        if len(operands) == 1:
+            return f"-{operands[0]}"
+        return f"{operands[0]} {spec.operator} {operands[1]}"
+    kwargs = spec.keras_kwargs()
+    head = [py_literal(kwargs.pop("subscripts"))] if "subscripts" in kwargs else []
+    keywords = [f"{k}={py_literal(v)}" for k, v in kwargs.items()]
+    return f"keras.ops.{spec.function}({', '.join([*head, *operands, *keywords])})"
 
 
 def _input(layer: Layer) -> str:

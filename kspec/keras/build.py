@@ -8,6 +8,7 @@ from operator import attrgetter
 from typing import Any
 
 from kspec.catalog import GenericLayer, KerasObject, LayerSpec, keras_class_of
+from kspec.catalog.opbase import OpSpec
 from kspec.check.graph import Call, Checked, Graph, Layer, Tensor
 from kspec.diagnostics import Diagnostic, KspecError
 from kspec.source import Source, Span
@@ -48,6 +49,27 @@ def make_layer(spec: LayerSpec, name: str | None = None, *, cls: Any = None) -> 
     if name is not None:
         kwargs["name"] = name
     return cls(*args, **kwargs)
+
+
+def make_op(spec: OpSpec, name: str | None = None) -> Any:
+    """The keras.Operation for an ops entry, named as the checker named it.
+
+    keras.ops functions take no name; their Operation classes do, so the built model's
+    operation names are the ones `kspec summary` shows.
+    """
+    module, _, cls_name = spec.keras_class.rpartition(".")
+    cls = getattr(importlib.import_module(module), cls_name)
+    kwargs = {k: keras_value(v) for k, v in spec.keras_kwargs().items()}
+    return cls(name=name, **kwargs) if name is not None else cls(**kwargs)
+
+
+def op_arguments(spec: OpSpec, tensors: list[Any]) -> list[Any]:
+    """The positional call arguments: tensors and the spec's numbers in operand order."""
+    if spec.list_operand:
+        return [list(tensors)]
+    scalars = dict(spec.scalars)
+    rest = iter(tensors)
+    return [scalars[i] if i in scalars else next(rest) for i in range(len(tensors) + len(scalars))]
 
 
 def call_layer(
@@ -146,7 +168,10 @@ class ModelBuilder:
             assert spec is not None, "input layers are made by input()"
             cls = self.use_class(spec, layer) if self.is_use(spec) else None
             try:
-                built = make_layer(spec, layer.name, cls=cls)
+                if isinstance(spec, OpSpec):
+                    built = make_op(spec, layer.name)
+                else:
+                    built = make_layer(spec, layer.name, cls=cls)
             except Exception as e:
                 raise self.error(e, layer, layer.span) from None
         self.layers[id(layer)] = built
@@ -163,6 +188,8 @@ class ModelBuilder:
         try:
             if isinstance(layer.spec, Graph):
                 result = built(inputs)
+            elif isinstance(layer.spec, OpSpec):
+                result = built(*op_arguments(layer.spec, inputs))
             else:
                 assert layer.spec is not None
                 result = call_layer(built, layer.spec, inputs, tensors)

@@ -339,6 +339,24 @@ class ToIR:
     def attr(self, meta: Meta, c: list[Any]) -> ir.Attr:
         return ir.Attr(c[0], str(c[1]), span=self.sp(meta))
 
+    def method_call(self, meta: Meta, c: list[Any]) -> ir.Call:
+        """`ops.sum(x)`, `ops.nn.relu6(x)`: a call of a dotted name (the checker resolves it)."""
+        obj, name, _lpar, *args = c
+        parts = [str(name)]
+        while isinstance(obj, ir.Attr):
+            parts.append(obj.name)
+            obj = obj.obj
+        dotted = isinstance(obj, ir.Name)
+        func = ".".join([obj.id, *reversed(parts)]) if isinstance(obj, ir.Name) else "." + str(name)
+        start = obj.span if dotted else span_of(name, self.path)
+        end = span_of(name, self.path)
+        return ir.Call(
+            func,
+            tuple(a for a in args if a is not None),
+            span=self.sp(meta),
+            func_span=Span(start.line, start.column, end.end_line, end.end_column, self.path),
+        )
+
     def name(self, meta: Meta, c: list[Any]) -> ir.Name:
         return ir.Name(str(c[0]), span=self.sp(meta))
 
