@@ -158,6 +158,10 @@ def param(
 
 
 L = TypeVar("L", bound="LayerSpec")
+# Step-level arguments every step takes: `trainable` freezes the layer's weights (a constructor
+# argument of every Keras layer, set as an attribute on models), `training` is a call argument.
+STEP_ARGUMENTS = ("trainable",)
+CALL_OPTIONS = ("training",)
 _PARAMS: dict[type, Mapping[str, Param]] = {}
 
 
@@ -176,6 +180,9 @@ class LayerSpec:
     call_inputs: ClassVar[tuple[str, ...]] = ()
     # Call-time keyword arguments that take tensors (`initial_state=[h, c]`, `mask=m`).
     call_tensors: ClassVar[tuple[str, ...]] = ()
+    # Non-tensor call arguments Keras's call() takes besides `training`, which every step takes
+    # (MultiHeadAttention: use_causal_mask, return_attention_scores).
+    call_options: ClassVar[tuple[str, ...]] = ()
     statically_checked: ClassVar[bool] = True
     family: ClassVar[str] = "core"
 
@@ -234,7 +241,8 @@ class LayerSpec:
                 raise ParamError(
                     f"{name} has no argument '{key}'",
                     arg=key,
-                    help=suggest(key, params) or f"{name} takes: {', '.join(params)}",
+                    help=suggest(key, [*params, *STEP_ARGUMENTS, *cls.call_option_names()])
+                    or f"{name} takes: {', '.join(params)}",
                     code="unknown-argument",
                 )
             if key in values:
@@ -292,6 +300,15 @@ class LayerSpec:
     def count_params(self, x: Any, **tensors: Any) -> Params:
         """Weights this layer creates for input shape(s) `x` (already accepted by output_shape)."""
         return Params()
+
+    def call_output_shape(self, x: Any, options: Mapping[str, Any], **tensors: Any) -> Any:
+        """The output shape(s) of a call with non-tensor call arguments `options`."""
+        return self.compute_output_shape(x, **tensors)
+
+    @classmethod
+    def call_option_names(cls) -> tuple[str, ...]:
+        """Every non-tensor call argument this layer takes, `training` first."""
+        return (*CALL_OPTIONS, *cls.call_options)
 
     # -- what the backends read -------------------------------------------------------
     def arguments(self) -> dict[str, Any]:

@@ -37,11 +37,19 @@ class Layer:
     name: str
     spec: LayerSpec | Graph | None  # None for an input layer; a Graph for a nested model
     span: Span
-    params: Params | None = Params()  # None when not statically known
+    weights: Params | None = Params()  # as if trainable; None when not statically known
     calls: list[Call] = field(default_factory=list)
     input_shape: Shape | None = None  # for inputs: the declared shape
     dtype: str | None = None  # for inputs
     block_path: tuple[str, ...] = ()  # block instances it was created in, outermost first
+    trainable: bool = True  # False: `trainable=false` on the step, or inside a frozen block
+
+    @property
+    def params(self) -> Params | None:
+        """Keras's split: a frozen layer's weights (all of a frozen model's) are non-trainable."""
+        if self.weights is None or self.trainable:
+            return self.weights
+        return Params(0, self.weights.total)
 
     @property
     def is_input(self) -> bool:
@@ -69,6 +77,7 @@ class Call:
     outputs: list[Tensor]
     span: Span
     multi_output: bool = False
+    options: dict[str, Any] = field(default_factory=dict)  # non-tensor call arguments: training
 
     def input_list(self) -> list[Tensor]:
         if self.inputs is None:
@@ -111,7 +120,9 @@ class Graph:
         for call in self.calls:
             if call.layer.is_input:
                 continue
-            if len(call.layer.calls) != 1 or call.tensors or call.inputs is not prev:
+            if len(call.layer.calls) != 1 or call.tensors or call.options:
+                return False
+            if call.inputs is not prev:
                 return False
             if len(call.outputs) != 1 or isinstance(call.layer.spec, Graph):
                 return False

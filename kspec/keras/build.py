@@ -52,13 +52,17 @@ def make_layer(spec: LayerSpec, name: str | None = None, *, cls: Any = None) -> 
 
 
 def call_layer(
-    layer: Any, spec: LayerSpec, inputs: Any, tensors: dict[str, Any] | None = None
+    layer: Any,
+    spec: LayerSpec,
+    inputs: Any,
+    tensors: dict[str, Any] | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> Any:
     """Apply `layer` the way its catalog entry says it is called (one tensor, a list, unpacked)."""
-    tensors = tensors or {}
+    kwargs = {**(tensors or {}), **(options or {})}
     if spec.call_inputs and isinstance(inputs, list):
-        return layer(*inputs, **tensors)
-    return layer(inputs, **tensors)
+        return layer(*inputs, **kwargs)
+    return layer(inputs, **kwargs)
 
 
 # -- whole models ---------------------------------------------------------------------------
@@ -168,6 +172,8 @@ class ModelBuilder:
                 built = make_layer(spec, layer.name, cls=cls)
             except Exception as e:
                 raise self.error(e, layer, layer.span) from None
+        if not layer.trainable:
+            built.trainable = False  # Keras's setter freezes every layer inside a model too
         self.layers[id(layer)] = built
         return built
 
@@ -181,10 +187,10 @@ class ModelBuilder:
         tensors = {k: _lookup(v, values) for k, v in call.tensors.items()}
         try:
             if isinstance(layer.spec, Graph):
-                result = built(inputs)
+                result = built(inputs, **call.options)
             else:
                 assert layer.spec is not None
-                result = call_layer(built, layer.spec, inputs, tensors)
+                result = call_layer(built, layer.spec, inputs, tensors, call.options)
         except Exception as e:
             raise self.error(e, layer, call.span, call) from None
         for tensor, value in zip(call.outputs, self.results(call, result), strict=True):
