@@ -67,6 +67,7 @@ Code = Literal[
     "loss-mismatch",
     "logits-after-softmax",
     "data-mismatch",
+    "bad-selector",
     # loading data
     "data-error",
     "data-missing",
@@ -142,6 +143,7 @@ DESCRIPTIONS: dict[Code, str] = {
     "loss-mismatch": "a loss that does not fit the model's output or the labels",
     "logits-after-softmax": "a warning: `from_logits=true` on an output that applies softmax",
     "data-mismatch": "the data's shape differs from the model's input",
+    "bad-selector": "a phase's freeze/unfreeze item that selects no layer of the model",
     "data-error": "a data file that cannot be read or does not hold what the source needs",
     "data-missing": "a data file or folder that does not exist",
     "data-column": "a CSV column that does not exist",

@@ -441,7 +441,11 @@ class Evaluator:
                 options=(*target.options, *found),
                 tensors=tensors,
             )
-        return replace(target, trainable=trainable if given else None, options=found)
+        return replace(
+            target,
+            trainable=trainable if given else target.trainable,
+            options=(*target.options, *found),
+        )
 
     def layer_call(self, spec_cls: type[LayerSpec], e: ir.Call) -> LayerStep:
         args, kwargs, tensors = self.arguments(e, allow_tensors=True)

@@ -100,6 +100,8 @@ class Graph:
     layers: list[Layer] = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
     complete: bool = True  # False when errors left parts of it unchecked
+    # `layer base = encoder`: names a model step is known by besides its own (selectors use it)
+    step_names: dict[str, str] = field(default_factory=dict)
 
     @property
     def params(self) -> Params | None:
@@ -201,6 +203,27 @@ class Setting:
     span: Span = NO_SPAN
 
 
+@dataclass(frozen=True)
+class Selector:
+    """One item of a freeze/unfreeze list, as written."""
+
+    text: str  # spec syntax, for messages and comments in generated code
+    span: Span
+    step: str | None = None  # a step by name: a layer, shared layer, model step, block instance
+    index: int | tuple[int | None, int | None] | None = None  # with step: its model's layers
+    pattern: str | None = None  # layer names at any depth, `*` matching any text
+
+
+@dataclass
+class Phase:
+    """A checked phase: the train fields it overrides and the selectors it applies, in order."""
+
+    name: str
+    span: Span
+    fields: dict[str, Setting] = field(default_factory=dict)
+    changes: list[tuple[bool, Selector]] = field(default_factory=list)  # (trainable, selector)
+
+
 @dataclass
 class Checked:
     """Everything `kspec check` learned about a file; the input to summary, build and codegen."""
@@ -214,6 +237,7 @@ class Checked:
     sources: dict[str, Source]
     warnings: list[Diagnostic] = field(default_factory=list)
     uses: dict[str, str] = field(default_factory=dict)  # bound name -> "package.module:Class"
+    phases: list[Phase] = field(default_factory=list)  # train's `phase NAME { ... }`, in order
 
     def model(self, name: str | None = None) -> Graph:
         """The model to build: `name`, else train.model, else the only (or last) one.

@@ -133,6 +133,10 @@ class ModelChecker(Evaluator):
                 self.current = result
             case ir.SharedLayer(name, value):
                 step = self.eval(value)
+                if isinstance(step, ModelDef):  # `layer base = encoder(trainable=false)`
+                    self.scope.locals[name] = step
+                    self.graph.step_names[name] = step.model.name
+                    return
                 if not isinstance(step, LayerStep):
                     raise self.error(
                         f"a shared layer must be a layer call, got {describe_value(step)}",
