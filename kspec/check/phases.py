@@ -23,7 +23,7 @@ from kspec.source import Span
 from kspec.syntax import ir
 
 # Set once for the whole run, so a phase cannot change them.
-RUN_WIDE = ("model", "seed", "distribute", "mixed_precision")
+RUN_WIDE = ("model", "seed", "distribute", "mixed_precision", "initial_weights")
 SELECTOR_FIELDS = ("freeze", "unfreeze")
 PHASE_FIELDS = (*(f for f in TRAIN_FIELDS if f not in RUN_WIDE), *SELECTOR_FIELDS)
 
