@@ -69,6 +69,8 @@ Code = Literal[
     "loss-mismatch",
     "logits-after-softmax",
     "data-mismatch",
+    "bad-selector",
+    "weights-mismatch",
     # loading data
     "data-error",
     "data-missing",
@@ -146,6 +148,8 @@ DESCRIPTIONS: dict[Code, str] = {
     "loss-mismatch": "a loss that does not fit the model's output or the labels",
     "logits-after-softmax": "a warning: `from_logits=true` on an output that applies softmax",
     "data-mismatch": "the data's shape differs from the model's input",
+    "bad-selector": "a phase's freeze/unfreeze item that selects no layer of the model",
+    "weights-mismatch": "train.initial_weights is missing, or lacks weights for some layers",
     "data-error": "a data file that cannot be read or does not hold what the source needs",
     "data-missing": "a data file or folder that does not exist",
     "data-column": "a CSV column that does not exist",

@@ -3,6 +3,7 @@ AdditiveAttention."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -68,6 +69,7 @@ class MultiHeadAttention(LayerSpec):
     positional = ("num_heads", "key_dim")
     call_inputs = ("query", "value", "key")
     call_tensors = ("query_mask", "value_mask", "key_mask", "attention_mask")
+    call_options = ("use_causal_mask", "return_attention_scores")
     family: ClassVar[str] = "attention"
     examples = (
         ({"num_heads": 2, "key_dim": 16}, [(10, 32), (10, 32)]),
@@ -144,6 +146,15 @@ class MultiHeadAttention(LayerSpec):
                 f"{show(value)}: expected (batch, query length, value length)"
             )
         return (*query[:-1], *self._projection(query))
+
+    def call_output_shape(self, x: Any, options: Mapping[str, Any], **tensors: Any) -> Any:
+        out = self.compute_output_shape(x, **tensors)
+        if not options.get("return_attention_scores"):
+            return out
+        # Keras's compute_output_spec: (batch, heads, query length, query length), whatever the
+        # key's length (keras/src/layers/attention/multi_head_attention.py).
+        length = x[0][0]
+        return [out, (self.num_heads, length, length)]
 
     def count_params(self, x: Any, **tensors: Any) -> Params:
         query, value, key = _unpack(x, "MultiHeadAttention")
@@ -263,7 +274,15 @@ class _ScoreAttention(LayerSpec):
 
     takes_list = True
     call_tensors = ("mask",)
+    call_options = ("use_causal_mask", "return_attention_scores")
     family: ClassVar[str] = "attention"
+
+    def call_output_shape(self, x: Any, options: Mapping[str, Any], **tensors: Any) -> Any:
+        out = self.compute_output_shape(x, **tensors)
+        if not options.get("return_attention_scores"):
+            return out
+        query, _, key = _unpack(x, self.layer_name())
+        return [out, (*query[:-1], key[-2])]  # Keras's compute_output_spec: (*batch, Tq, Tv)
 
     def compute_output_shape(self, x: Any, **tensors: Any) -> Shape:
         name = self.layer_name()

@@ -209,6 +209,10 @@ def _rank_fields(cls: type, rank: int) -> None:
 
 
 L = TypeVar("L", bound="LayerSpec")
+# Step-level arguments every step takes: `trainable` freezes the layer's weights (a constructor
+# argument of every Keras layer, set as an attribute on models), `training` is a call argument.
+STEP_ARGUMENTS = ("trainable",)
+CALL_OPTIONS = ("training",)
 _PARAMS: dict[type, Mapping[str, Param]] = {}
 
 
@@ -227,6 +231,9 @@ class LayerSpec:
     call_inputs: ClassVar[tuple[str, ...]] = ()
     # Call-time keyword arguments that take tensors (`initial_state=[h, c]`, `mask=m`).
     call_tensors: ClassVar[tuple[str, ...]] = ()
+    # Non-tensor call arguments Keras's call() takes besides `training`, which every step takes
+    # (MultiHeadAttention: use_causal_mask, return_attention_scores).
+    call_options: ClassVar[tuple[str, ...]] = ()
     statically_checked: ClassVar[bool] = True
     # False for recurrent cells: an argument of RNN, never a step of a model.
     is_step: ClassVar[bool] = True
@@ -300,7 +307,8 @@ class LayerSpec:
                 raise ParamError(
                     f"{name} has no argument '{key}'",
                     arg=key,
-                    help=suggest(key, params) or f"{name} takes: {', '.join(params)}",
+                    help=suggest(key, [*params, *STEP_ARGUMENTS, *cls.call_option_names()])
+                    or f"{name} takes: {', '.join(params)}",
                     code="unknown-argument",
                 )
             if key in values:
@@ -377,6 +385,15 @@ class LayerSpec:
     def needs_adapt(self) -> bool:
         """A preprocessing layer given no state: `adapt()`ed on the training split before fit."""
         return False
+
+    def call_output_shape(self, x: Any, options: Mapping[str, Any], **tensors: Any) -> Any:
+        """The output shape(s) of a call with non-tensor call arguments `options`."""
+        return self.compute_output_shape(x, **tensors)
+
+    @classmethod
+    def call_option_names(cls) -> tuple[str, ...]:
+        """Every non-tensor call argument this layer takes, `training` first."""
+        return (*CALL_OPTIONS, *cls.call_options)
 
     # -- what the backends read -------------------------------------------------------
     def arguments(self) -> dict[str, Any]:

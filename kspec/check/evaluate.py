@@ -9,12 +9,12 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kspec.catalog import ALIASES, CATALOG, GenericLayer, KerasObject, LayerSpec, ParamError, lookup
 from kspec.catalog import names as keras_names
-from kspec.catalog.base import describe
+from kspec.catalog.base import CALL_OPTIONS, STEP_ARGUMENTS, describe
 from kspec.catalog.datasets import LOADERS
 from kspec.catalog.opbase import OPERATORS, OpSpec
 from kspec.check import ops as check_ops
@@ -25,6 +25,7 @@ from kspec.check.values import (
     BlockRef,
     LayerStep,
     ModelDef,
+    Options,
     SharedRef,
     UseDef,
     describe_value,
@@ -294,20 +295,19 @@ class Evaluator:
             raise Skip()
         if isinstance(target, BlockDef):
             return self.block_call(target, e)
-        if isinstance(target, ModelDef) and not e.args:
-            return target
+        if isinstance(target, ModelDef | SharedRef):
+            return self.step_call(target, e) if e.args else target
         if isinstance(target, UseDef):
-            args, kwargs, tensors = self.arguments(e, allow_tensors=True)
-            name = kwargs.pop("name", None)
-            generic = GenericLayer(
-                class_name=e.func, args=tuple(args), kwargs=tuple(kwargs.items())
-            )
-            return LayerStep(generic, name if isinstance(name, str) else None, tensors, e.span)
+            return self.generic_call(e)
         if target is not _MISSING and not isinstance(target, str):
             raise self.error(
                 f"'{e.func}' is {describe_value(target)}, not something to call",
                 e.func_span,
                 "not-callable",
+                help="layers, blocks, models and shared layers are called; "
+                f"a tensor flows into a step: {e.func} -> Dense(10)"
+                if is_tensors(target)
+                else "layers, blocks, models and shared layers are called",
             )
         if e.func in BUILTINS:
             return self.builtin(e)
@@ -323,12 +323,7 @@ class Evaluator:
         if spec_cls is not None:
             return self.layer_call(spec_cls, e)
         if e.func in keras_names.KERAS_LAYERS:
-            args, kwargs, tensors = self.arguments(e, allow_tensors=True)
-            name = kwargs.pop("name", None)
-            generic = GenericLayer(
-                class_name=e.func, args=tuple(args), kwargs=tuple(kwargs.items())
-            )
-            return LayerStep(generic, name if isinstance(name, str) else None, tensors, e.span)
+            return self.generic_call(e)
         if e.func in keras_names.KERAS_OBJECTS or e.func in LOADERS:
             args, kwargs, _ = self.arguments(e, allow_tensors=False)
             return KerasObject(e.func, tuple(args), tuple(kwargs.items()))
@@ -445,9 +440,84 @@ class Evaluator:
                 kwargs[a.name] = value
         return args, kwargs, tensors
 
+    def generic_call(self, e: ir.Call) -> LayerStep:
+        """A layer without a catalog entry (`use`d, or an unchecked keras.layers class)."""
+        args, kwargs, tensors = self.arguments(e, allow_tensors=True)
+        name = kwargs.pop("name", None)
+        trainable, options = self.step_arguments(e, kwargs, CALL_OPTIONS)
+        generic = GenericLayer(class_name=e.func, args=tuple(args), kwargs=tuple(kwargs.items()))
+        return LayerStep(
+            generic, name if isinstance(name, str) else None, tensors, e.span, trainable, options
+        )
+
+    def step_arguments(
+        self, e: ir.Call, kwargs: dict[str, Any], options: tuple[str, ...]
+    ) -> tuple[bool, Options]:
+        """Take `trainable=` and the non-tensor call arguments (`training=`, ...) out of kwargs."""
+        trainable = True
+        if "trainable" in kwargs:
+            trainable = self.flag(kwargs.pop("trainable"), e, "trainable", none=False)
+        found = tuple(
+            (key, self.flag(kwargs.pop(key), e, key, none=key == "training"))
+            for key in list(kwargs)
+            if key in options
+        )
+        return trainable, found
+
+    def flag(self, value: Any, e: ir.Call, key: str, *, none: bool) -> Any:
+        if isinstance(value, bool) or (none and value is None):
+            return value
+        raise self.error(
+            f"{key} must be true or false, got {describe_value(value)}",
+            _arg_span(e, key),
+            "wrong-kind",
+        )
+
+    def step_call(self, target: ModelDef | SharedRef, e: ir.Call) -> ModelDef | SharedRef:
+        """`encoder(trainable=false)`, `base(training=false)`: a named step with call arguments."""
+        args, kwargs, tensors = self.arguments(e, allow_tensors=isinstance(target, SharedRef))
+        if isinstance(target, SharedRef):
+            what = f"shared layer '{target.name}'"
+            options = type(target.spec).call_option_names()
+            allowed_tensors = (*target.spec.call_tensors,)
+        else:
+            what = f"model '{target.model.name}'"
+            options, allowed_tensors = CALL_OPTIONS, ()
+        accepted = [*STEP_ARGUMENTS, *options, *allowed_tensors]
+        if args:
+            raise self.error(
+                f"the {what} is already built: it takes no positional arguments",
+                e.args[0].span,
+                "too-many-arguments",
+                help=f"it takes {', '.join(f'{a}=' for a in accepted)}",
+            )
+        for key in [*kwargs, *tensors]:
+            if key not in accepted or (key in tensors and key not in allowed_tensors):
+                raise self.error(
+                    f"the {what} has no call argument '{key}'",
+                    _arg_span(e, key),
+                    "unknown-argument",
+                    help=suggest(key, accepted) or f"it takes {', '.join(accepted)}",
+                )
+        given = "trainable" in kwargs
+        trainable, found = self.step_arguments(e, kwargs, options)
+        if isinstance(target, SharedRef):
+            return replace(
+                target,
+                trainable=trainable if given else target.trainable,
+                options=(*target.options, *found),
+                tensors=tensors,
+            )
+        return replace(
+            target,
+            trainable=trainable if given else target.trainable,
+            options=(*target.options, *found),
+        )
+
     def layer_call(self, spec_cls: type[LayerSpec], e: ir.Call) -> LayerStep:
         args, kwargs, tensors = self.arguments(e, allow_tensors=True)
         name = kwargs.pop("name", None)
+        trainable, options = self.step_arguments(e, kwargs, spec_cls.call_option_names())
         if name is not None and not isinstance(name, str):
             raise self.error(
                 f"name must be a string, got {describe(name)}", _arg_span(e, "name"), "wrong-kind"
@@ -470,13 +540,17 @@ class Evaluator:
             spec = spec_cls.create(args, kwargs)
         except ParamError as err:
             raise self.error(err.message, _arg_span(e, err.arg), err.code, err.help) from None
-        return LayerStep(spec, name, tensors, e.span)
+        return LayerStep(spec, name, tensors, e.span, trainable, options)
 
     def block_call(self, target: BlockDef, e: ir.Call) -> BlockRef:
         block = target.block
         args, kwargs, _ = self.arguments(e, allow_tensors=False)
         instance = kwargs.pop("name", None)
         names = [p.name for p in block.params]
+        # A block's own parameters win over the step arguments every step takes.
+        step_keys = tuple(k for k in (*STEP_ARGUMENTS, *CALL_OPTIONS) if k not in names)
+        step_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in step_keys}
+        trainable, options = self.step_arguments(e, step_kwargs, CALL_OPTIONS)
         if len(args) > len(names):
             raise self.error(
                 f"block {block.name} takes {len(names)} argument"
@@ -516,6 +590,8 @@ class Evaluator:
             e.span,
             f"{block.name}({shown})",
             target.globals_key,
+            trainable,
+            options,
         )
 
     def builtin(self, e: ir.Call) -> Any:

@@ -28,6 +28,7 @@ from kspec.check.values import (
     LayerStep,
     ModelDef,
     ModelRef,
+    Options,
     SharedRef,
     describe_value,
     is_step,
@@ -83,6 +84,8 @@ class ModelChecker(Evaluator):
         self.block_inputs: list[Any] | None = None  # tensors a block instance receives
         self.bound_at: dict[str, tuple[Any, Span]] = {}
         self.chain_results: list[tuple[Any, Span]] = []  # of bare chain statements
+        self.frozen = False  # inside a block instance called with trainable=false
+        self.options: Options = ()  # call arguments of the enclosing block calls (training=)
 
     @property
     def graph(self) -> Graph:
@@ -130,6 +133,10 @@ class ModelChecker(Evaluator):
                 self.current = result
             case ir.SharedLayer(name, value):
                 step = self.eval(value)
+                if isinstance(step, ModelDef):  # `layer base = encoder(trainable=false)`
+                    self.scope.locals[name] = step
+                    self.graph.step_names[name] = step.model.name
+                    return
                 if not isinstance(step, LayerStep):
                     raise self.error(
                         f"a shared layer must be a layer call, got {describe_value(step)}",
@@ -137,7 +144,9 @@ class ModelChecker(Evaluator):
                         "wrong-kind",
                         help=f"layer {name} = Dense(64)",
                     )
-                self.scope.locals[name] = SharedRef(name, step.spec, s.span)
+                self.scope.locals[name] = SharedRef(
+                    name, step.spec, s.span, trainable=step.trainable, options=step.options
+                )
                 self.bound_at[name] = (self.scope.locals[name], s.span)
             case ir.ForLoop(targets, iterable, body):
                 items = self.eval(iterable)
@@ -361,24 +370,34 @@ class ModelChecker(Evaluator):
                 step.spec,
                 step.span,
                 block_path=self.block_path,
+                trainable=step.trainable and not self.frozen,
             )
-            return self.call_layer(layer, step.spec, value, step.tensors, step.span, new=True)
+            options = self.call_options(step.options)
+            return self.call_layer(layer, step.spec, value, step.tensors, step.span, options, True)
         if isinstance(step, SharedRef):
+            options = self.call_options(step.options)
             if not step.layer:
                 layer = Layer(
                     self.layer_name(step.spec, None, step.span, shared=step.name),
                     step.spec,
                     step.span,
+                    trainable=step.trainable is not False and not self.frozen,
                 )
                 step.layer.append(layer)
-                return self.call_layer(layer, step.spec, value, {}, span, new=True)
-            return self.call_layer(step.layer[0], step.spec, value, {}, span, new=False)
+                return self.call_layer(layer, step.spec, value, step.tensors, span, options, True)
+            self.same_trainable(step.layer[0], step.trainable, step.name, span)
+            return self.call_layer(
+                step.layer[0], step.spec, value, step.tensors, span, options, False
+            )
         if isinstance(step, BlockRef):
             return self.expand(step, value, span)
         if isinstance(step, ModelDef):
-            step = self.resolver.model_ref(step, span)
+            trainable, options = step.trainable, self.call_options(step.options)
+            return self.call_model(
+                self.resolver.model_ref(step, span), value, span, trainable, options
+            )
         if isinstance(step, ModelRef):
-            return self.call_model(step, value, span)
+            return self.call_model(step, value, span, None, self.call_options(()))
         raise AssertionError(step)
 
     def apply_op(
@@ -458,6 +477,21 @@ class ModelChecker(Evaluator):
         node.outputs.append(Tensor(node, 0, out, dtype=dtype))
         return node.outputs[0]
 
+    def call_options(self, own: Options) -> dict[str, Any]:
+        """A call's non-tensor arguments: its own, else those of the blocks it is expanded in."""
+        return {**dict(self.options), **dict(own)}
+
+    def same_trainable(self, layer: Layer, trainable: bool | None, name: str, span: Span) -> None:
+        """A Keras layer has one trainable flag, whichever of its calls sets it."""
+        if trainable is not None and trainable != layer.trainable:
+            raise self.error(
+                f"'{name}' is {'frozen' if not layer.trainable else 'trainable'} where it was "
+                f"first used; trainable={str(trainable).lower()} here would change every use",
+                span,
+                "bad-argument",
+                help=f"write trainable= once, where '{name}' is declared or first used",
+            )
+
     def layer_name(
         self, spec: LayerSpec, given: str | None, span: Span, shared: str | None = None
     ) -> str:
@@ -520,7 +554,7 @@ class ModelChecker(Evaluator):
         value: Any,
         tensors: dict[str, Any],
         span: Span,
-        *,
+        options: dict[str, Any],
         new: bool,
     ) -> Any:
         if not spec.is_step:
@@ -554,7 +588,7 @@ class ModelChecker(Evaluator):
         if known and spec.statically_checked:
             name = spec.layer_name()
             try:
-                out = spec.compute_output_shape(x, **tshapes)
+                out = spec.call_output_shape(x, options, **tshapes)
                 params = spec.count_params(x, **tshapes)
             except ShapeError as err:
                 message = err.message if err.message.startswith(name) else f"{name}: {err.message}"
@@ -574,9 +608,9 @@ class ModelChecker(Evaluator):
                     help="a shared layer needs the same input shape at every use",
                 )
         else:
-            layer.params = params
+            layer.weights = params
             self.graph.layers.append(layer)
-        call = Call(layer, len(layer.calls), inputs, tensors, [], span)
+        call = Call(layer, len(layer.calls), inputs, tensors, [], span, options=options)
         layer.calls.append(call)
         self.graph.calls.append(call)
         for t in [*flat, *tflat]:
@@ -653,6 +687,8 @@ class ModelChecker(Evaluator):
             (*self.block_path, instance),
         )
         child.block_inputs = incoming
+        child.frozen = self.frozen or not ref.trainable
+        child.options = (*self.options, *ref.options)
         s = ref.span
         self.diags.context.append(f"in {ref.text} used at {s.path}:{s.line}:{s.column}")
         try:
@@ -673,7 +709,14 @@ class ModelChecker(Evaluator):
             else [t for o in outputs for t in (o if isinstance(o, list) else [o])]
         )
 
-    def call_model(self, ref: ModelRef, value: Any, span: Span) -> Any:
+    def call_model(
+        self,
+        ref: ModelRef,
+        value: Any,
+        span: Span,
+        trainable: bool | None,
+        options: dict[str, Any],
+    ) -> Any:
         inner = ref.graph
         incoming = list(value) if isinstance(value, list | tuple) else [value]
         if len(incoming) != len(inner.inputs):
@@ -707,12 +750,14 @@ class ModelChecker(Evaluator):
                     f"layer name '{ref.name}' is used twice in this model", span, "duplicate-name"
                 )
             self.state.used_names.add(ref.name)
-            ref.layer.append(Layer(ref.name, inner, span, inner.params))
+            frozen = trainable is False or self.frozen
+            ref.layer.append(Layer(ref.name, inner, span, inner.params, trainable=not frozen))
             self.graph.layers.append(ref.layer[0])
+        else:
+            self.same_trainable(ref.layer[0], trainable, ref.name, span)
         layer = ref.layer[0]
-        call = Call(
-            layer, len(layer.calls), incoming if len(incoming) > 1 else incoming[0], {}, [], span
-        )
+        source = incoming if len(incoming) > 1 else incoming[0]
+        call = Call(layer, len(layer.calls), source, {}, [], span, options=options)
         layer.calls.append(call)
         self.graph.calls.append(call)
         for t in incoming:

@@ -72,7 +72,7 @@ class Module:
     def literal_name(self, text: str) -> str:
         return py_literal(text)
 
-    def nested_model(self, em: Any, graph: Graph, name: str) -> str:
+    def nested_model(self, em: Any, graph: Graph, name: str, *, trainable: bool = True) -> str:
         """The variable holding a nested model, built where the model is first used (as the
         Keras builder builds it, so that seeded weights come out the same)."""
         key = ("nested", name)
@@ -86,6 +86,8 @@ class Module:
         if frame is not None and (frame.loops or len(frame.into) > 1 or frame.fn is not em.fn):
             raise Unstructured("a nested model first used inside a loop, condition or block")
         em.fn.body.append(line)
+        if not trainable:  # Keras's setter freezes every layer of the nested model
+            em.fn.body.append(Line([f"{var}.trainable = False"]))
         em.fn.nodes[key] = var
         return var
 
@@ -202,7 +204,7 @@ def flat_function(module: Module, graph: Graph, fn_name: str) -> Function:
                 values[id(t)] = f"{var}[{i}]" if call.multi_output else var
             continue
         if isinstance(spec, Graph):
-            callee = module.nested_model(holder, spec, layer.name)
+            callee = module.nested_model(holder, spec, layer.name, trainable=layer.trainable)
         elif len(layer.calls) > 1:
             if id(layer) not in objects:
                 objects[id(layer)] = names.fresh(_identifier(layer.name))
@@ -211,6 +213,7 @@ def flat_function(module: Module, graph: Graph, fn_name: str) -> Function:
         else:
             callee = _ctor(module, layer)
         tensors = [f"{k}={code(v)}" for k, v in call.tensors.items()]
+        tensors += [f"{k}={py_literal(v)}" for k, v in call.options.items()]
         unpack = spec is not None and not isinstance(spec, Graph) and spec.unpacks(call.inputs)
         inputs = [values[id(t)] for t in call.inputs] if unpack else [code(call.inputs)]  # type: ignore[union-attr]
         label = call.outputs[0].label if len(call.outputs) == 1 else None
@@ -272,7 +275,9 @@ def _ctor(module: Module, layer: Layer) -> str:
         for kw, slot in arg_slots(spec)
     ]
     name = NameHole(runs=[Run(layer.name, "", ())])
-    return Ctor(module.classes.layer(spec), args, name, module.classes.literal).render(None)  # type: ignore[arg-type]
+    ctor = Ctor(module.classes.layer(spec), args, name, module.classes.literal)  # type: ignore[arg-type]
+    ctor.freeze(layer.trainable)
+    return ctor.render(None)
 
 
 def _identifier(name: str) -> str:

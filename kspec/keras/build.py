@@ -73,13 +73,17 @@ def op_arguments(spec: OpSpec, tensors: list[Any]) -> list[Any]:
 
 
 def call_layer(
-    layer: Any, spec: LayerSpec, inputs: Any, tensors: dict[str, Any] | None = None
+    layer: Any,
+    spec: LayerSpec,
+    inputs: Any,
+    tensors: dict[str, Any] | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> Any:
     """Apply `layer` the way its catalog entry says it is called (one tensor, a list, unpacked)."""
-    tensors = tensors or {}
+    kwargs = {**(tensors or {}), **(options or {})}
     if spec.unpacks(inputs):
-        return layer(*inputs, **tensors)
-    return layer(inputs, **tensors)
+        return layer(*inputs, **kwargs)
+    return layer(inputs, **kwargs)
 
 
 # -- whole models ---------------------------------------------------------------------------
@@ -174,6 +178,8 @@ class ModelBuilder:
                     built = make_layer(spec, layer.name, cls=cls)
             except Exception as e:
                 raise self.error(e, layer, layer.span) from None
+        if not layer.trainable:
+            built.trainable = False  # Keras's setter freezes every layer inside a model too
         self.layers[id(layer)] = built
         return built
 
@@ -187,12 +193,12 @@ class ModelBuilder:
         tensors = {k: _lookup(v, values) for k, v in call.tensors.items()}
         try:
             if isinstance(layer.spec, Graph):
-                result = built(inputs)
+                result = built(inputs, **call.options)
             elif isinstance(layer.spec, OpSpec):
                 result = built(*op_arguments(layer.spec, inputs))
             else:
                 assert layer.spec is not None
-                result = call_layer(built, layer.spec, inputs, tensors)
+                result = call_layer(built, layer.spec, inputs, tensors, call.options)
         except Exception as e:
             raise self.error(e, layer, call.span, call) from None
         for tensor, value in zip(call.outputs, self.results(call, result), strict=True):

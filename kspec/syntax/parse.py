@@ -252,7 +252,13 @@ class ToIR:
         return ir.Param(str(c[0]), c[1], span=self.sp(meta))
 
     def section(self, meta: Meta, c: list[Any]) -> ir.Section:
-        return ir.Section(str(c[0]), tuple(f for f in c[1:] if f is not None), span=self.sp(meta))
+        fields = tuple(f for f in c[1:] if isinstance(f, ir.Field))
+        phases = tuple(f for f in c[1:] if isinstance(f, ir.Phase))
+        return ir.Section(str(c[0]), fields, phases, span=self.sp(meta))
+
+    def phase(self, meta: Meta, c: list[Any]) -> ir.Phase:
+        fields = tuple(f for f in c[1:] if f is not None)
+        return ir.Phase(str(c[0]), fields, span=self.sp(meta), name_span=span_of(c[0], self.path))
 
     def field(self, meta: Meta, c: list[Any]) -> ir.Field:
         return ir.Field(str(c[0]), c[1], span=self.sp(meta))
