@@ -73,6 +73,8 @@ Code = Literal[
     "data-column",
     "data-offline",
     "data-missing-package",
+    "weights-offline",
+    "weights-missing",
     # building and running in Keras
     "use-import",
     "keras-error",
@@ -146,6 +148,8 @@ DESCRIPTIONS: dict[Code, str] = {
     "data-missing": "a data file or folder that does not exist",
     "data-column": "a CSV column that does not exist",
     "data-offline": "a Keras dataset that is not cached and cannot be downloaded",
+    "weights-offline": "an application's ImageNet weights are not cached and cannot be downloaded",
+    "weights-missing": "an application's weights file does not exist",
     "data-missing-package": "a data source that needs a package that is not installed",
     "use-import": "a `use` target that cannot be imported or is not a Keras layer",
     "keras-error": "Keras refuses the model while building it",

@@ -3,6 +3,7 @@
 # Each family module registers its entries on import.
 from kspec.catalog import (  # noqa: F401
     activations,
+    applications,
     attention,
     conv,
     conv_transpose,
@@ -19,6 +20,7 @@ from kspec.catalog import (  # noqa: F401
 )
 from kspec.catalog.base import (
     ALIASES,
+    APPLICATIONS,
     CATALOG,
     GenericLayer,
     KerasObject,
@@ -33,6 +35,7 @@ from kspec.catalog.base import (
 
 __all__ = [
     "ALIASES",
+    "APPLICATIONS",
     "CATALOG",
     "GenericLayer",
     "KerasObject",

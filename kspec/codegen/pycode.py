@@ -170,13 +170,16 @@ class Ctor:
     args: list[tuple[str | None, ArgHole]]  # (keyword or None for positional, hole)
     name: NameHole | None
     literal: Any  # resolved value -> pyliteral value (nested layers and Keras objects)
+    # keyword -> code the builder adds itself (an application's input_shape and weights file)
+    extra: dict[str, str] = field(default_factory=dict)
 
     def render(self, prefix_var: str | None) -> str:
         items = [
             (f"{kw}=" if kw else "") + hole.render(self.literal)
             for kw, hole in self.args
-            if hole.present or kw is None
+            if (hole.present or kw is None) and kw not in self.extra
         ]
+        items += [f"{kw}={code}" for kw, code in self.extra.items()]
         if self.name is not None:
             items.append("name=" + self.name.render(prefix_var))
         return f"{self.func}({', '.join(items)})"

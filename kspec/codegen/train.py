@@ -9,13 +9,13 @@ which conversions); the templates in templates/sources/ write it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from kspec.catalog import KerasObject
 from kspec.catalog.datasets import DATASETS, KERAS_DATASETS, LOADERS
 from kspec.check.graph import Checked, Graph
 from kspec.check.settings import DataOptions, Port, TrainSettings, signature_of_graph
+from kspec.codegen.paths import data_path as _path
 from kspec.codegen.pycode import layout
 from kspec.codegen.pyliteral import Code, py_literal
 from kspec.codegen.pynames import SCRIPT_NAMES, Classes, Names
@@ -238,17 +238,6 @@ def _var(name: str) -> str:
     from kspec.codegen.pymodule import _identifier
 
     return _identifier(name)
-
-
-def _path(value: str, from_file: bool) -> str:
-    """A data path: relative ones resolve against the script's folder (written next to the spec)
-    when the spec wrote them, against the working directory when --set gave them."""
-    p = Path(value)
-    if value.startswith("~"):
-        return f"Path({py_literal(value)}).expanduser()"
-    if p.is_absolute() or not from_file:
-        return f"Path({py_literal(value)})"
-    return f"Path(__file__).resolve().parent / {py_literal(value)}"
 
 
 def _source(
