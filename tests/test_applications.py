@@ -24,7 +24,9 @@ CONFIGS: dict[str, tuple[dict[str, Any], tuple[int | None, ...] | None]] = {
     "pooled": ({"include_top": False, "pooling": "avg"}, (None, None, 3)),
 }
 DEFAULT_SIZE = {"InceptionV3": 299, "InceptionResNetV2": 299, "Xception": 299, "NASNetLarge": 331}
-DEFAULT_SIZE |= {f"EfficientNetB{i}": s for i, s in enumerate((224, 240, 260, 300, 380, 456, 528, 600))}
+DEFAULT_SIZE |= {
+    f"EfficientNetB{i}": s for i, s in enumerate((224, 240, 260, 300, 380, 456, 528, 600))
+}
 DEFAULT_SIZE |= {"EfficientNetV2B1": 240, "EfficientNetV2B2": 260, "EfficientNetV2B3": 300}
 DEFAULT_SIZE |= {"EfficientNetV2S": 384, "EfficientNetV2M": 480, "EfficientNetV2L": 480}
 SAMPLE = [  # built in Keras on every run: one per family shape, the cheap ones
@@ -125,7 +127,9 @@ def test_keras_names_and_weight_files() -> None:
     assert [f for f, _ in t.weight_files] == [
         "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_96_no_top.h5"
     ]
-    assert trace(APPLICATIONS["VGG16"].create((), {"weights": None}), (224, 224, 3)).weight_files == ()
+    assert (
+        trace(APPLICATIONS["VGG16"].create((), {"weights": None}), (224, 224, 3)).weight_files == ()
+    )
 
 
 def test_convnext_xlarge_checks_fast_without_tensorflow(tmp_path: Any) -> None:
@@ -154,3 +158,116 @@ def test_convnext_xlarge_checks_fast_without_tensorflow(tmp_path: Any) -> None:
     assert "convnext_xlarge (Functional)" in out.stdout
     assert f"Total params: {expected:,}" in out.stdout
     assert wall < 10, wall  # a loaded 2-core machine; bench/ has the quiet figure
+
+
+# -- weights ------------------------------------------------------------------------------
+SMALL = "MobileNetV2(include_top=false, alpha=0.35, weights={weights})"
+
+
+def small_spec(weights: str) -> str:
+    return (
+        "model m {\n    input image: (32, 32, 3)\n"
+        f"    layer base = {SMALL.format(weights=weights)}\n"
+        "    base\n    GlobalAveragePooling2D()\n    Dense(3)\n}\n"
+    )
+
+
+def write_weights(path: Any) -> list[Any]:
+    """A weights file for the small base, made in Keras (no download): its arrays."""
+    import keras
+
+    base = keras.applications.MobileNetV2(
+        include_top=False, alpha=0.35, weights=None, input_shape=(32, 32, 3)
+    )
+    base.save_weights(str(path))
+    return [w.numpy() for w in base.weights]
+
+
+@pytest.mark.keras
+def test_a_weights_file_relative_to_the_spec_is_loaded(tmp_path: Any) -> None:
+    import numpy as np
+
+    import kspec
+
+    (tmp_path / "w").mkdir()
+    saved = write_weights(tmp_path / "w" / "base.weights.h5")
+    spec = tmp_path / "m.kspec"
+    spec.write_text(small_spec('"w/base.weights.h5"'))
+    model = kspec.load(str(spec)).build()
+    loaded = [w.numpy() for w in model.get_layer("base").weights]
+    assert len(loaded) == len(saved) and all(
+        np.array_equal(a, b) for a, b in zip(loaded, saved, strict=True)
+    )
+
+
+def test_offline_imagenet_weights_fail_before_tensorflow_loads(tmp_path: Any) -> None:
+    """No cached file, no network: the error names the file and the folder, TensorFlow unused."""
+    from conftest import EXAMPLES
+
+    spec = EXAMPLES / "transfer.kspec"
+    script = (
+        "import sys\nfrom kspec.cli import main\n"
+        f"code = main(['run', {str(spec)!r}, '-q', '--set', 'data.source=synthetic'])\n"
+        "assert 'tensorflow' not in sys.modules, 'TensorFlow was imported'\nsys.exit(code)\n"
+    )
+    env = {**os.environ, "KERAS_HOME": str(tmp_path), "KSPEC_OFFLINE": "1"}
+    done = subprocess.run([python_exe(), "-c", script], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    lines = spec.read_text().splitlines()
+    line = next(i for i, t in enumerate(lines, 1) if "MobileNetV2(" in t)
+    text = lines[line - 1]
+    column = len(text) - len(text.lstrip()) + 1
+    file = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_160_no_top.h5"
+    url = f"https://storage.googleapis.com/tensorflow/keras-applications/mobilenet_v2/{file}"
+    expected = (
+        f"{spec}:{line}:{column}: error: MobileNetV2's ImageNet weights {file} are not in "
+        "Keras's cache and cannot be downloaded (KSPEC_OFFLINE is set)\n"
+        f"{line:>5} | {text}\n"
+        f"      | {' ' * (column - 1)}{'^' * (len(text) - column + 1)}\n"
+        f"      = help: put {file} (from {url}) in {tmp_path / 'models'}/, Keras's cache "
+        "($KERAS_HOME/models/, else ~/.keras/models/); or load a local file: "
+        'weights = "path/to/file.weights.h5"\n'
+    )
+    assert (done.returncode, done.stderr) == (1, expected)
+    assert not list(tmp_path.glob("runs")), "no run folder for a run that never started"
+
+
+def test_the_transfer_example_checks_offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    from conftest import EXAMPLES
+
+    from kspec.cli import main
+
+    monkeypatch.setenv("KSPEC_OFFLINE", "1")
+    assert main(["check", str(EXAMPLES / "transfer.kspec")]) == 0
+
+
+@pytest.mark.keras
+@pytest.mark.slow
+def test_the_transfer_example_trains_from_a_local_weights_file(tmp_path: Any) -> None:
+    """The recipe runs end to end: the base starts from a file the test wrote, synthetic data."""
+    import json
+
+    import keras
+    import numpy as np
+    from conftest import EXAMPLES
+
+    from kspec.cli import main
+
+    base = keras.applications.MobileNetV2(
+        include_top=False, weights=None, input_shape=(160, 160, 3)
+    )
+    base.save_weights(str(tmp_path / "base.weights.h5"))
+    code = main(
+        [
+            "run", str(EXAMPLES / "transfer.kspec"), "-q", "--output", str(tmp_path / "runs"),
+            "--set", f"weights={json.dumps(str(tmp_path / 'base.weights.h5'))}",
+            "--set", "data.source=synthetic(samples=16)", "--set", "train.batch_size=8",
+            "--set", "train.epochs=1",
+        ]
+    )  # fmt: skip
+    assert code == 0
+    run = next(p for p in (tmp_path / "runs").iterdir() if (p / "history.json").exists())
+    history = json.loads((run / "history.json").read_text())
+    assert len(history["loss"]) == 1 and np.isfinite(history["loss"][0])
+    trained = keras.saving.load_model(run / "model.keras").get_layer("base")
+    assert len(trained.weights) == len(base.weights)

@@ -69,7 +69,8 @@ def preflight_weights(checked: Checked, graph: Graph) -> None:
                     f"{name}'s ImageNet weights {file} are not in Keras's cache and cannot be "
                     f"downloaded ({why})",
                     layer.span,
-                    help=f"put {file} in {_shown(folder)}/ (from {url}), or load a local file: "
+                    help=f"put {file} (from {url}) in {_shown(folder)}/, Keras's cache "
+                    "($KERAS_HOME/models/, else ~/.keras/models/); or load a local file: "
                     'weights = "path/to/file.weights.h5"',
                 )
             )
