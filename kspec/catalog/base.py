@@ -8,10 +8,11 @@ here imports Keras: `keras_class` is a dotted string that only the backends reso
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, ClassVar, TypeAlias, TypeVar
+from typing import Any, ClassVar, TypeAlias, TypeGuard, TypeVar
 
 from kspec.catalog import names
 from kspec.codes import Code
@@ -157,6 +158,56 @@ def param(
     return field(default=default, metadata={"kspec": rule})
 
 
+def spatial(
+    per_axis: Any = REQUIRED,
+    *,
+    minimum: float | None = None,
+    optional: bool = False,
+    scalar_default: bool = False,
+) -> Any:
+    """Declare a per-axis argument (kernel_size, strides, pool_size) once on a family's base.
+
+    Each entry that sets `rank` gets an int-or-rank-tuple converter and Keras's default for its
+    rank: `strides=1` on Conv1D, `(1, 1)` on Conv2D (or the plain int on every rank with
+    `scalar_default`, as the ConvLSTM layers write it).
+    """
+    rule = {"per_axis": per_axis, "minimum": minimum, "optional": optional}
+    rule["scalar_default"] = scalar_default
+    meta = {"kspec_rank": rule}
+    if per_axis is REQUIRED:
+        return field(metadata=meta)
+    return field(default=per_axis, metadata=meta)
+
+
+def _rank_fields(cls: type, rank: int) -> None:
+    """Give `cls` its own field for every `spatial()` argument it inherits, resolved for `rank`."""
+    base = next((b for b in cls.__mro__[1:] if "__dataclass_fields__" in b.__dict__), None)
+    if base is None:
+        return
+    own = inspect.get_annotations(cls)
+    annotations = dict(own)
+    for f in dataclasses.fields(base):
+        rule = f.metadata.get("kspec_rank")
+        if rule is None or f.name in own:
+            continue
+        convert = {1: single, 2: pair, 3: triple}[rank]  # the same objects codegen recognizes
+        per_axis = rule["per_axis"]
+        default = per_axis
+        if isinstance(per_axis, int) and rank > 1 and not rule["scalar_default"]:
+            default = (per_axis,) * rank
+        setattr(
+            cls,
+            f.name,
+            param(
+                default,
+                convert=optional(convert) if rule["optional"] else convert,
+                minimum=rule["minimum"],
+            ),
+        )
+        annotations[f.name] = f.type
+    cls.__annotations__ = annotations
+
+
 L = TypeVar("L", bound="LayerSpec")
 _PARAMS: dict[type, Mapping[str, Param]] = {}
 
@@ -177,12 +228,27 @@ class LayerSpec:
     # Call-time keyword arguments that take tensors (`initial_state=[h, c]`, `mask=m`).
     call_tensors: ClassVar[tuple[str, ...]] = ()
     statically_checked: ClassVar[bool] = True
+    # False for recurrent cells: an argument of RNN, never a step of a model.
+    is_step: ClassVar[bool] = True
     family: ClassVar[str] = "core"
     # The class of the object Keras builds when it is not keras_class (an application is a
     # function that returns a Functional model).
     built_class: ClassVar[str | None] = None
     # True when the Keras constructor takes the input shape (keras.applications: input_shape).
     takes_input_shape: ClassVar[bool] = False
+
+    @classmethod
+    def unpacks(cls, inputs: object) -> TypeGuard[list[Any]]:
+        """Whether a call passes a list source as separate tensors, `layer(q, v)`, rather than
+        as one argument, `layer([a, b])`. The builder and the code generator both ask this."""
+        return bool(cls.call_inputs) and isinstance(inputs, list)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # Runs before @dataclass sees the class body, so per-rank fields keep their places.
+        super().__init_subclass__(**kwargs)
+        rank = cls.__dict__.get("rank")
+        if isinstance(rank, int):
+            _rank_fields(cls, rank)
 
     # -- declaration ------------------------------------------------------------------
     @classmethod
@@ -302,6 +368,25 @@ class LayerSpec:
         """Keras's default name for this object when it is not the snake-cased class name."""
         return None
 
+    # -- dtypes and state -------------------------------------------------------------
+    def input_dtypes(self) -> tuple[str, ...]:
+        """The dtypes this layer reads; the first is what the differential tests feed it.
+
+        Only strings against numbers is checked: Keras casts between numeric dtypes.
+        """
+        return names.NUMERIC_DTYPES
+
+    def output_dtype(self, dtype: str | None) -> str | None:
+        """The output's dtype for an input of `dtype` (None when unknown).
+
+        Keras layers compute in the float32 policy; lookups and encodings say otherwise.
+        """
+        return "float32"
+
+    def needs_adapt(self) -> bool:
+        """A preprocessing layer given no state: `adapt()`ed on the training split before fit."""
+        return False
+
     # -- what the backends read -------------------------------------------------------
     def arguments(self) -> dict[str, Any]:
         return {n: getattr(self, n) for n in self.params()}
@@ -357,6 +442,12 @@ class GenericLayer(LayerSpec):
         return f"keras.layers.{self.class_name}"
 
     def compute_output_shape(self, x: Any, **tensors: Any) -> Any:
+        return None
+
+    def input_dtypes(self) -> tuple[str, ...]:
+        return names.DTYPES
+
+    def output_dtype(self, dtype: str | None) -> str | None:
         return None
 
     def arguments(self) -> dict[str, Any]:
@@ -561,6 +652,16 @@ def to_layer(value: Any) -> LayerSpec:
             f"expected a layer such as LSTM(64), got {describe(value)}", code="wrong-kind"
         )
     return value
+
+
+def to_layers(value: Any) -> list[LayerSpec]:
+    """A list of layers given as one argument: `Pipeline([Dense(8), Dense(3)])`."""
+    if not isinstance(value, list) or not value:
+        raise ParamError(
+            f"expected a list of layers such as [Dense(8), Dense(3)], got {describe(value)}",
+            code="wrong-kind",
+        )
+    return [to_layer(v) for v in value]
 
 
 def anything(value: Any) -> Any:

@@ -358,6 +358,8 @@ class Evaluator:
             value = self.eval(a.value)
             if isinstance(value, LayerStep):
                 value = value.spec
+            elif isinstance(value, list) and any(isinstance(v, LayerStep) for v in value):
+                value = [v.spec if isinstance(v, LayerStep) else v for v in value]  # cells
             if a.name is None:
                 if kwargs or tensors:
                     raise self.error(

@@ -20,6 +20,7 @@ class Tensor:
     index: int
     shape: Shape | None
     label: str | None = None  # the spec name it was bound to, for readable generated code
+    dtype: str | None = "float32"  # None when unknown (after a layer kspec does not check)
 
     @property
     def layer(self) -> Layer:
@@ -121,6 +122,14 @@ class Graph:
                 return False
             prev = call.outputs[0]
         return prev is self.outputs[0] and all(n is None for n in self.output_names)
+
+    def adapted_layers(self) -> list[Layer]:
+        """Preprocessing layers given no state, in call order: adapted before training."""
+        return [
+            layer
+            for layer in self.layers
+            if isinstance(layer.spec, LayerSpec) and layer.spec.needs_adapt()
+        ]
 
     def keras_layers(self) -> list[Layer]:
         """The layers in the order Keras lists them (model.layers, model.summary()).

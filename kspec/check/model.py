@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
-from kspec.catalog import GenericLayer, LayerSpec, Params, ShapeError, lookup
+from kspec.catalog import GenericLayer, LayerSpec, Params, ShapeError, keras_class_of, lookup
 from kspec.catalog import names as keras_names
 from kspec.catalog.shapes import show
 from kspec.check.evaluate import POISON, Evaluator, Scope, Skip, spec_text
@@ -246,7 +246,7 @@ class ModelChecker(Evaluator):
         self.state.used_names.add(s.name)
         layer = Layer(s.name, None, s.span, Params(), input_shape=shape, dtype=dtype)
         call = Call(layer, 0, None, {}, [], s.span)
-        tensor = Tensor(call, 0, shape, label=s.name)
+        tensor = Tensor(call, 0, shape, label=s.name, dtype=dtype or "float32")
         call.outputs.append(tensor)
         layer.calls.append(call)
         self.graph.layers.append(layer)
@@ -441,6 +441,22 @@ class ModelChecker(Evaluator):
         *,
         new: bool,
     ) -> Any:
+        if not spec.is_step:
+            name = spec.layer_name()
+            raise self.error(
+                f"{name} is a recurrent cell, which runs inside a loop, not as a step",
+                span,
+                "not-a-step",
+                help=f"wrap it: RNN({name}(...))",
+            )
+        if new and not spec.statically_checked:
+            self.diags.warning(
+                f"{layer.name} ({keras_class_of(spec).rsplit('.', 1)[-1]}) is not statically "
+                "checked: shapes and parameter counts after it are unknown",
+                span,
+                code="unchecked-layer",
+                help="Keras learns them when it builds the model; `kspec summary` shows ? for them",
+            )
         inputs, tensors = self.layer_input(spec, value, tensors, span)
         flat = inputs if isinstance(inputs, list) else [inputs]
         tflat = [t for v in tensors.values() for t in (v if isinstance(v, list) else [v])]
@@ -451,6 +467,8 @@ class ModelChecker(Evaluator):
         }
         out: Any = None
         params: Params | None = None
+        if spec.statically_checked:
+            self.check_dtypes(spec, flat, span)
         if known and spec.statically_checked:
             name = spec.layer_name()
             try:
@@ -481,12 +499,39 @@ class ModelChecker(Evaluator):
         self.graph.calls.append(call)
         for t in [*flat, *tflat]:
             self.state.consumed.add(id(t))
+        dtype = spec.output_dtype(flat[0].dtype) if flat else None
         if isinstance(out, list):
             call.multi_output = True
-            call.outputs.extend(Tensor(call, i, s) for i, s in enumerate(out))
+            call.outputs.extend(Tensor(call, i, s, dtype=dtype) for i, s in enumerate(out))
             return list(call.outputs)
-        call.outputs.append(Tensor(call, 0, out))
+        call.outputs.append(Tensor(call, 0, out, dtype=dtype))
         return call.outputs[0]
+
+    def check_dtypes(self, spec: LayerSpec, inputs: list[Tensor], span: Span) -> None:
+        """Strings only into layers that read strings, and the reverse; numbers mix freely."""
+        accepted = spec.input_dtypes()
+        for t in inputs:
+            if t.dtype is None or t.dtype in accepted:
+                continue
+            name = spec.layer_name()
+            what = f" '{t.label}'" if t.label else ""
+            if t.dtype == "string":
+                raise self.error(
+                    f"{name} takes numbers, got the string tensor{what}",
+                    span,
+                    "dtype-error",
+                    help="turn strings into numbers first, e.g. StringLookup(vocabulary=[...]), "
+                    "TextVectorization() or Hashing(num_bins=...)",
+                )
+            declare = "input NAME: (1,) as string"
+            if t.layer.is_input and t.layer.input_shape is not None:
+                declare = f"input {t.layer.name}: {spec_text(t.layer.input_shape)} as string"
+            raise self.error(
+                f"{name} takes strings, got the {t.dtype} tensor{what}",
+                span,
+                "dtype-error",
+                help=f"feed it strings: {declare}",
+            )
 
     def expand(self, ref: BlockRef, value: Any, span: Span) -> Any:
         block = ref.block
@@ -556,6 +601,12 @@ class ModelChecker(Evaluator):
                 "wrong-inputs",
             )
         for t, expected in zip(incoming, inner.inputs, strict=True):
+            if t.dtype and expected.dtype and (t.dtype == "string") != (expected.dtype == "string"):
+                raise self.error(
+                    f"model {ref.name} expects a {expected.dtype} input, got {t.dtype}",
+                    span,
+                    "dtype-error",
+                )
             if t.shape is None or expected.shape is None:
                 continue
             if len(t.shape) != len(expected.shape) or any(
@@ -584,7 +635,9 @@ class ModelChecker(Evaluator):
         self.graph.calls.append(call)
         for t in incoming:
             self.state.consumed.add(id(t))
-        call.outputs.extend(Tensor(call, i, o.shape) for i, o in enumerate(inner.outputs))
+        call.outputs.extend(
+            Tensor(call, i, o.shape, dtype=o.dtype) for i, o in enumerate(inner.outputs)
+        )
         call.multi_output = len(inner.outputs) > 1
         return list(call.outputs) if len(call.outputs) > 1 else call.outputs[0]
 

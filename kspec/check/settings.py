@@ -19,6 +19,13 @@ DEFAULT_STEPS_PER_EXECUTION = 32
 DEFAULT_BATCH_SIZE = 32  # Keras's fit default
 
 
+def feed_dtype(dtype: str) -> str:
+    """The dtype an input's data is cast to before the model sees it, by `kspec run`, `kspec
+    predict` and generated scripts alike: float32 for floating inputs (which `scale` applies
+    to), integers, booleans and strings as declared."""
+    return dtype if dtype.startswith(("int", "uint", "bool", "string")) else "float32"
+
+
 @dataclass(frozen=True)
 class Port:
     """One model input or output as the data side sees it."""

@@ -202,12 +202,7 @@ def flat_function(module: Module, graph: Graph, fn_name: str) -> Function:
         else:
             callee = _ctor(module, layer)
         tensors = [f"{k}={code(v)}" for k, v in call.tensors.items()]
-        unpack = (
-            spec is not None
-            and not isinstance(spec, Graph)
-            and spec.call_inputs
-            and isinstance(call.inputs, list)
-        )
+        unpack = spec is not None and not isinstance(spec, Graph) and spec.unpacks(call.inputs)
         inputs = [values[id(t)] for t in call.inputs] if unpack else [code(call.inputs)]  # type: ignore[union-attr]
         label = call.outputs[0].label if len(call.outputs) == 1 else None
         var = names.fresh(_identifier(label or layer.name))

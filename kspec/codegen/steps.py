@@ -165,7 +165,7 @@ class Steps:
     def call_args(self, call: Call, spec: Any) -> str:
         """How the Keras builder calls the layer: one tensor, a list, or unpacked (attention)."""
         tensors = [f"{k}={self.code_of(v)}" for k, v in call.tensors.items()]
-        if isinstance(spec, LayerSpec) and spec.call_inputs and isinstance(call.inputs, list):
+        if isinstance(spec, LayerSpec) and spec.unpacks(call.inputs):
             return ", ".join([*(self.code_of(t, self.prefer) for t in call.inputs), *tensors])
         return ", ".join([self.code_of(call.inputs, self.prefer), *tensors])
 

@@ -54,8 +54,13 @@ IGNORED_DEFAULTS: dict[str, tuple[Any, ...]] = {
     "activity_regularizer": (None,),
     "data_format": ("channels_last",),
     "quantization_config": (None,),
+    "oov_method": ("floormod",),  # StringLookup's config has it (and salt) from IndexLookup
+    "ragged": (False,),  # TextVectorization's ragged and the lookups' sparse outputs
     "rms_scaling": (False,),
+    "salt": (None,),
     "seed": (None,),
+    "sparse": (False,),
+    "vocabulary_dtype": ("int64",),  # IntegerLookup's only one
     "unroll": (False,),
     "zero_output_for_mask": (False, True),  # Bidirectional sets it on the layers it wraps
     "lora_rank": (None,),
@@ -167,6 +172,7 @@ def layer_spec(entry: dict[str, Any], notes: Notes) -> LayerSpec:
     name = layer_class(entry)
     config = dict(entry.get("config") or {})
     layer_name = config.pop("name", None) or "?"
+    config.pop("vocabulary_size", None)  # the lookups' state, which Keras derives on loading
     _note_policy(layer_name, config.pop("trainable", True), config.pop("dtype", None), notes)
     cls = lookup(name)
     if cls is None:

@@ -71,7 +71,7 @@ def call_layer(
 ) -> Any:
     """Apply `layer` the way its catalog entry says it is called (one tensor, a list, unpacked)."""
     tensors = tensors or {}
-    if spec.call_inputs and isinstance(inputs, list):
+    if spec.unpacks(inputs):
         return layer(*inputs, **tensors)
     return layer(inputs, **tensors)
 

@@ -29,6 +29,10 @@ FAMILIES = {
     "merging": "Merging",
     "embedding": "Embedding",
     "preprocessing": "Preprocessing",
+    "encoding": "Lookups and encodings",
+    "color": "Image color augmentation",
+    "augmentation": "Image augmentation",
+    "audio": "Audio",
 }
 
 
