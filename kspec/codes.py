@@ -77,6 +77,8 @@ Code = Literal[
     "data-column",
     "data-offline",
     "data-missing-package",
+    "weights-offline",
+    "weights-missing",
     # building and running in Keras
     "use-import",
     "keras-error",
@@ -155,6 +157,8 @@ DESCRIPTIONS: dict[Code, str] = {
     "data-column": "a CSV column that does not exist",
     "data-offline": "a Keras dataset that is not cached and cannot be downloaded",
     "data-missing-package": "a data source that needs a package that is not installed",
+    "weights-offline": "an application's ImageNet weights are not cached and cannot be downloaded",
+    "weights-missing": "an application's weights file does not exist",
     "use-import": "a `use` target that cannot be imported or is not a Keras layer",
     "keras-error": "Keras refuses the model while building it",
     "run-error": "training or prediction fails (run folder, weights, inputs)",

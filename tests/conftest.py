@@ -11,6 +11,9 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 GOLDEN = ROOT / "tests" / "golden"
 SHARED_MNIST = ROOT.parent / "shared" / "data" / "mnist"
+# Examples whose defaults need the network (ImageNet weights): the tests that build every
+# example build these with these overrides (random weights) instead.
+EXAMPLE_OFFLINE: dict[str, dict[str, object]] = {"transfer": {"weights": None}}
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")

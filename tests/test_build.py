@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import EXAMPLES
+from conftest import EXAMPLE_OFFLINE, EXAMPLES
 
 import kspec
 from kspec.catalog import Params
@@ -26,7 +26,7 @@ def example_models() -> list[Any]:
     return [
         pytest.param(path, name, id=f"{path.stem}-{name}")
         for path in paths
-        for name in kspec.load(path).models
+        for name in kspec.load(path, EXAMPLE_OFFLINE.get(path.stem)).models
     ]
 
 
@@ -93,7 +93,7 @@ def build_all(spec: kspec.Spec) -> dict[str, Any]:
 # -- every example --------------------------------------------------------------------------
 @pytest.mark.parametrize(("path", "name"), example_models())
 def test_example_builds_as_checked(path: Path, name: str) -> None:
-    spec = kspec.load(path)
+    spec = kspec.load(path, EXAMPLE_OFFLINE.get(path.stem))
     graph = spec.graph(name)
     assert assert_matches(graph, spec.build(name)) > 0
     # no example has a dead branch: every checked layer is in the model (a Sequential lists

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import EXAMPLES, GOLDEN, ROOT
+from conftest import EXAMPLE_OFFLINE, EXAMPLES, GOLDEN, ROOT
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -372,8 +372,9 @@ def assert_same_model(spec: kspec.Spec, script: Any, model: str | None = None) -
 @pytest.mark.keras
 @pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: p.stem)
 def test_example_script_builds_the_same_model(path: Path, tmp_path: Path) -> None:
-    script = import_script(generate(path), tmp_path)
-    assert_same_model(kspec.load(path), script)
+    offline = EXAMPLE_OFFLINE.get(path.stem)
+    script = import_script(generate(path, overrides=offline), tmp_path)
+    assert_same_model(kspec.load(path, offline), script)
 
 
 @pytest.mark.keras

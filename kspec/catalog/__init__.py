@@ -4,6 +4,7 @@
 from kspec.catalog import (  # noqa: F401
     activations,
     adaptive_pooling,
+    applications,
     attention,
     audio,
     augmentation,
@@ -29,6 +30,7 @@ from kspec.catalog import (  # noqa: F401
 )
 from kspec.catalog.base import (
     ALIASES,
+    APPLICATIONS,
     CATALOG,
     GenericLayer,
     KerasObject,
@@ -43,6 +45,7 @@ from kspec.catalog.base import (
 
 __all__ = [
     "ALIASES",
+    "APPLICATIONS",
     "CATALOG",
     "GenericLayer",
     "KerasObject",

@@ -238,6 +238,11 @@ class LayerSpec:
     # False for recurrent cells: an argument of RNN, never a step of a model.
     is_step: ClassVar[bool] = True
     family: ClassVar[str] = "core"
+    # The class of the object Keras builds when it is not keras_class (an application is a
+    # function that returns a Functional model).
+    built_class: ClassVar[str | None] = None
+    # True when the Keras constructor takes the input shape (keras.applications: input_shape).
+    takes_input_shape: ClassVar[bool] = False
 
     @classmethod
     def unpacks(cls, inputs: object) -> TypeGuard[list[Any]]:
@@ -367,6 +372,10 @@ class LayerSpec:
         """Weights this layer creates for input shape(s) `x` (already accepted by output_shape)."""
         return Params()
 
+    def auto_name(self, x: Any) -> str | None:
+        """Keras's default name for this object when it is not the snake-cased class name."""
+        return None
+
     # -- dtypes and state -------------------------------------------------------------
     def input_dtypes(self) -> tuple[str, ...]:
         """The dtypes this layer reads; the first is what the differential tests feed it.
@@ -421,6 +430,9 @@ def _same(value: Any, default: Any, p: Param) -> bool:
 # -- registry -------------------------------------------------------------------------
 CATALOG: dict[str, type[LayerSpec]] = {}
 ALIASES: dict[str, str] = {}
+# keras.applications constructors (kspec/catalog/applications): steps like layers, kept apart
+# because they are functions that build whole models, not keras.layers classes.
+APPLICATIONS: dict[str, type[LayerSpec]] = {}
 
 
 def register(cls: type[L]) -> type[L]:
@@ -477,7 +489,7 @@ def keras_class_of(spec: LayerSpec) -> str:
 
 
 def lookup(name: str) -> type[LayerSpec] | None:
-    return CATALOG.get(ALIASES.get(name, name))
+    return CATALOG.get(ALIASES.get(name, name)) or APPLICATIONS.get(name)
 
 
 # -- converters: each checks the kind of a spec value and normalizes it ---------------------

@@ -12,7 +12,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from kspec.catalog import ALIASES, CATALOG, GenericLayer, KerasObject, LayerSpec, ParamError, lookup
+from kspec.catalog import (
+    ALIASES,
+    APPLICATIONS,
+    CATALOG,
+    GenericLayer,
+    KerasObject,
+    LayerSpec,
+    ParamError,
+    lookup,
+)
 from kspec.catalog import names as keras_names
 from kspec.catalog.base import CALL_OPTIONS, STEP_ARGUMENTS, describe
 from kspec.catalog.datasets import LOADERS
@@ -330,6 +339,7 @@ class Evaluator:
         candidates = [
             *CATALOG,
             *ALIASES,
+            *APPLICATIONS,
             *keras_names.KERAS_LAYERS,
             *keras_names.KERAS_OBJECTS,
             *BUILTINS,

@@ -71,7 +71,7 @@ class Layer:
             return "Sequential" if self.spec.is_sequential else "Functional"
         from kspec.catalog import keras_class_of
 
-        return keras_class_of(self.spec).rsplit(".", 1)[-1]
+        return self.spec.built_class or keras_class_of(self.spec).rsplit(".", 1)[-1]
 
 
 @dataclass(eq=False)

@@ -366,7 +366,7 @@ class ModelChecker(Evaluator):
             )
         if isinstance(step, LayerStep):
             layer = Layer(
-                self.layer_name(step.spec, step.name, step.span),
+                self.layer_name(step.spec, step.name, step.span, value=value),
                 step.spec,
                 step.span,
                 block_path=self.block_path,
@@ -493,7 +493,12 @@ class ModelChecker(Evaluator):
             )
 
     def layer_name(
-        self, spec: LayerSpec, given: str | None, span: Span, shared: str | None = None
+        self,
+        spec: LayerSpec,
+        given: str | None,
+        span: Span,
+        shared: str | None = None,
+        value: Any = None,
     ) -> str:
         if given is not None:
             full = prefixed(self.prefix, given)
@@ -504,7 +509,8 @@ class ModelChecker(Evaluator):
             self.state.used_names.add(full)
             return full
         cls = spec.class_name if isinstance(spec, GenericLayer) else spec.layer_name()
-        base = shared or to_snake_case(cls)
+        auto = spec.auto_name(value.shape) if isinstance(value, Tensor) and value.shape else None
+        base = shared or auto or to_snake_case(cls)
         return self.state.unique(prefixed(self.prefix, base))
 
     def layer_input(
@@ -593,7 +599,7 @@ class ModelChecker(Evaluator):
             except ShapeError as err:
                 message = err.message if err.message.startswith(name) else f"{name}: {err.message}"
                 shown = show(x) if isinstance(x, tuple) else ", ".join(show(s) for s in x)
-                if "(None" not in message:
+                if "(None" not in message and "input_shape=" not in message:
                     message += f" (input {shown})"
                 raise self.error(message, span, "shape-error", help=err.help) from None
         if not new:

@@ -158,3 +158,17 @@ def stages(checked: Checked, graph: Graph, settings: TrainSettings) -> list[Stag
         epochs = phase.fields["epochs"].value if "epochs" in phase.fields else settings.epochs
         out.append(Stage(phase.name, replace(merged, epochs=epochs), phase_flag, epochs))
     return out
+
+
+def application_weights(spec: LayerSpec, spec_path: str) -> str | None:
+    """An application's `weights` as Keras takes it: imagenet, None, or a file path made
+    absolute against the folder of the spec file that wrote it (`spec_path`)."""
+    import os
+
+    weights = getattr(spec, "weights", None)
+    if weights is None or weights == "imagenet":
+        return weights
+    path = os.path.expanduser(str(weights))
+    if os.path.isabs(path) or not spec_path or spec_path.startswith("--"):
+        return path
+    return os.path.join(os.path.dirname(os.path.abspath(spec_path)), path)

@@ -225,7 +225,7 @@ def _imports(
 ) -> list[list[str]]:
     """Import sections as ruff's isort orders them: standard library, then third party."""
     third = ["import keras"]
-    std = ["import argparse", *(data["std_imports"] if data else [])]
+    std = ["import argparse", "from pathlib import Path", *(data["std_imports"] if data else [])]
     if full:
         third += ["import numpy as np", "import tensorflow as tf"]
     from_lines = ["from keras import layers"] if full or "layers" in used else []
@@ -236,9 +236,10 @@ def _imports(
             third.append(f"import {module}")
         else:
             from_lines.append(f"from {module} import {attr}")
-    sections = (
-        [sorted(std, key=lambda line: (line.startswith("from"), _isort_key(line)))] if full else []
-    )
+    if not full:  # build_model() alone: Path for an application's weights file (kept if read)
+        std = ["from pathlib import Path"]
+    std = sorted(set(std), key=lambda line: (line.startswith("from"), _isort_key(line)))
+    sections = [std] if std else []
     sections.append(sorted(set(third), key=_isort_key) + sorted(set(from_lines), key=_isort_key))
     if not full:
         return sections

@@ -170,6 +170,8 @@ class Ctor:
     args: list[tuple[str | None, ArgHole]]  # (keyword or None for positional, hole)
     name: NameHole | None
     literal: Any  # resolved value -> pyliteral value (nested layers and Keras objects)
+    # keyword -> code the builder adds itself (an application's input_shape and weights file)
+    extra: dict[str, str] = field(default_factory=dict)
     trainable: bool | None = None  # the same in every run; False writes trainable=False
 
     def freeze(self, trainable: bool) -> None:
@@ -182,10 +184,11 @@ class Ctor:
         items = [
             (f"{kw}=" if kw else "") + hole.render(self.literal)
             for kw, hole in self.args
-            if hole.present or kw is None
+            if (hole.present or kw is None) and kw not in self.extra
         ]
         if self.trainable is False:
             items.append("trainable=False")
+        items += [f"{kw}={code}" for kw, code in self.extra.items()]
         if self.name is not None:
             items.append("name=" + self.name.render(prefix_var))
         return f"{self.func}({', '.join(items)})"

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from kspec.catalog import GenericLayer, LayerSpec
 from kspec.check.evaluate import Scope, block_scope
-from kspec.check.graph import Call, Graph
+from kspec.check.graph import Call, Graph, Tensor
 from kspec.check.naming import Instances
 from kspec.check.values import BlockRef, LayerStep, ModelDef, ModelRef, SharedRef
 from kspec.codegen.frame import Frame
@@ -24,6 +24,7 @@ from kspec.codegen.layerargs import (
     written_args,
     written_slots,
 )
+from kspec.codegen.paths import script_path
 from kspec.codegen.pycode import ArgHole, Ctor, Function, Line, NameHole, Run, Unstructured
 from kspec.codegen.pyexpr import Translator
 from kspec.codegen.pyliteral import Code, Format, py_literal
@@ -88,6 +89,7 @@ class Steps:
             assert ctor.name is not None
             ctor.name.runs.append(self.run_record(call.layer.name))
             self.record_args(ctor, step, expr, call.layer.spec)
+            self.builder_args(ctor, call)
             return self.emit_call(call, [ctor], target)
         if isinstance(step, SharedRef):
             call = self.next_call()
@@ -103,6 +105,7 @@ class Steps:
                 assert ctor.name is not None
                 ctor.name.runs.append(Run(call.layer.name, run.prefix, run.index))
                 self.record_args(ctor, decl, decl_expr, call.layer.spec)
+                self.builder_args(ctor, call)
                 if where is f.into[-1] and id(line) not in self.placed:
                     # Made where it is first used, as the Keras builder makes it: layers draw
                     # their initializers' seeds as they are made, so seeded weights agree.
@@ -145,6 +148,23 @@ class Steps:
         if f.sequential is None:
             self.assign(target, result)
         return result
+
+    def builder_args(self, ctor: Ctor, call: Call) -> None:
+        """What the Keras builder adds to an application's arguments: the input shape, and a
+        weights file relative to the script's folder (written next to the spec)."""
+        spec = call.layer.spec
+        if not isinstance(spec, LayerSpec) or not spec.takes_input_shape:
+            return
+        first = call.inputs
+        if not isinstance(first, Tensor) or first.shape is None:
+            raise Unstructured("an application whose input shape is unknown")
+        extra = {"input_shape": py_literal(first.shape)}
+        weights = getattr(spec, "weights", None)
+        if weights not in (None, "imagenet"):
+            extra["weights"] = f"str({script_path(str(weights), call.layer.span.path)})"
+        if ctor.extra and ctor.extra != extra:
+            raise Unstructured("an application built for different inputs in different runs")
+        ctor.extra = extra
 
     def call_args(self, call: Call, spec: Any) -> str:
         """How the Keras builder calls the layer: one tensor, a list, or unpacked (attention)."""

@@ -9,7 +9,6 @@ which conversions); the templates in templates/sources/ write it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from kspec.catalog import KerasObject
@@ -22,6 +21,7 @@ from kspec.check.settings import (
     feed_dtype,
     signature_of_graph,
 )
+from kspec.codegen.paths import data_path as _path
 from kspec.codegen.pycode import layout
 from kspec.codegen.pyliteral import Code, py_literal
 from kspec.codegen.pynames import SCRIPT_NAMES, Classes, Names
@@ -245,17 +245,6 @@ def _var(name: str) -> str:
     from kspec.codegen.pymodule import _identifier
 
     return _identifier(name)
-
-
-def _path(value: str, from_file: bool) -> str:
-    """A data path: relative ones resolve against the script's folder (written next to the spec)
-    when the spec wrote them, against the working directory when --set gave them."""
-    p = Path(value)
-    if value.startswith("~"):
-        return f"Path({py_literal(value)}).expanduser()"
-    if p.is_absolute() or not from_file:
-        return f"Path({py_literal(value)})"
-    return f"Path(__file__).resolve().parent / {py_literal(value)}"
 
 
 def _source(

@@ -40,12 +40,28 @@ def keras_value(value: Any, module: str = "keras") -> Any:
     return value
 
 
-def make_layer(spec: LayerSpec, name: str | None = None, *, cls: Any = None) -> Any:
-    """A Keras layer for a catalog entry; `cls` replaces the class for `use`d layers."""
+def make_layer(
+    spec: LayerSpec,
+    name: str | None = None,
+    *,
+    cls: Any = None,
+    input_shape: Any = None,
+    spec_path: str = "",
+) -> Any:
+    """A Keras layer for a catalog entry; `cls` replaces the class for `use`d layers.
+
+    An application (spec.takes_input_shape) is built for `input_shape`; a weights file it
+    names is relative to `spec_path`, the file the step was written in.
+    """
     if cls is None:
         cls = resolve_class(keras_class_of(spec))
     args = [keras_value(a) for a in spec.args] if isinstance(spec, GenericLayer) else []
     kwargs = {k: keras_value(v) for k, v in spec.keras_kwargs().items()}
+    if spec.takes_input_shape:
+        from kspec.check.settings import application_weights
+
+        kwargs["input_shape"] = input_shape
+        kwargs["weights"] = application_weights(spec, spec_path)
     if name is not None:
         kwargs["name"] = name
     return cls(*args, **kwargs)
@@ -171,11 +187,18 @@ class ModelBuilder:
         else:
             assert spec is not None, "input layers are made by input()"
             cls = self.use_class(spec, layer) if self.is_use(spec) else None
+            first = layer.calls[0].inputs if layer.calls else None
             try:
                 if isinstance(spec, OpSpec):
                     built = make_op(spec, layer.name)
                 else:
-                    built = make_layer(spec, layer.name, cls=cls)
+                    built = make_layer(
+                        spec,
+                        layer.name,
+                        cls=cls,
+                        input_shape=first.shape if isinstance(first, Tensor) else None,
+                        spec_path=layer.span.path,
+                    )
             except Exception as e:
                 raise self.error(e, layer, layer.span) from None
         if not layer.trainable:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from kspec.catalog import ALIASES, CATALOG, LayerSpec
+from kspec.catalog import ALIASES, APPLICATIONS, CATALOG, LayerSpec
 from kspec.catalog.base import CALL_OPTIONS, STEP_ARGUMENTS, Param
 from kspec.catalog.datasets import DATASETS, LOADERS
 from kspec.check.evaluate import spec_text
@@ -100,6 +100,7 @@ def render() -> str:
         out += [f"## {family}", ""]
         for cls in sorted(rest, key=lambda c: c.layer_name()):
             out += _layer(cls)
+    out += _applications()
     out += [
         "## data and train",
         "",
@@ -119,6 +120,24 @@ def render() -> str:
         )
         out.append(f"- `{name}({shown})`: {loader.doc}")
     return "\n".join(out) + "\n"
+
+
+def _applications() -> list[str]:
+    out = [
+        "## Applications",
+        "",
+        f"The {len(APPLICATIONS)} `keras.applications` constructors are steps. The input shape is "
+        "the incoming tensor's; output shapes, parameters and Keras's own argument and input-size "
+        "rules are checked statically, for any input size, by tracing Keras's application code "
+        "(docs/transfer-learning.md).",
+        "",
+        "| step | arguments |",
+        "|---|---|",
+    ]
+    for name, cls in APPLICATIONS.items():
+        args = ", ".join(_param(p) for p in cls.params().values())
+        out.append(f"| `{name}` | {args} |")
+    return [*out, ""]
 
 
 def _default(value: Any) -> str:

@@ -60,15 +60,15 @@ def load(req: Request) -> Loaded:
 
 
 # -- Keras datasets ------------------------------------------------------------------------
-def keras_cache_dirs() -> list[Path]:
+def keras_cache_dirs(subdir: str = "datasets") -> list[Path]:
     """Where keras.utils.get_file looks: $KERAS_HOME or ~/.keras, else /tmp/.keras if unwritable."""
     home = os.environ.get("KERAS_HOME")
     if home is None:
         base = os.path.expanduser("~")
         home = os.path.join(base if os.access(base, os.W_OK) else "/tmp", ".keras")
-    dirs = [Path(home) / "datasets"]
+    dirs = [Path(home) / subdir]
     if not os.access(home, os.W_OK) and os.path.exists(home):
-        dirs.append(Path("/tmp/.keras/datasets"))
+        dirs.append(Path("/tmp/.keras") / subdir)
     return dirs
 
 

@@ -25,6 +25,7 @@ from kspec.diagnostics import Diagnostic, KspecError
 from kspec.run import rundir
 from kspec.run.callbacks import catch_sigint, make_tracker, user_callback
 from kspec.run.data import Data, augmenter, load_data, pipeline, request, signature_of_graph
+from kspec.run.pretrained import preflight_weights
 from kspec.run.request import Request
 from kspec.run.runtime import environment
 from kspec.run.sources import preflight
@@ -72,6 +73,7 @@ def run(checked: Checked, options: RunOptions) -> RunResult:
     settings = TrainSettings.of(checked.train, options.epochs)
     notes: list[str] = []
     preflight(_request(checked, graph, settings, options))
+    preflight_weights(checked, graph)
     with _environment(settings, checked, notes, options) as strategy:
         data = _load(checked, graph, settings, options)
         run_dir = rundir.new_run_dir(graph.name, options.output)
