@@ -11,7 +11,7 @@ from kspec.catalog import GenericLayer, LayerSpec, Params, ShapeError, lookup
 from kspec.catalog import names as keras_names
 from kspec.catalog.shapes import show
 from kspec.check.evaluate import POISON, Evaluator, Scope, Skip, spec_text
-from kspec.check.graph import Call, Graph, Layer, Tensor
+from kspec.check.graph import Binding, BlockUse, Call, Graph, Layer, Tensor
 from kspec.check.values import (
     BlockRef,
     LayerStep,
@@ -139,6 +139,7 @@ class ModelChecker(Evaluator):
                     )
                 self.scope.locals[name] = SharedRef(name, step.spec, s.span)
                 self.bound_at[name] = (self.scope.locals[name], s.span)
+                self.record(name, self.scope.locals[name], s.span)
             case ir.ForLoop(targets, iterable, body):
                 items = self.eval(iterable)
                 if isinstance(items, dict):
@@ -180,6 +181,7 @@ class ModelChecker(Evaluator):
         if len(targets) == 1:
             self.scope.locals[targets[0]] = result
             self.bound_at[targets[0]] = (result, s.span)
+            self.record(targets[0], result, s.span)
             if is_tensors(result):
                 self.current = result
                 _label(result, targets[0])
@@ -201,10 +203,14 @@ class ModelChecker(Evaluator):
         for name, item in zip(targets, result, strict=True):
             self.scope.locals[name] = item
             self.bound_at[name] = (item, s.span)
+            self.record(name, item, s.span)
             if isinstance(item, Tensor):
                 _label(item, name)
         if is_tensors(result):
             self.current = result[0]
+
+    def record(self, name: str, value: Any, span: Span) -> None:
+        self.graph.bindings.append(Binding(name, span, value, self.block_path))
 
     def bind_loop(self, targets: tuple[str, ...], item: Any, s: ir.ForLoop) -> None:
         if len(targets) == 1:
@@ -229,6 +235,7 @@ class ModelChecker(Evaluator):
             if s.shape is not None:
                 self.check_declared_shape(tensor, self.input_shape(s), s)
             self.scope.locals[s.name] = tensor
+            self.record(s.name, tensor, s.span)
             self.current = tensor
             return
         if s.shape is None:
@@ -265,6 +272,7 @@ class ModelChecker(Evaluator):
         self.graph.inputs.append(tensor)
         self.scope.locals[s.name] = tensor
         self.bound_at[s.name] = (tensor, s.span)
+        self.record(s.name, tensor, s.span)
         self.current = tensor if len(self.graph.inputs) == 1 else None
 
     def input_shape(self, s: ir.Input) -> tuple[int | None, ...]:
@@ -552,11 +560,9 @@ class ModelChecker(Evaluator):
         if not outputs:
             raise self.error(f"block {block.name} produces no tensor", ref.span, "no-output")
         child.warn_unused(block_inputs=True)
-        return (
-            outputs[0]
-            if len(outputs) == 1
-            else [t for o in outputs for t in (o if isinstance(o, list) else [o])]
-        )
+        flat = [t for o in outputs for t in (o if isinstance(o, list) else [o])]
+        self.graph.block_uses.append(BlockUse(span, flat, child.block_path))
+        return outputs[0] if len(outputs) == 1 else flat
 
     def call_model(self, ref: ModelRef, value: Any, span: Span) -> Any:
         inner = ref.graph
