@@ -10,7 +10,6 @@ in the statement's text.
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -193,12 +192,28 @@ def _nodes(node: Any) -> Iterator[Any]:
 
 def _named(index: Index, span: Span, name: str, *, skip: int = 0, last: bool = False) -> Span:
     """The span of `name` itself inside the statement at `span` (after `skip` characters)."""
-    pattern = re.compile(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])")
     for line in range(span.line, min(span.end_line, len(index.lines)) + 1):
         text = index.lines[line - 1]
         start = span.column - 1 + skip if line == span.line else 0
-        found = list(pattern.finditer(text, start))
+        found = [i for i in _words(text, name, start)]
         if found:
-            m = found[-1] if last else found[0]
-            return Span(line, m.start() + 1, line, m.end() + 1, span.path)
+            col = (found[-1] if last else found[0]) + 1
+            return Span(line, col, line, col + len(name), span.path)
     return Span(span.line, span.column, span.line, span.column + len(name), span.path)
+
+
+def _words(text: str, name: str, start: int) -> Iterator[int]:
+    """Offsets of `name` as a whole word in text (str.find: a regex per name was a third of the
+    indexing time of a 2,000-layer spec)."""
+    at = text.find(name, start)
+    while at >= 0:
+        end = at + len(name)
+        if (at == 0 or not _word_char(text[at - 1])) and (
+            end == len(text) or not _word_char(text[end])
+        ):
+            yield at
+        at = text.find(name, at + 1)
+
+
+def _word_char(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
