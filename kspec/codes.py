@@ -137,7 +137,7 @@ DESCRIPTIONS: dict[Code, str] = {
     "unknown-field": "a `data` or `train` field that does not exist",
     "bad-field": "a `data` or `train` field with a value it cannot take",
     "unknown-model": "a model name that the file and its imports do not define",
-    "ambiguous-model": "several models and no `train { model = ... }` to choose one",
+    "ambiguous-model": "a warning: several models and no `train.model`; the last is trained",
     "unknown-output": "a per-output loss or metric for an output the model does not have",
     "loss-mismatch": "a loss that does not fit the model's output or the labels",
     "logits-after-softmax": "a warning: `from_logits=true` on an output that applies softmax",

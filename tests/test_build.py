@@ -307,6 +307,24 @@ def test_bad_use_names_the_use_line(target: str, name: str, words: str) -> None:
     assert f'    1 | use "{target}"' in str(info.value)
 
 
+@pytest.mark.usefixtures("test_layers_importable")
+def test_bad_use_in_an_imported_file_names_that_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "layers.kspec").write_text('\nuse "kspec_test_layers:Missing"\n')
+    main = tmp_path / "main.kspec"
+    main.write_text('import "layers.kspec"\nmodel m {\n    input x: (3,)\n    Missing()\n}\n')
+    spec = kspec.load(main)
+    spec.checked  # noqa: B018
+    parses: list[str] = []
+    monkeypatch.setattr("kspec.syntax.parse.parse", lambda *a: parses.append(a[1]))
+    with pytest.raises(KspecError) as info:
+        spec.build()
+    (d,) = info.value.diagnostics
+    assert (Path(d.span.path).name, d.span.line, d.span.column) == ("layers.kspec", 2, 1)
+    assert parses == []  # the builder reads the checked result; it parses nothing again
+
+
 # -- Keras failures become diagnostics -------------------------------------------------------
 @pytest.mark.parametrize(
     ("text", "line", "words"),

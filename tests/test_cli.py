@@ -215,7 +215,7 @@ def test_json_summary(capsys: pytest.CaptureFixture[str]) -> None:
     summary = json.loads(out)
     assert status == EXIT_OK
     text = json.dumps(summary)
-    assert "34826" in text  # LANGUAGE.md section 1: the total Keras prints for this model
+    assert "34826" in text  # docs/language.md: the total Keras prints for this model
     assert "conv2d" in text
 
 

@@ -622,6 +622,26 @@ def test_spec_strings_stay_data(tmp_path: Path) -> None:
         assert got["names"] == expected
 
 
+def test_codegen_parses_each_file_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import kspec.check.spec as spec_module
+
+    blocks = "block dense2(n) {\n    input x\n    output x -> Dense(n) -> Dense(n)\n}\n"
+    (tmp_path / "blocks.kspec").write_text(blocks)
+    main = tmp_path / "main.kspec"
+    main.write_text('import "blocks.kspec"\nmodel m {\n    input x: (3,)\n    dense2(4)\n}\n')
+    real = spec_module.parse
+    parsed: list[str] = []
+
+    def counting(text: str, path: str) -> Any:
+        parsed.append(Path(path).name)
+        return real(text, path)
+
+    monkeypatch.setattr(spec_module, "parse", counting)
+    script = codegen(main.read_text(), str(main))
+    assert sorted(parsed) == ["blocks.kspec", "main.kspec"]
+    assert "def dense2(" in script
+
+
 def test_use_target_must_be_importable_names() -> None:
     text = 'use "os; import os #:Layer"\nmodel m {\n    input x: (3,)\n    Layer()\n}\n'
     with pytest.raises(kspec.KspecError, match="does not name a Python class"):

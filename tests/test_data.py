@@ -367,3 +367,10 @@ def test_npz_arrays_feed_inputs_by_name_or_in_the_order_data_inputs_gives(tmp_pa
     assert "the source does not feed the model's input meta" in error_text(
         spec_file(tmp_path, missing, model, train)
     )
+
+
+def test_every_keras_dataset_has_its_cache_files_and_nothing_else() -> None:
+    from kspec.catalog.datasets import KERAS_DATASETS, LOADERS
+
+    assert set(sources.KERAS_FILES) == set(KERAS_DATASETS)
+    assert set(sources.loaders()) == set(LOADERS)  # every loader the checker knows can run

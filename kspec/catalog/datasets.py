@@ -14,6 +14,7 @@ class Dataset:
     x: tuple[int | None, ...] | None  # one example's shape, None when known only at load time
     classes: int | None  # label classes for classification, None for regression/unknown
     task: str  # "classification", "binary", "regression", "sequence-classification"
+    keras: bool = True  # loaded by keras.datasets.<name>.load_data(); else by kspec itself
 
 
 DATASETS: dict[str, Dataset] = {
@@ -24,8 +25,9 @@ DATASETS: dict[str, Dataset] = {
     "imdb": Dataset((None,), 2, "binary"),
     "reuters": Dataset((None,), 46, "classification"),
     "boston_housing": Dataset((13,), None, "regression"),
-    "digits": Dataset((8, 8), 10, "classification"),
+    "digits": Dataset((8, 8), 10, "classification", keras=False),  # scikit-learn's, offline
 }
+KERAS_DATASETS = tuple(name for name, d in DATASETS.items() if d.keras)
 
 
 @dataclass(frozen=True)
@@ -35,36 +37,60 @@ class LoaderArg:
     default: Any = ...  # ... = required
 
 
+@dataclass(frozen=True)
+class Loader:
+    doc: str  # what it reads, for docs/layers.md and the generated script's docstring
+    args: tuple[LoaderArg, ...]
+
+
 # Loader calls: `idx("dir")`, `npz("f.npz", x="x_train", y="y_train")`, ...
-LOADERS: dict[str, tuple[LoaderArg, ...]] = {
-    "idx": (
-        LoaderArg("path", "str"),
-        LoaderArg("images", "str", None),
-        LoaderArg("labels", "str", None),
+LOADERS: dict[str, Loader] = {
+    "idx": Loader(
+        "IDX files (the MNIST format)",
+        (
+            LoaderArg("path", "str"),
+            LoaderArg("images", "str", None),
+            LoaderArg("labels", "str", None),
+        ),
     ),
-    "npz": (LoaderArg("path", "str"), LoaderArg("x", "any", "x"), LoaderArg("y", "any", "y")),
-    "csv": (
-        LoaderArg("path", "str"),
-        LoaderArg("label", "any", "label"),
-        LoaderArg("features", "names", None),
-        LoaderArg("delimiter", "str", ","),
-        LoaderArg("classes", "int", None),
+    "npz": Loader(
+        "arrays from a NumPy .npz file",
+        (LoaderArg("path", "str"), LoaderArg("x", "any", "x"), LoaderArg("y", "any", "y")),
     ),
-    "images": (
-        LoaderArg("path", "str"),
-        LoaderArg("size", "pair", (256, 256)),
-        LoaderArg("color_mode", "str", "rgb"),
-        LoaderArg("labels", "str", "inferred"),
+    "csv": Loader(
+        "a CSV file's columns",
+        (
+            LoaderArg("path", "str"),
+            LoaderArg("label", "any", "label"),
+            LoaderArg("features", "names", None),
+            LoaderArg("delimiter", "str", ","),
+            LoaderArg("classes", "int", None),
+        ),
     ),
-    "text": (
-        LoaderArg("path", "str"),
-        LoaderArg("max_tokens", "int", 20000),
-        LoaderArg("sequence_length", "int", 200),
+    "images": Loader(
+        "images, one folder per class",
+        (
+            LoaderArg("path", "str"),
+            LoaderArg("size", "pair", (256, 256)),
+            LoaderArg("color_mode", "str", "rgb"),
+            LoaderArg("labels", "str", "inferred"),
+        ),
     ),
-    "synthetic": (
-        LoaderArg("samples", "int", 1024),
-        LoaderArg("classes", "int", None),
-        LoaderArg("seed", "int", 0),
+    "text": Loader(
+        "text files, one folder per class",
+        (
+            LoaderArg("path", "str"),
+            LoaderArg("max_tokens", "int", 20000),
+            LoaderArg("sequence_length", "int", 200),
+        ),
     ),
-    "digits": (),
+    "synthetic": Loader(
+        "random examples shaped to the model, the same for the same seed",
+        (
+            LoaderArg("samples", "int", 1024),
+            LoaderArg("classes", "int", None),
+            LoaderArg("seed", "int", 0),
+        ),
+    ),
+    "digits": Loader("scikit-learn's 8x8 handwritten digits", ()),
 }

@@ -15,6 +15,7 @@ from typing import Any
 from kspec.catalog import ALIASES, CATALOG, GenericLayer, KerasObject, LayerSpec, ParamError, lookup
 from kspec.catalog import names as keras_names
 from kspec.catalog.base import describe
+from kspec.catalog.datasets import LOADERS
 from kspec.check.graph import Tensor
 from kspec.check.values import (
     BlockDef,
@@ -32,7 +33,6 @@ from kspec.source import Span
 from kspec.syntax import ir
 
 MAX_ITEMS = 100_000  # longest range/tuple a spec may build: specs unroll at compile time
-LOADERS = ("idx", "npz", "csv", "images", "text", "synthetic", "digits")
 BUILTINS = ("range", "len", "min", "max", "int", "float", "abs", "round", "sum", "str")
 
 

@@ -224,6 +224,10 @@ class Checked:
     sources: dict[str, Source]
     warnings: list[Diagnostic] = field(default_factory=list)
     uses: dict[str, str] = field(default_factory=dict)  # bound name -> "package.module:Class"
+    use_spans: dict[str, Span] = field(default_factory=dict)  # bound name -> where it was written
+    # Each file's top-level names after checking (file key -> name -> value): the code generator
+    # spells constants and finds blocks and models here instead of loading the files again.
+    scopes: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def model(self, name: str | None = None) -> Graph:
         """The model to build: `name`, else train.model, else the only (or last) one.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
@@ -12,6 +11,7 @@ from kspec.catalog import names as keras_names
 from kspec.catalog.shapes import show
 from kspec.check.evaluate import POISON, Evaluator, Scope, Skip, spec_text
 from kspec.check.graph import Binding, BlockUse, Call, Graph, Layer, Tensor
+from kspec.check.naming import AutoNames, Instances, prefixed, to_snake_case
 from kspec.check.values import (
     BlockRef,
     LayerStep,
@@ -31,32 +31,21 @@ MAX_NESTING = 100  # blocks in blocks, models in models: deeper would exhaust Py
 
 
 @lru_cache(maxsize=1024)  # one per layer class: three regex passes for every layer otherwise
-def to_snake_case(name: str) -> str:
-    """Keras's automatic layer names (keras.src.utils.naming.to_snake_case)."""
-    name = re.sub(r"\W+", "", name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
-
-
 @dataclass
 class ModelState:
     """Shared by a model's body and every block instance expanded into it."""
 
     graph: Graph
-    name_counts: dict[str, int] = field(default_factory=dict)
-    used_names: set[str] = field(default_factory=set)
+    names: AutoNames = field(default_factory=AutoNames)
     consumed: set[int] = field(default_factory=set)  # id() of tensors fed to some call
-    instance_counts: dict[tuple[str, str], int] = field(default_factory=dict)
+    instances: Instances = field(default_factory=Instances)
+
+    @property
+    def used_names(self) -> set[str]:
+        return self.names.used
 
     def unique(self, base: str) -> str:
-        n = self.name_counts.get(base, 0)
-        name = base if n == 0 else f"{base}_{n}"
-        while name in self.used_names:
-            n += 1
-            name = f"{base}_{n}"
-        self.name_counts[base] = n + 1
-        self.used_names.add(name)
-        return name
+        return self.names.unique(base)
 
 
 class ModelChecker(Evaluator):
@@ -393,7 +382,7 @@ class ModelChecker(Evaluator):
         self, spec: LayerSpec, given: str | None, span: Span, shared: str | None = None
     ) -> str:
         if given is not None:
-            full = f"{self.prefix}_{given}" if self.prefix else given
+            full = prefixed(self.prefix, given)
             if full in self.state.used_names:
                 raise self.error(
                     f"layer name '{full}' is used twice in this model", span, "duplicate-name"
@@ -402,7 +391,7 @@ class ModelChecker(Evaluator):
             return full
         cls = spec.class_name if isinstance(spec, GenericLayer) else spec.layer_name()
         base = shared or to_snake_case(cls)
-        return self.state.unique(f"{self.prefix}_{base}" if self.prefix else base)
+        return self.state.unique(prefixed(self.prefix, base))
 
     def layer_input(
         self, spec: LayerSpec, value: Any, tensors: dict[str, Any], span: Span
@@ -528,14 +517,7 @@ class ModelChecker(Evaluator):
                 "block-inputs",
             )
         scope = self.resolver.block_scope(ref, self)
-        if ref.instance is not None:
-            instance = ref.instance
-        else:
-            key = (self.prefix, block.name)
-            count = self.state.instance_counts.get(key, 0) + 1
-            self.state.instance_counts[key] = count
-            instance = f"{block.name}{count}"
-        prefix = f"{self.prefix}_{instance}" if self.prefix else instance
+        instance, prefix = self.state.instances.prefix(self.prefix, block.name, ref.instance)
         child = ModelChecker(
             self.diags,
             scope,
@@ -662,4 +644,4 @@ def _targets(s: ir.Stmt) -> tuple[str, ...]:
     return ()
 
 
-__all__ = ["ModelChecker", "ModelState", "spec_text", "to_snake_case"]
+__all__ = ["ModelChecker", "ModelState", "spec_text"]

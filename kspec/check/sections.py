@@ -157,7 +157,7 @@ def _source(v: Any) -> Any:
 
 
 def _loader_args(v: KerasObject) -> KerasObject:
-    params = LOADERS[v.name]
+    params = LOADERS[v.name].args
     names = [p.name for p in params]
     if len(v.args) > len(params):
         raise FieldError(f"{v.name}() takes at most {len(params)} arguments, got {len(v.args)}")
@@ -192,6 +192,12 @@ def _loader_args(v: KerasObject) -> KerasObject:
     return KerasObject(v.name, (), tuple(bound.items()))
 
 
+def _model_name(v: Any) -> Any:
+    if not isinstance(v, str):
+        raise FieldError(f"expected a model name, got {describe(v)}", code="wrong-kind")
+    return v
+
+
 def _augment(v: Any) -> Any:
     if not isinstance(v, list | tuple):
         v = [v]
@@ -219,13 +225,7 @@ DATA_FIELDS: dict[str, Callable[[Any], Any]] = {
     "outputs": _names,
 }
 TRAIN_FIELDS: dict[str, Callable[[Any], Any]] = {
-    "model": lambda v: (
-        v
-        if isinstance(v, str)
-        else (_ for _ in ()).throw(
-            FieldError(f"expected a model name, got {describe(v)}", code="wrong-kind")
-        )
-    ),
+    "model": _model_name,
     "optimizer": _optimizer,
     "loss": _per_output(_loss_one),
     "loss_weights": _loss_weights,

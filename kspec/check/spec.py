@@ -125,7 +125,7 @@ class SpecChecker:
                 case ir.Import():
                     self.import_file(scope, item, stack)
                 case ir.Use():
-                    g[item.bound_name] = UseDef(item.target)
+                    g[item.bound_name] = UseDef(item.target, item.span)
                 case ir.Block(name):
                     g[name] = BlockDef(item, path)
                 case ir.Model(name):
@@ -374,7 +374,7 @@ def _check_text(
     constants = {
         k: v for k, v in scope.globals.items() if not isinstance(v, BlockDef | ModelDef | UseDef)
     }
-    uses = {k: v.target for k, v in scope.globals.items() if isinstance(v, UseDef)}
+    used = {k: v for k, v in scope.globals.items() if isinstance(v, UseDef)}
     checked = Checked(
         scope.spec,
         path,
@@ -383,7 +383,9 @@ def _check_text(
         settings["train"],
         constants,
         diags.sources,
-        uses=uses,
+        uses={k: v.target for k, v in used.items()},
+        use_spans={k: v.span for k, v in used.items()},
+        scopes={key: file.globals for key, file in sc.files.items()},
     )
     _check_model_choice(checked, diags)
     if models and not diags.errors:

@@ -7,7 +7,7 @@ from typing import Any
 
 from kspec.catalog.base import GenericLayer, KerasObject, LayerSpec, describe
 from kspec.check.graph import Graph, Layer, Tensor
-from kspec.source import Span
+from kspec.source import NO_SPAN, Span
 from kspec.syntax import ir
 
 
@@ -55,6 +55,9 @@ class UseDef:
     """A `use "pkg.mod:Class"` name: calling it gives a GenericLayer built from that class."""
 
     target: str
+    span: Span = field(
+        default=NO_SPAN, compare=False
+    )  # where the `use` was written, for errors raised when it is imported
 
 
 @dataclass(frozen=True, eq=False)

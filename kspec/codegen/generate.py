@@ -19,7 +19,7 @@ from kspec.codegen.pyexpr import file_expression
 from kspec.codegen.pyliteral import doc_text, py_literal
 from kspec.codegen.pymodule import Constant, Module, generate_models
 from kspec.codegen.pynames import SCRIPT_NAMES, Classes, Names
-from kspec.diagnostics import Diagnostic, Diagnostics, KspecError
+from kspec.diagnostics import Diagnostic, KspecError
 from kspec.source import Span
 from kspec.syntax import ir
 
@@ -63,24 +63,19 @@ def template_context(
     **options: Any,
 ) -> dict[str, Any]:
     """What the templates receive (docs/codegen.md)."""
-    from kspec.check.spec import SpecChecker, check_text, parse_overrides
+    from kspec.check.spec import check_text
 
     opts = Options(**options)
     if opts.only not in (None, "model"):
         raise ValueError(f"only= takes 'model', got {opts.only!r}")
     checked, _ = check_text(text, path, overrides)
     assert checked is not None
-    diags = Diagnostics()
-    files = SpecChecker(diags)
-    files.load(text, path, (), parse_overrides(overrides or [], diags))
-    scopes = {key: scope.globals for key, scope in files.files.items()}
-    return build_context(checked, scopes, opts)
+    return build_context(checked, opts)
 
 
 # -- context ----------------------------------------------------------------------------------
-def build_context(
-    checked: Checked, scopes: dict[str, dict[str, Any]], opts: Options
-) -> dict[str, Any]:
+def build_context(checked: Checked, opts: Options) -> dict[str, Any]:
+    scopes = checked.scopes
     graph = checked.model(opts.model)
     names = Names(SCRIPT_NAMES)
     imported = _use_imports(checked, names)
@@ -215,7 +210,7 @@ def _use_imports(checked: Checked, names: Names) -> dict[str, tuple[str, str]]:
                     Diagnostic(
                         "codegen-use",
                         f'use "{target}" does not name a Python class that a script can import',
-                        _use_span(checked, bound),
+                        checked.use_spans.get(bound, Span(0, 0, 0, 0, checked.path)),
                         help='write use "package.module:Class"',
                     )
                 ],
@@ -223,15 +218,6 @@ def _use_imports(checked: Checked, names: Names) -> dict[str, tuple[str, str]]:
             )
         out[bound] = (module, attr if "." in attr else names.fresh(attr))
     return out
-
-
-def _use_span(checked: Checked, bound: str) -> Span:
-    from kspec.syntax import ir
-
-    for item in checked.spec.items:
-        if isinstance(item, ir.Use) and item.bound_name == bound:
-            return item.span
-    return Span(0, 0, 0, 0, checked.path)
 
 
 def _imports(

@@ -8,11 +8,10 @@ from typing import Any
 
 from kspec.catalog import GenericLayer
 from kspec.catalog.base import pair, single, triple
+from kspec.check.naming import prefixed
 from kspec.syntax import ir
 
-
-def call_name(prefix: str, given: Any) -> str:
-    return f"{prefix}_{given}" if prefix else str(given)
+call_name = prefixed  # a layer's name inside a block instance, as the checker gives it
 
 
 def compatible(raw: Any, resolved: Any, param: Any) -> bool:

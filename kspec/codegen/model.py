@@ -15,7 +15,7 @@ from typing import Any
 
 from kspec.check.evaluate import Evaluator, Scope, Skip
 from kspec.check.graph import Call, Graph, Tensor
-from kspec.check.model import to_snake_case
+from kspec.check.naming import Instances, to_snake_case
 from kspec.check.values import LayerStep, SharedRef, is_step, is_tensors
 from kspec.codegen.frame import Frame
 from kspec.codegen.irwalk import (
@@ -58,7 +58,7 @@ class Emitter(Steps, Evaluator):
         self.items: list[Any] | None = [] if sequential == "list" else None
         self.calls = [c for c in graph.calls]
         self.cursor = 0
-        self.instances: dict[tuple[str, str], int] = {}
+        self.instances = Instances()
         self.fn = Function(
             fn_name, [], f"The `{graph.name}` model, layer for layer as the spec builds it."
         )

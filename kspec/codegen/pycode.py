@@ -23,6 +23,10 @@ LINE_LENGTH = 100
 class Unstructured(Exception):
     """The spec's loops and blocks cannot be kept as written here; emit straight-line code."""
 
+    def __init__(self, message: str, models: set[str] | None = None) -> None:
+        super().__init__(message)
+        self.models = models or set()  # which models to write flat; filled in by the caller
+
 
 # -- holes ------------------------------------------------------------------------------------
 @dataclass(frozen=True)

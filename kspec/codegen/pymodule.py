@@ -104,8 +104,8 @@ class Module:
             try:
                 fn = Emitter(self, graph, model, key, fn_name, style).emit()
             except Unstructured as e:
-                if not hasattr(e, "models"):
-                    e.models = {graph.name}  # type: ignore[attr-defined]
+                if not e.models:
+                    e.models = {graph.name}
                 raise
         self.models[graph.name] = (fn_name, fn)
         return fn
@@ -123,13 +123,13 @@ class Module:
             try:
                 out.append((bf.fn, bf.fn.lines()))
             except Unstructured as e:
-                e.models = set(bf.users)  # type: ignore[attr-defined]
+                e.models = set(bf.users)
                 raise
         for name, (_, fn) in self.models.items():
             try:
                 out.append((fn, fn.lines()))
             except Unstructured as e:
-                e.models = {name}  # type: ignore[attr-defined]
+                e.models = {name}
                 raise
         return out
 
@@ -143,7 +143,7 @@ def generate_models(make: Any, graph: Graph) -> tuple[Module, list[tuple[Functio
             module.model_function(graph, "build_model")
             return module, module.functions()
         except Unstructured as e:
-            failed = getattr(e, "models", {graph.name})
+            failed = e.models or {graph.name}
             if failed <= set(flat):
                 raise AssertionError(f"flat code failed for {sorted(failed)}: {e}") from e
             flat.update({name: str(e) for name in failed if name not in flat})

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from kspec.catalog import GenericLayer, LayerSpec
 from kspec.check.evaluate import Scope, block_scope
 from kspec.check.graph import Call, Graph
+from kspec.check.naming import Instances
 from kspec.check.values import BlockRef, LayerStep, ModelDef, ModelRef, SharedRef
 from kspec.codegen.frame import Frame
 from kspec.codegen.irwalk import one, reserve
@@ -41,7 +42,7 @@ class Steps:
     fn: Function
     items: list[Any] | None
     prefer: list[str]
-    instances: dict[tuple[str, str], int]
+    instances: Instances
     shared: dict[int, tuple[str, Ctor, Run, LayerStep, ir.Expr, Line, list[Any]]]
     placed: set[int]
 
@@ -241,13 +242,7 @@ class Steps:
     # -- blocks -----------------------------------------------------------------------------
     def block(self, ref: BlockRef, expr: ir.Expr, value: Any, target: list[str]) -> Any:
         caller = self.frame
-        if ref.instance is not None:
-            instance = ref.instance
-        else:
-            key = (caller.prefix, ref.block.name)
-            self.instances[key] = self.instances.get(key, 0) + 1
-            instance = f"{ref.block.name}{self.instances[key]}"
-        prefix = f"{caller.prefix}_{instance}" if caller.prefix else instance
+        _, prefix = self.instances.prefix(caller.prefix, ref.block.name, ref.instance)
         if self.items is not None:
             raise Unstructured("a block in a Sequential list")
         bf = self.block_function(ref, caller.sequential is not None)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from kspec.catalog import KerasObject
-from kspec.catalog.datasets import DATASETS, LOADERS
+from kspec.catalog.datasets import DATASETS, KERAS_DATASETS, LOADERS
 from kspec.check.graph import Checked, Graph
 from kspec.check.settings import DataOptions, Port, TrainSettings, signature_of_graph
 from kspec.codegen.pycode import layout
@@ -21,15 +21,6 @@ from kspec.codegen.pyliteral import Code, py_literal
 from kspec.codegen.pynames import SCRIPT_NAMES, Classes, Names
 from kspec.syntax import ir
 
-KERAS_DATASETS = (
-    "mnist",
-    "fashion_mnist",
-    "cifar10",
-    "cifar100",
-    "imdb",
-    "reuters",
-    "boston_housing",
-)
 SEQUENCE_DATASETS = ("imdb", "reuters")  # id lists, padded to the input's length
 COLUMN_LABELS = ("cifar10", "cifar100")  # labels come as (n, 1)
 
@@ -166,16 +157,13 @@ def _prepare(
 def _doc(name: str, args: dict[str, Any], options: DataOptions) -> str:
     from kspec.codegen.pyliteral import doc_text
 
-    what = {
-        "digits": "scikit-learn's 8x8 handwritten digits",
-        "synthetic": "random examples shaped to the model, the same for the same seed",
-        "npz": "arrays from a NumPy .npz file",
-        "csv": "a CSV file's columns",
-        "idx": "IDX files (the MNIST format)",
-        "images": "images, one folder per class",
-        "text": "text files, one folder per class",
-    }
-    source = f"keras.datasets.{name}" if name in KERAS_DATASETS else what.get(name, name)
+    source = (
+        f"keras.datasets.{name}"
+        if name in KERAS_DATASETS
+        else LOADERS[name].doc
+        if name in LOADERS
+        else name
+    )
     if options.validation_split:
         held = f"the last {options.validation_split:.0%} of it for validation"
     elif name in KERAS_DATASETS:
@@ -210,7 +198,7 @@ def _loader_args(source: Any) -> dict[str, Any]:
     given = dict(source.kwargs)
     return {
         a.name: given.get(a.name, a.default)
-        for a in LOADERS.get(source.name, ())
+        for a in (LOADERS[source.name].args if source.name in LOADERS else ())
         if a.name in given or a.default is not ...
     }
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from kspec.catalog import GenericLayer, LayerSpec
-from kspec.check.model import to_snake_case
+from kspec.check.naming import AutoNames, to_snake_case
 from kspec.interop.spelling import BUILTINS, KEYWORDS, Values, emit_error, number, strings_in
 from kspec.syntax import ir
 
@@ -77,27 +77,6 @@ class Names:
         return name
 
 
-class AutoNames:
-    """kspec's automatic layer names (check/model.py ModelState), to leave out `name=` where
-    the automatic name is already the right one."""
-
-    def __init__(self, inputs: Iterable[str]):
-        self.counts: dict[str, int] = {}
-        self.used = set(inputs)
-
-    def take(self, base: str, wanted: str) -> bool:
-        """Record the layer; True when kspec would name it `wanted` without being told."""
-        n = self.counts.get(base, 0)
-        auto = base if n == 0 else f"{base}_{n}"
-        while auto in self.used:
-            n += 1
-            auto = f"{base}_{n}"
-        if auto == wanted:
-            self.counts[base] = n + 1
-        self.used.add(wanted)
-        return auto == wanted
-
-
 # -- models ------------------------------------------------------------------------------------
 @dataclass
 class _Chain:
@@ -144,7 +123,7 @@ class ModelWriter:
         for node in model.inputs:
             self.var[node.tensor] = self.names.make(node.name)
         self.values.taken = self.names.made  # bare symbols never read as a variable
-        self.auto = AutoNames(self.var[n.tensor] for n in model.inputs)
+        self.auto = AutoNames.taken(self.var[n.tensor] for n in model.inputs)
         self.shared: dict[int, str] = {}  # id(LayerNode) -> `layer NAME`
         self.layer_names = {c.layer.name for c in model.calls}
         self.unnamed_outputs: set[str] = set()
@@ -287,7 +266,7 @@ class ModelWriter:
         extra = [ir.Arg(k, self.tensor_expr(v)) for k, v in call.tensors.items()]
         base = to_snake_case(_class_of(layer.spec))
         if layer is output_layer:  # kspec names it automatically, then renames it to the output
-            interim = _peek(self.auto, base)
+            interim, _ = self.auto.peek(base)
             if interim in self.layer_names - {layer.name}:
                 raise _Clash()
             self.auto.take(base, interim)
@@ -314,12 +293,3 @@ def _class_of(spec: LayerSpec) -> str:
 
 def _tensor_name(call: CallNode, index: int) -> str:
     return call.layer.name if len(call.outputs) == 1 else f"{call.layer.name}_{index}"
-
-
-def _peek(auto: AutoNames, base: str) -> str:
-    n = auto.counts.get(base, 0)
-    name = base if n == 0 else f"{base}_{n}"
-    while name in auto.used:
-        n += 1
-        name = f"{base}_{n}"
-    return name

@@ -11,7 +11,6 @@ from kspec.catalog import GenericLayer, KerasObject, LayerSpec, keras_class_of
 from kspec.check.graph import Call, Checked, Graph, Layer, Tensor
 from kspec.diagnostics import Diagnostic, KspecError
 from kspec.source import Source, Span
-from kspec.syntax import ir
 
 
 def resolve_class(dotted: str) -> Any:
@@ -80,25 +79,7 @@ def build_model(
 
 def build_checked(checked: Checked, model: str | None = None) -> Any:
     """The keras.Model for one model of a checked file (default: the one training uses)."""
-    return build_model(checked.model(model), checked.uses, use_spans(checked), checked.sources)
-
-
-def use_spans(checked: Checked) -> dict[str, Span]:
-    """Where each `use` of a checked file (or of a file it imports) was written."""
-    from kspec.syntax.parse import parse
-
-    specs = [checked.spec]
-    specs += [
-        parse(s.text, path)
-        for path, s in checked.sources.items()
-        if path != checked.path and not path.startswith("--")
-    ]  # --set: no spec
-    spans: dict[str, Span] = {}
-    for spec in specs:
-        for item in spec.items:
-            if isinstance(item, ir.Use) and checked.uses.get(item.bound_name) == item.target:
-                spans.setdefault(item.bound_name, item.span)
-    return spans
+    return build_model(checked.model(model), checked.uses, checked.use_spans, checked.sources)
 
 
 class ModelBuilder:

@@ -104,11 +104,11 @@ def render() -> str:
         shape = "variable" if d.x is None else spec_text(d.x)
         classes = f", {d.classes} classes" if d.classes else ""
         out.append(f"- `{name}`: examples {shape}{classes} ({d.task})")
-    for name, args in LOADERS.items():
+    for name, loader in LOADERS.items():
         shown = ", ".join(
-            a.name if a.default is ... else f"{a.name}={_default(a.default)}" for a in args
+            a.name if a.default is ... else f"{a.name}={_default(a.default)}" for a in loader.args
         )
-        out.append(f"- `{name}({shown})`")
+        out.append(f"- `{name}({shown})`: {loader.doc}")
     return "\n".join(out) + "\n"
 
 
