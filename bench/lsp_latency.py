@@ -5,11 +5,11 @@ and for inlay hints, hover and completion after it. Prints the table of bench/RE
     python bench/lsp_latency.py --layers 200,2000 --edits 25
 
 The server runs as editors run it (`python -m kspec.lsp` over stdio, a pytest-lsp client on the
-other end). Each edit changes one layer's width (so the spec stays valid) or misspells one layer
-(so the error path is measured too), alternately; the time is from sending `didChange` until
-`publishDiagnostics` for it arrives. "check" is the same analysis in this process, for the part
-of the latency that is the checker's (CPU seconds).
-"""
+other end). Each edit changes one line of the current text, as typing does: one layer's width (the
+spec stays valid) or one layer's name misspelled (the error path), alternately; the time is from
+sending `didChange` until `publishDiagnostics` for it arrives. The "check" rows are the same
+analysis in this process, CPU seconds: of the whole text, and with only the edited statement
+reparsed (what the server does for an edit inside one statement)."""
 
 from __future__ import annotations
 
@@ -61,8 +61,11 @@ async def measure(layers: int, edits: int) -> dict[str, list[float]]:
     for n in range(edits):
         line = 2 + 3 * ((n * 7919) % (layers // 4))
         old = lines[line]
-        new = old.replace("Dense(64", "Dense(65") if n % 2 == 0 else old.replace("Dense", "Dnse")
-        changed = "\n".join([*lines[:line], new, *lines[line + 1 :]])
+        if n % 2 == 0:
+            lines[line] = old.replace("(64", "(65") if "(64" in old else old.replace("(65", "(64")
+        else:
+            lines[line] = old.replace("Dense", "Dnse") if "Dense" in old else old
+        changed = "\n".join(lines)
         version = lsp.VersionedTextDocumentIdentifier(version=n + 2, uri=uri)
         params = lsp.DidChangeTextDocumentParams(
             version, [lsp.TextDocumentContentChangeWholeDocument(changed)]
@@ -93,12 +96,18 @@ async def measure(layers: int, edits: int) -> dict[str, list[float]]:
             times[name].append(time.perf_counter() - start)
     await client.shutdown_session()
     await client.stop()
-    cpu = []
+    full, partial = [], []
+    before = analyze(text, str(path))
+    edited = text.replace("Dense(64", "Dense(32", 1)
     for _ in range(max(3, edits // 3)):
         start = time.process_time()
-        analyze(text, str(path))
-        cpu.append(time.process_time() - start)
-    times["check (in process, CPU)"] = cpu
+        analyze(edited, str(path))
+        full.append(time.process_time() - start)
+        start = time.process_time()
+        analyze(edited, str(path), previous=before)
+        partial.append(time.process_time() - start)
+    times["check, whole text (in process, CPU)"] = full
+    times["check, edited statement reparsed (in process, CPU)"] = partial
     return times
 
 

@@ -17,6 +17,7 @@ from kspec.check.graph import Checked
 from kspec.check.spec import check_text
 from kspec.diagnostics import Diagnostic, KspecError
 from kspec.lsp.index import Index, Position, build_index
+from kspec.lsp.reparse import reparse
 from kspec.source import Span
 from kspec.syntax import ir
 from kspec.syntax.parse import parse
@@ -42,11 +43,18 @@ class Analysis:
         return self.text.split("\n")
 
 
-def analyze(text: str, path: str, uri: str = "") -> Analysis:
-    """Parse and check `text`; never raises (an internal error becomes a diagnostic)."""
+def analyze(text: str, path: str, uri: str = "", previous: Analysis | None = None) -> Analysis:
+    """Parse and check `text`; never raises (an internal error becomes a diagnostic).
+
+    With `previous` (an analysis of this file that parsed), an edit inside one statement is
+    parsed alone (kspec.lsp.reparse) instead of the whole text.
+    """
     out = Analysis(text, path, uri or _uri(path))
     try:
-        checked, diags = check_text(text, path, raise_errors=False)
+        parsed = None
+        if previous is not None and previous.index is not None:
+            parsed = reparse(previous.index.spec, previous.text, text, path)
+        checked, diags = check_text(text, path, raise_errors=False, parsed=parsed)
         out.diagnostics = list(diags.items)
         out.checked = checked
         spec = checked.spec if checked is not None else _parse_or_none(text, path)

@@ -40,7 +40,7 @@ class KspecServer(LanguageServer):
     def update(self, uri: str) -> Analysis:
         doc = self.workspace.get_text_document(uri)
         path = to_fs_path(uri) or uri
-        a = analyze(doc.source, path, uri)
+        a = analyze(doc.source, path, uri, previous=self.good.get(uri))
         self.current[uri] = a
         if a.index is not None:
             self.good[uri] = a
