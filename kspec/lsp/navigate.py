@@ -143,18 +143,21 @@ def formatting(a: Analysis) -> list[lsp.TextEdit] | None:
     return [lsp.TextEdit(lsp.Range(lsp.Position(0, 0), end), formatted)]
 
 
+CALL_IT = re.compile(r"^write ([A-Za-z_]\w*)\(\)$")
+
+
 def fixes(a: Analysis) -> list[tuple[Diagnostic, Span, str]]:
-    """(diagnostic, span to replace, replacement) for each `did you mean 'X'?` in this file."""
+    """(diagnostic, span to replace, replacement) for each fix a help line spells out: `did you
+    mean 'X'?` (replace the misspelled word) and `write X()` (call an uncalled layer)."""
     out = []
     for d in a.diagnostics:
         if d.help is None or d.span.path not in ("", a.path) or d.span.line == 0:
             continue
-        wanted = SUGGESTION.search(d.help)
-        if wanted is None:
-            continue
+        wanted, call = SUGGESTION.search(d.help), CALL_IT.match(d.help)
+        replacement = wanted.group(1) if wanted else f"{call.group(1)}()" if call else None
         wrong = _culprit(a, d)
-        if wrong is not None:
-            out.append((d, wrong, wanted.group(1)))
+        if replacement is not None and wrong is not None:
+            out.append((d, wrong, replacement))
     return out
 
 
