@@ -37,8 +37,17 @@ class Editor:
         self.loop = asyncio.new_event_loop()
         self.client: LanguageClient = make_test_lsp_client()
         self.versions: dict[str, int] = {}
+        self.refreshes = 0
+
+        @self.client.feature(lsp.WORKSPACE_INLAY_HINT_REFRESH)
+        def refresh(client: LanguageClient, params: None) -> None:
+            self.refreshes += 1
+
         self.run(self.client.start_io(sys.executable, "-m", "kspec.cli", "lsp"))  # `kspec lsp`
-        params = lsp.InitializeParams(capabilities=client_capabilities("visual-studio-code"))
+        caps = client_capabilities("visual-studio-code")
+        assert caps.workspace is not None  # VS Code refreshes inlay hints when asked (1.67+)
+        caps.workspace.inlay_hint = lsp.InlayHintWorkspaceClientCapabilities(refresh_support=True)
+        params = lsp.InitializeParams(capabilities=caps)
         self.init = self.run(self.client.initialize_session(params))
 
     def run(self, coro: Any) -> Any:
@@ -285,6 +294,23 @@ def test_diagnostics_follow_edits_and_hints_survive_a_parse_error(
     assert {h.position.line: str(h.label).strip() for h in editor.hints(uri)} == hints
     editor.change(uri, good)
     assert editor.diagnostics(uri) == []
+
+
+def test_block_hints_follow_the_instance_under_the_cursor(editor: Editor, tmp_path: Path) -> None:
+    text = (
+        "block unit(width) {\n    input x\n    Dense(width)\n}\n"
+        "model m {\n    input x: (8,)\n    unit(16)\n    unit(4)\n}\n"
+    )
+    uri = editor.open(tmp_path / "b.kspec", text)
+    body_hint = lambda: {h.position.line: str(h.label).strip() for h in editor.hints(uri)}[2]  # noqa: E731
+    assert body_hint() == "(None, 16), 144 params"  # the first use
+    before = editor.refreshes
+    editor.actions(uri, lsp.Range(lsp.Position(7, 6), lsp.Position(7, 6)))  # cursor on unit(4)
+    editor.symbols(uri)
+    assert editor.refreshes == before + 1
+    assert body_hint() == "(None, 4), 68 params"
+    editor.hover(uri, 6, 6)  # back on unit(16)
+    assert body_hint() == "(None, 16), 144 params"
 
 
 def test_completion(editor: Editor, tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ from kspec.lsp.complete import completions
 from kspec.lsp.document import Analysis, analyze, from_lsp, lsp_diagnostics, span_range, to_lsp
 from kspec.lsp.hover import hover_text
 from kspec.lsp.navigate import code_actions, definition, document_symbols, formatting, references
-from kspec.lsp.shapes import line_hints
+from kspec.lsp.shapes import focus_at, line_hints
 
 log = logging.getLogger("kspec.lsp")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -36,6 +36,22 @@ class KspecServer(LanguageServer):
         self.current: dict[str, Analysis] = {}
         self.good: dict[str, Analysis] = {}  # the last analysis of each file that parsed
         self.versions: dict[str, int] = {}
+        self.focus: dict[str, tuple[str, ...]] = {}  # the block instance the cursor was last on
+
+    def follow_cursor(self, uri: str, pos: lsp.Position) -> None:
+        """Inside a block body, hints show the instance whose call the cursor was last on."""
+        a = self.good.get(uri)
+        if a is None or a.checked is None:
+            return
+        line, col = from_lsp(a.lines, pos)
+        focus = focus_at(a.checked, a.path, line, col)
+        if focus is None or focus == self.focus.get(uri, ()):
+            return
+        self.focus[uri] = focus
+        caps = self.client_capabilities.workspace
+        hints = caps.inlay_hint if caps is not None else None
+        if hints is not None and hints.refresh_support:
+            self.workspace_inlay_hint_refresh(None)
 
     def update(self, uri: str) -> Analysis:
         doc = self.workspace.get_text_document(uri)
@@ -116,7 +132,7 @@ def did_save(ls: KspecServer, params: lsp.DidSaveTextDocumentParams) -> None:
 @safe()
 def did_close(ls: KspecServer, params: lsp.DidCloseTextDocumentParams) -> None:
     uri = params.text_document.uri
-    for table in (ls.current, ls.good, ls.versions):
+    for table in (ls.current, ls.good, ls.versions, ls.focus):
         table.pop(uri, None)
     ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri, []))
 
@@ -128,6 +144,7 @@ def hover(ls: KspecServer, params: lsp.HoverParams) -> lsp.Hover | None:
     a = ls.analysis(params.text_document.uri)
     if a is None:
         return None
+    ls.follow_cursor(params.text_document.uri, params.position)
     found = hover_text(a, from_lsp(a.lines, params.position))
     if found is None:
         return None
@@ -147,7 +164,8 @@ def inlay_hints(ls: KspecServer, params: lsp.InlayHintParams) -> list[lsp.InlayH
     lines = ls.workspace.get_text_document(uri).source.split("\n")  # the text as it is now
     first, last = params.range.start.line + 1, params.range.end.line + 1
     out = []
-    for line, label in sorted(line_hints(a.checked, a.path).items()):
+    focus = ls.focus.get(uri, ())
+    for line, label in sorted(line_hints(a.checked, a.path, focus).items()):
         if first <= line <= last and line <= len(lines):
             out.append(
                 lsp.InlayHint(
@@ -218,6 +236,7 @@ def actions(ls: KspecServer, params: lsp.CodeActionParams) -> list[lsp.CodeActio
     a = ls.current.get(uri)
     if a is None or a.text != ls.workspace.get_text_document(uri).source:
         a = ls.update(uri)
+    ls.follow_cursor(uri, params.range.start)  # editors ask for code actions as the cursor moves
     return code_actions(a, params.range)
 
 

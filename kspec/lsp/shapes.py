@@ -39,16 +39,24 @@ def params_text(p: Params | None) -> str:
     return f"{p.total:,} params"
 
 
-def steps(checked: Checked, path: str) -> dict[tuple[int, int, int, int], Step]:
-    """Every step written in `path`, by its span, at its first run."""
+def steps(
+    checked: Checked, path: str, focus: tuple[str, ...] = ()
+) -> dict[tuple[int, int, int, int], Step]:
+    """Every step written in `path`, by its span, at its first run; a step inside the block
+    instance `focus` (a block_path) shows that instance's run instead."""
     out: dict[tuple[int, int, int, int], Step] = {}
     counts: dict[tuple[int, int, int, int], int] = {}
+    focused: set[tuple[int, int, int, int]] = set()
     for graph in checked.models.values():
         for call in graph.calls:
             if call.span.path != path:
                 continue
             key = _key(call.span)
             counts[key] = counts.get(key, 0) + 1
+            inside = bool(focus) and call.layer.block_path[: len(focus)] == focus
+            if inside and key not in focused:
+                focused.add(key)
+                out.pop(key, None)
             if key not in out:
                 layer = call.layer
                 first = layer.calls[0] is call and not isinstance(layer.spec, Graph)
@@ -59,6 +67,10 @@ def steps(checked: Checked, path: str) -> dict[tuple[int, int, int, int], Step]:
                 continue
             key = _key(use.span)
             counts[key] = counts.get(key, 0) + 1
+            inside = len(use.path) > len(focus) > 0 and use.path[: len(focus)] == focus
+            if inside and key not in focused:
+                focused.add(key)
+                out.pop(key, None)
             if key not in out:
                 out[key] = Step(
                     use.span, tuple(use.outputs), _block_params(graph, use.path), None, 1
@@ -80,10 +92,24 @@ def _key(span: Span) -> tuple[int, int, int, int]:
     return (span.line, span.column, span.end_line, span.end_column)
 
 
-def line_hints(checked: Checked, path: str) -> dict[int, str]:
+def focus_at(checked: Checked, path: str, line: int, column: int) -> tuple[str, ...] | None:
+    """The block instance called at (line, column), as a block_path; None when no block call
+    is there. A call that runs several times (in a loop) means its first instance."""
+    for graph in checked.models.values():
+        for use in graph.block_uses:
+            s = use.span
+            if s.path == path and (s.line, s.column) <= (line, column) <= (
+                s.end_line,
+                s.end_column,
+            ):
+                return use.path
+    return None
+
+
+def line_hints(checked: Checked, path: str, focus: tuple[str, ...] = ()) -> dict[int, str]:
     """Line number -> the hint at its end: the shape of the line's last step, and its params."""
     last: dict[int, Step] = {}
-    for step in steps(checked, path).values():
+    for step in steps(checked, path, focus).values():
         line = step.span.end_line
         if line not in last or step.span.end_column > last[line].span.end_column:
             last[line] = step
