@@ -132,6 +132,9 @@ def cmd_check(args: argparse.Namespace) -> int:
 def _configure_summary(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FILE")
     p.add_argument("--model", help="which model of the file (default: train.model, else all)")
+    p.add_argument(
+        "--phase", help="the trainable split in this training phase (a `phase NAME` of train)"
+    )
     _common(p)
 
 
@@ -143,6 +146,8 @@ def cmd_summary(args: argparse.Namespace) -> int:
     if diags.errors or checked is None:
         raise KspecError(diags.items, diags.sources)
     _print_warnings(diags.warnings, diags.sources, args.format)
+    if args.phase is not None:
+        return _phase_summary(checked, args)
     if args.model is not None:
         graphs = [_model(checked, args.model)]
     else:
@@ -152,6 +157,28 @@ def cmd_summary(args: argparse.Namespace) -> int:
         print(json.dumps(out[0] if len(out) == 1 else out, indent=2))
     else:
         print("\n\n".join(render_summary(g) for g in graphs))
+    return EXIT_OK
+
+
+def _phase_summary(checked: Checked, args: argparse.Namespace) -> int:
+    """The trained model's summary with the trainable split of one phase."""
+    from kspec.check.phases import phase_flags
+    from kspec.diagnostics import suggest
+    from kspec.report.summary import render_summary, summary_json
+
+    names = [p.name for p in checked.phases]
+    if args.phase not in names:
+        known = f"its phases: {', '.join(names)}" if names else "it has no `phase NAME { ... }`"
+        raise UsageError(
+            f"the train section has no phase '{args.phase}'; "
+            + (suggest(args.phase, names) or known)
+        )
+    graph = _model(checked, args.model)
+    flags = phase_flags(graph, checked.phases)[names.index(args.phase) + 1]
+    if args.format == "json":
+        print(json.dumps(summary_json(graph, flags, args.phase), indent=2))
+    else:
+        print(render_summary(graph, flags, args.phase))
     return EXIT_OK
 
 

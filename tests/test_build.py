@@ -147,7 +147,7 @@ model attn {
     b = q -> MultiHeadAttention(num_heads=2, key_dim=4, value=v)
     [a, b] -> Add()
 }""",
-    "generic_layer": """
+    "masking": """
 model masked {
     input x: (7, 3)
     Masking(mask_value=0.0)
@@ -169,6 +169,13 @@ model pruned {
     kept
 }""",
     "blocks": (EXAMPLES / "resnet_tiny.kspec").read_text(),
+    "cells": """
+model seq {
+    input x: (20, 3)
+    y, h, c = x -> RNN(LSTMCell(6), return_sequences=true, return_state=true)
+    z = y -> RNN([GRUCell(6), SimpleRNNCell(4)], initial_state=[c, x -> RNN(GRUCell(4))])
+    z -> Dense(2)
+}""",
 }
 
 
@@ -226,13 +233,21 @@ def test_attention_takes_query_and_value_either_way(inline: Any) -> None:
         assert [t._keras_history.operation.name for t in node.input_tensors] == ["q", "v"]
 
 
-def test_generic_layer_is_built_though_unchecked(inline: Any) -> None:
-    spec, models = inline["generic_layer"]
-    graph = spec.graph("masked")
-    assert graph.params is None  # the static checker knows nothing past Masking
-    masking = models["masked"].get_layer("masking")
+def test_masking_is_checked_and_masks_the_lstm(inline: Any) -> None:
+    import numpy as np
+
+    spec, models = inline["masking"]
+    graph, model = spec.graph("masked"), models["masked"]
+    assert graph.params is not None and graph.params.total == model.count_params()
+    masking = model.get_layer("masking")
     assert type(masking).__name__ == "Masking" and masking.mask_value == 0.0
-    assert models["masked"].output_shape == (None, 2)
+    # Steps equal to mask_value are skipped: zero padding after a sequence changes nothing.
+    steps = np.random.default_rng(0).normal(size=(1, 4, 3)).astype("float32") + 5
+    padded = np.concatenate([steps, np.zeros((1, 3, 3), "float32")], axis=1)
+    short_text = INLINE["masking"].replace("(7, 3)", "(4, 3)")
+    short = kspec.loads(short_text, "short.kspec").build("masked")
+    short.set_weights(model.get_weights())
+    np.testing.assert_allclose(model.predict(padded, verbose=0), short.predict(steps, verbose=0))
 
 
 def test_output_names_are_the_spec_names(inline: Any) -> None:
@@ -326,29 +341,33 @@ def test_bad_use_in_an_imported_file_names_that_file(
 
 
 # -- Keras failures become diagnostics -------------------------------------------------------
+USE_SCALE = 'use "kspec_test_layers:Scale"\n'
+
+
+@pytest.mark.usefixtures("test_layers_importable")
 @pytest.mark.parametrize(
     ("text", "line", "words"),
     [
         # Keras rejects an argument the static checker passes through as written
-        ("model m {\n    input x: (7, 3)\n    Masking(mask_valu=0.0)\n}", 3, "Masking 'masking'"),
+        ("model m {\n    input x: (7, 3)\n    Scale(facto=2.0)\n}", 4, "Scale 'scale'"),
         # a Sequential chain: Conv2D after an unchecked layer gets a rank-2 input
         (
-            "model m {\n    input x: (7, 3)\n    Identity()\n    Flatten()\n    Conv2D(4, 3)\n}",
-            5,
+            "model m {\n    input x: (7, 3)\n    Scale()\n    Flatten()\n    Conv2D(4, 3)\n}",
+            6,
             "Conv2D 'conv2d'",
         ),
         # the same in a Functional model (two inputs)
         (
             "model m {\n    input x: (7, 3)\n    input y: (7, 3)\n"
-            "    a = x -> Identity() -> Flatten()\n"
+            "    a = x -> Scale() -> Flatten()\n"
             "    output [a -> Conv2D(4, 3), y] -> Concatenate()\n}",
-            5,
+            6,
             "Conv2D 'conv2d'",
         ),
     ],
 )
 def test_keras_failure_points_at_the_layer(text: str, line: int, words: str) -> None:
-    spec = kspec.loads(text, "bad.kspec")
+    spec = kspec.loads(USE_SCALE + text, "bad.kspec")
     assert not [d for d in spec.check() if d.severity == "error"]
     with pytest.raises(KspecError) as info:
         spec.build()

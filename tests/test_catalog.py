@@ -18,10 +18,57 @@ def test_layer_names_exist_in_keras() -> None:
     assert all(hasattr(keras.layers, n) for n in names.REFUSED_LAYERS)
 
 
+def _in_keras_layers() -> set[str]:
+    """Catalog entries that keras.layers exports (the rest, like ConvNeXt's LayerScale, are
+    layers that keras.applications registers for its own graphs)."""
+    return {n for n, cls in CATALOG.items() if not cls.keras_class.startswith("keras.src.app")}
+
+
 def test_catalog_and_aliases_are_keras_layers() -> None:
-    assert set(CATALOG) <= set(names.KERAS_LAYERS)
+    assert _in_keras_layers() <= set(names.KERAS_LAYERS)
     assert set(ALIASES) <= set(names.KERAS_LAYERS)
     assert set(ALIASES.values()) <= set(CATALOG)
+
+
+# keras.layers classes still without an entry: each is accepted and built as written, unchecked,
+# and named in the closing note as work left.
+PENDING = {
+    "ContrastLimitedAdaptiveHistogramEqualization": "pending: no shape rule yet",
+    "MaxNumBoundingBoxes": "pending: bounding-box dicts are not spec values yet",
+}
+
+
+def keras_layer_classes() -> dict[str, type]:
+    import inspect
+
+    import keras
+
+    return {
+        n: getattr(keras.layers, n)
+        for n in dir(keras.layers)
+        if not n.startswith("_") and inspect.isclass(getattr(keras.layers, n))
+    }
+
+
+def test_every_keras_layers_class_has_an_entry_or_a_reason() -> None:
+    """Each class is a catalog entry, an alias of one, refused, not a step, or pending."""
+    from kspec.keras.build import resolve_class
+
+    excluded = {**dict.fromkeys(names.REFUSED_LAYERS, "runs code"), **names.NOT_STEPS, **PENDING}
+    classes = keras_layer_classes()
+    neither = sorted(
+        n for n in classes if n not in CATALOG and n not in ALIASES and n not in excluded
+    )
+    assert neither == [], "give each a catalog entry, or an exclusion with its reason"
+    assert not set(excluded) & set(CATALOG), "an excluded class has an entry: drop the exclusion"
+    for name in _in_keras_layers():
+        assert resolve_class(CATALOG[name].keras_class) is classes[name], name
+    for alias, target in ALIASES.items():
+        assert classes[alias] is classes[target], f"{alias} is not {target}"
+    stale = sorted(set(excluded) - set(classes))
+    assert stale == [], "these are no longer in keras.layers"
+    unlisted = sorted(set(classes) - set(names.KERAS_LAYERS) - set(excluded))
+    assert unlisted == [], "add them to names.KERAS_LAYERS"
 
 
 @pytest.mark.parametrize(

@@ -47,3 +47,14 @@ def test_a_loss_on_an_uncatalogued_output_layer_is_checked() -> None:
     )
     checked, diags = check_text(text, "h.kspec")
     assert checked is not None and not diags.errors
+
+
+def test_only_a_used_class_is_unchecked_and_warned_about() -> None:
+    text = (
+        'use "pkg.mod:Scale"\nmodel c {\n    input z: (4, 3)\n    Masking()\n    Scale(2.0)\n'
+        "    Scale(3.0)\n    LSTM(2)\n}\n"
+    )
+    checked, diags = check_text(text, "u.kspec")
+    assert checked is not None and not diags.errors
+    found = [(d.code, d.span.line) for d in diags.items if d.severity == "warning"]
+    assert found == [("unchecked-layer", 5), ("unchecked-layer", 6)]  # not Masking, not LSTM

@@ -28,6 +28,37 @@ EXAMPLE_FILES = sorted(EXAMPLES.glob("*.kspec"))
 
 # One feature each; names ending in _flat are expected to fall back to straight-line code.
 INLINE: dict[str, str] = {
+    "frozen": """
+model enc {
+    input x: (8,)
+    Dense(4)
+    BatchNormalization()
+}
+block head(n) {
+    input h
+    Dense(n)
+    BatchNormalization()
+}
+model m {
+    input image: (8,)
+    layer d = Dense(8, trainable=false)
+    d(training=false)
+    enc(trainable=false, training=false)
+    for n in [3, 2] {
+        head(n, trainable=false)
+    }
+    Dropout(0.2, training=true)
+    Dense(2)
+}""",
+    "call_arguments": """
+model m {
+    input q: (5, 8)
+    input v: (7, 8)
+    out, scores = [q, v] -> MultiHeadAttention(2, 4, return_attention_scores=true)
+    c = [q, q] -> MultiHeadAttention(2, 4, use_causal_mask=true)
+    output a = [out, c] -> Concatenate()
+    output s = scores -> Dropout(0.1, training=false)
+}""",
     "loops": """
 widths = [64, 32]
 model mlp {

@@ -296,6 +296,19 @@ def test_diagnostics_follow_edits_and_hints_survive_a_parse_error(
     assert editor.diagnostics(uri) == []
 
 
+def test_keras_ops_hover_and_complete(editor: Editor, tmp_path: Path) -> None:
+    text = (
+        "model m {\n    input a: (4,)\n    input b: (4,)\n"
+        "    d = ops.sqrt(ops.sum(ops.square(a - b), axis=-1, keepdims=true))\n    output d\n}\n"
+    )
+    uri = editor.open(tmp_path / "ops.kspec", text)
+    assert editor.diagnostics(uri) == []
+    hover = editor.hover(uri, *find(text, "sum("))
+    assert hover is not None and "keras.ops.sum" in hover.contents.value  # type: ignore[union-attr]
+    assert "output `(None, 1)`" in hover.contents.value  # type: ignore[union-attr]
+    assert {"ops.sum", "ops.sqrt", "ops.matmul"} <= set(editor.complete(uri, 4, 4))
+
+
 def test_block_hints_follow_the_instance_under_the_cursor(editor: Editor, tmp_path: Path) -> None:
     text = (
         "block unit(width) {\n    input x\n    Dense(width)\n}\n"

@@ -234,12 +234,17 @@ def call(name: str, kwargs: dict[str, Any]) -> str:
 
 
 def one_tensor_layers() -> list[tuple[LayerSpec, tuple[Any, ...]]]:
-    """Example layers called on one tensor, with their example input (list inputs need a graph)."""
+    """Example layers called on one number tensor, with their example input (list inputs need a
+    graph; string layers a string input)."""
     out = []
     for _, cls in sorted(CATALOG.items()):
         if not (cls.takes_list or cls.call_inputs):
             out += [(cls.create((), p), s) for p, s in cls.examples if isinstance(s, tuple) and s]
-    return out
+    return [(spec, s) for spec, s in out if numeric(spec)]
+
+
+def numeric(spec: LayerSpec) -> bool:
+    return "float32" in spec.input_dtypes() and spec.output_dtype("float32") != "string"
 
 
 LAYERS = one_tensor_layers()

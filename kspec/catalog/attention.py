@@ -1,7 +1,9 @@
-"""Attention layers: MultiHeadAttention, dot-product Attention, AdditiveAttention."""
+"""Attention layers: MultiHeadAttention, GroupQueryAttention, dot-product Attention,
+AdditiveAttention."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -67,6 +69,7 @@ class MultiHeadAttention(LayerSpec):
     positional = ("num_heads", "key_dim")
     call_inputs = ("query", "value", "key")
     call_tensors = ("query_mask", "value_mask", "key_mask", "attention_mask")
+    call_options = ("use_causal_mask", "return_attention_scores")
     family: ClassVar[str] = "attention"
     examples = (
         ({"num_heads": 2, "key_dim": 16}, [(10, 32), (10, 32)]),
@@ -144,6 +147,15 @@ class MultiHeadAttention(LayerSpec):
             )
         return (*query[:-1], *self._projection(query))
 
+    def call_output_shape(self, x: Any, options: Mapping[str, Any], **tensors: Any) -> Any:
+        out = self.compute_output_shape(x, **tensors)
+        if not options.get("return_attention_scores"):
+            return out
+        # Keras's compute_output_spec: (batch, heads, query length, query length), whatever the
+        # key's length (keras/src/layers/attention/multi_head_attention.py).
+        length = x[0][0]
+        return [out, (self.num_heads, length, length)]
+
     def count_params(self, x: Any, **tensors: Any) -> Params:
         query, value, key = _unpack(x, "MultiHeadAttention")
         heads, kdim = self.num_heads, self.key_dim
@@ -161,12 +173,116 @@ class MultiHeadAttention(LayerSpec):
         return Params(total)
 
 
+@register
+@dataclass(frozen=True, kw_only=True)
+class GroupQueryAttention(LayerSpec):
+    """Attention whose query heads share fewer key/value heads (grouped-query attention)."""
+
+    keras_class = "keras.layers.GroupQueryAttention"
+    positional = ("head_dim", "num_query_heads", "num_key_value_heads")
+    call_inputs = ("query", "value", "key")
+    call_tensors = ("query_mask", "value_mask", "key_mask", "attention_mask")
+    family: ClassVar[str] = "attention"
+    examples = (
+        ({"head_dim": 8, "num_query_heads": 4, "num_key_value_heads": 2}, [(10, 32), (12, 32)]),
+        ({"head_dim": 4, "num_query_heads": 2, "num_key_value_heads": 1}, [(None, 6), (None, 6)]),
+        (
+            {"head_dim": 4, "num_query_heads": 6, "num_key_value_heads": 3, "use_bias": False},
+            [(5, 8), (7, 8), (7, 3)],
+        ),
+        (
+            {"head_dim": 2, "num_query_heads": 4, "num_key_value_heads": 4, "use_gate": True},
+            [(3, 5), (4, 5)],
+        ),
+        (
+            {"head_dim": 4, "num_query_heads": 2, "num_key_value_heads": 2, "dropout": 0.1},
+            [(6, 4), (6, 4)],
+        ),
+    )
+
+    head_dim: int = param(convert=integer, minimum=1)
+    num_query_heads: int = param(convert=integer, minimum=1)
+    num_key_value_heads: int = param(convert=integer, minimum=1)
+    dropout: float = param(0.0, convert=number, minimum=0, maximum=1)
+    use_bias: bool = param(True, convert=boolean)
+    sliding_window: int | None = param(None, convert=optional(integer), minimum=1)
+    flash_attention: bool | None = param(None, convert=optional(boolean))
+    kernel_initializer: Any = param("glorot_uniform", convert=to_initializer)
+    bias_initializer: Any = param("zeros", convert=to_initializer)
+    kernel_regularizer: Any = param(None, convert=to_regularizer)
+    bias_regularizer: Any = param(None, convert=to_regularizer)
+    activity_regularizer: Any = param(None, convert=to_regularizer)
+    kernel_constraint: Any = param(None, convert=to_constraint)
+    bias_constraint: Any = param(None, convert=to_constraint)
+    use_gate: bool = param(False, convert=boolean)
+    seed: int | None = param(None, convert=optional(integer))
+
+    def validate(self) -> None:
+        if self.num_query_heads % self.num_key_value_heads:
+            raise ParamError(
+                f"num_query_heads ({self.num_query_heads}) must be divisible by "
+                f"num_key_value_heads ({self.num_key_value_heads})",
+                arg="num_key_value_heads",
+            )
+        if self.flash_attention and self.dropout > 0:
+            raise ParamError(
+                "flash attention does not support dropout",
+                arg="dropout",
+                help="set dropout=0.0 or flash_attention=false",
+            )
+
+    def compute_output_shape(self, x: Any, **tensors: Any) -> Shape:
+        name = "GroupQueryAttention"
+        query, value, key = _unpack(x, name)
+        if not len(query) == len(value) == len(key) == 2:
+            raise ShapeError(
+                f"{name} expects query, value and key of shape (length, features), got "
+                f"{show(query)}, {show(value)} and {show(key)}",
+                help="add Reshape((timesteps, features)) before it",
+            )
+        _known_last((query, value, key), ("query", "value", "key"), name)
+        if query[-1] != value[-1]:
+            raise ShapeError(
+                f"{name} query and value must have the same last axis, got {show(query)} and "
+                f"{show(value)}",
+                help="project them to the same size with Dense first",
+            )
+        if _differ(value[0], key[0]):
+            raise ShapeError(
+                f"{name} value and key must have the same length, got {show(value)} and {show(key)}"
+            )
+        return query
+
+    def count_params(self, x: Any, **tensors: Any) -> Params:
+        query, value, key = _unpack(x, "GroupQueryAttention")
+        bias = 1 if self.use_bias else 0
+        q_units = self.num_query_heads * self.head_dim
+        kv_units = self.num_key_value_heads * self.head_dim
+
+        def dense(fan_in: Any, units: int) -> int:
+            return int(fan_in) * units + bias * units
+
+        total = dense(query[-1], q_units) + dense(key[-1], kv_units) + dense(value[-1], kv_units)
+        total += dense(q_units, int(query[-1] or 0))
+        if self.use_gate:
+            total += dense(query[-1], q_units)
+        return Params(total)
+
+
 class _ScoreAttention(LayerSpec):
     """Shared rule of Attention and AdditiveAttention: output (*query[:-1], value[-1])."""
 
     takes_list = True
     call_tensors = ("mask",)
+    call_options = ("use_causal_mask", "return_attention_scores")
     family: ClassVar[str] = "attention"
+
+    def call_output_shape(self, x: Any, options: Mapping[str, Any], **tensors: Any) -> Any:
+        out = self.compute_output_shape(x, **tensors)
+        if not options.get("return_attention_scores"):
+            return out
+        query, _, key = _unpack(x, self.layer_name())
+        return [out, (*query[:-1], key[-2])]  # Keras's compute_output_spec: (*batch, Tq, Tv)
 
     def compute_output_shape(self, x: Any, **tensors: Any) -> Shape:
         name = self.layer_name()

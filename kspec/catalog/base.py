@@ -8,10 +8,11 @@ here imports Keras: `keras_class` is a dotted string that only the backends reso
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, ClassVar, TypeAlias, TypeVar
+from typing import Any, ClassVar, TypeAlias, TypeGuard, TypeVar
 
 from kspec.catalog import names
 from kspec.codes import Code
@@ -157,7 +158,61 @@ def param(
     return field(default=default, metadata={"kspec": rule})
 
 
+def spatial(
+    per_axis: Any = REQUIRED,
+    *,
+    minimum: float | None = None,
+    optional: bool = False,
+    scalar_default: bool = False,
+) -> Any:
+    """Declare a per-axis argument (kernel_size, strides, pool_size) once on a family's base.
+
+    Each entry that sets `rank` gets an int-or-rank-tuple converter and Keras's default for its
+    rank: `strides=1` on Conv1D, `(1, 1)` on Conv2D (or the plain int on every rank with
+    `scalar_default`, as the ConvLSTM layers write it).
+    """
+    rule = {"per_axis": per_axis, "minimum": minimum, "optional": optional}
+    rule["scalar_default"] = scalar_default
+    meta = {"kspec_rank": rule}
+    if per_axis is REQUIRED:
+        return field(metadata=meta)
+    return field(default=per_axis, metadata=meta)
+
+
+def _rank_fields(cls: type, rank: int) -> None:
+    """Give `cls` its own field for every `spatial()` argument it inherits, resolved for `rank`."""
+    base = next((b for b in cls.__mro__[1:] if "__dataclass_fields__" in b.__dict__), None)
+    if base is None:
+        return
+    own = inspect.get_annotations(cls)
+    annotations = dict(own)
+    for f in dataclasses.fields(base):
+        rule = f.metadata.get("kspec_rank")
+        if rule is None or f.name in own:
+            continue
+        convert = {1: single, 2: pair, 3: triple}[rank]  # the same objects codegen recognizes
+        per_axis = rule["per_axis"]
+        default = per_axis
+        if isinstance(per_axis, int) and rank > 1 and not rule["scalar_default"]:
+            default = (per_axis,) * rank
+        setattr(
+            cls,
+            f.name,
+            param(
+                default,
+                convert=optional(convert) if rule["optional"] else convert,
+                minimum=rule["minimum"],
+            ),
+        )
+        annotations[f.name] = f.type
+    cls.__annotations__ = annotations
+
+
 L = TypeVar("L", bound="LayerSpec")
+# Step-level arguments every step takes: `trainable` freezes the layer's weights (a constructor
+# argument of every Keras layer, set as an attribute on models), `training` is a call argument.
+STEP_ARGUMENTS = ("trainable",)
+CALL_OPTIONS = ("training",)
 _PARAMS: dict[type, Mapping[str, Param]] = {}
 
 
@@ -176,8 +231,26 @@ class LayerSpec:
     call_inputs: ClassVar[tuple[str, ...]] = ()
     # Call-time keyword arguments that take tensors (`initial_state=[h, c]`, `mask=m`).
     call_tensors: ClassVar[tuple[str, ...]] = ()
+    # Non-tensor call arguments Keras's call() takes besides `training`, which every step takes
+    # (MultiHeadAttention: use_causal_mask, return_attention_scores).
+    call_options: ClassVar[tuple[str, ...]] = ()
     statically_checked: ClassVar[bool] = True
+    # False for recurrent cells: an argument of RNN, never a step of a model.
+    is_step: ClassVar[bool] = True
     family: ClassVar[str] = "core"
+
+    @classmethod
+    def unpacks(cls, inputs: object) -> TypeGuard[list[Any]]:
+        """Whether a call passes a list source as separate tensors, `layer(q, v)`, rather than
+        as one argument, `layer([a, b])`. The builder and the code generator both ask this."""
+        return bool(cls.call_inputs) and isinstance(inputs, list)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # Runs before @dataclass sees the class body, so per-rank fields keep their places.
+        super().__init_subclass__(**kwargs)
+        rank = cls.__dict__.get("rank")
+        if isinstance(rank, int):
+            _rank_fields(cls, rank)
 
     # -- declaration ------------------------------------------------------------------
     @classmethod
@@ -234,7 +307,8 @@ class LayerSpec:
                 raise ParamError(
                     f"{name} has no argument '{key}'",
                     arg=key,
-                    help=suggest(key, params) or f"{name} takes: {', '.join(params)}",
+                    help=suggest(key, [*params, *STEP_ARGUMENTS, *cls.call_option_names()])
+                    or f"{name} takes: {', '.join(params)}",
                     code="unknown-argument",
                 )
             if key in values:
@@ -293,6 +367,34 @@ class LayerSpec:
         """Weights this layer creates for input shape(s) `x` (already accepted by output_shape)."""
         return Params()
 
+    # -- dtypes and state -------------------------------------------------------------
+    def input_dtypes(self) -> tuple[str, ...]:
+        """The dtypes this layer reads; the first is what the differential tests feed it.
+
+        Only strings against numbers is checked: Keras casts between numeric dtypes.
+        """
+        return names.NUMERIC_DTYPES
+
+    def output_dtype(self, dtype: str | None) -> str | None:
+        """The output's dtype for an input of `dtype` (None when unknown).
+
+        Keras layers compute in the float32 policy; lookups and encodings say otherwise.
+        """
+        return "float32"
+
+    def needs_adapt(self) -> bool:
+        """A preprocessing layer given no state: `adapt()`ed on the training split before fit."""
+        return False
+
+    def call_output_shape(self, x: Any, options: Mapping[str, Any], **tensors: Any) -> Any:
+        """The output shape(s) of a call with non-tensor call arguments `options`."""
+        return self.compute_output_shape(x, **tensors)
+
+    @classmethod
+    def call_option_names(cls) -> tuple[str, ...]:
+        """Every non-tensor call argument this layer takes, `training` first."""
+        return (*CALL_OPTIONS, *cls.call_options)
+
     # -- what the backends read -------------------------------------------------------
     def arguments(self) -> dict[str, Any]:
         return {n: getattr(self, n) for n in self.params()}
@@ -345,6 +447,12 @@ class GenericLayer(LayerSpec):
         return f"keras.layers.{self.class_name}"
 
     def compute_output_shape(self, x: Any, **tensors: Any) -> Any:
+        return None
+
+    def input_dtypes(self) -> tuple[str, ...]:
+        return names.DTYPES
+
+    def output_dtype(self, dtype: str | None) -> str | None:
         return None
 
     def arguments(self) -> dict[str, Any]:
@@ -549,6 +657,16 @@ def to_layer(value: Any) -> LayerSpec:
             f"expected a layer such as LSTM(64), got {describe(value)}", code="wrong-kind"
         )
     return value
+
+
+def to_layers(value: Any) -> list[LayerSpec]:
+    """A list of layers given as one argument: `Pipeline([Dense(8), Dense(3)])`."""
+    if not isinstance(value, list) or not value:
+        raise ParamError(
+            f"expected a list of layers such as [Dense(8), Dense(3)], got {describe(value)}",
+            code="wrong-kind",
+        )
+    return [to_layer(v) for v in value]
 
 
 def anything(value: Any) -> Any:

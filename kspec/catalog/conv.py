@@ -15,15 +15,13 @@ from kspec.catalog.base import (
     alias,
     boolean,
     integer,
-    pair,
     param,
     register,
-    single,
+    spatial,
     to_activation,
     to_constraint,
     to_initializer,
     to_regularizer,
-    triple,
 )
 from kspec.catalog.shapes import (
     join_channels,
@@ -68,9 +66,28 @@ def _no_strided_dilation(strides: Ints, dilation_rate: Ints) -> None:
         )
 
 
-class _Conv(_Windowed):
-    filters: int
-    groups: int
+@dataclass(frozen=True, kw_only=True)
+class BaseConv(_Windowed):
+    """Keras's BaseConv arguments, declared once for Conv1D/2D/3D."""
+
+    positional = ("filters", "kernel_size", "strides", "padding")
+
+    filters: int = param(convert=integer, minimum=1)
+    kernel_size: Ints = spatial(minimum=1)
+    strides: Ints = spatial(1, minimum=1)
+    padding: str = param("valid", choices=PADDINGS)
+    data_format: str | None = param(None, choices=FORMATS)
+    dilation_rate: Ints = spatial(1, minimum=1)
+    groups: int = param(1, convert=integer, minimum=1)
+    activation: str | None = param(None, convert=to_activation)
+    use_bias: bool = param(True, convert=boolean)
+    kernel_initializer: Any = param("glorot_uniform", convert=to_initializer)
+    bias_initializer: Any = param("zeros", convert=to_initializer)
+    kernel_regularizer: Any = param(None, convert=to_regularizer)
+    bias_regularizer: Any = param(None, convert=to_regularizer)
+    activity_regularizer: Any = param(None, convert=to_regularizer)
+    kernel_constraint: Any = param(None, convert=to_constraint)
+    bias_constraint: Any = param(None, convert=to_constraint)
 
     def validate(self) -> None:
         if self.filters % self.groups:
@@ -97,12 +114,11 @@ class _Conv(_Windowed):
 
 @register
 @dataclass(frozen=True, kw_only=True)
-class Conv1D(_Conv):
+class Conv1D(BaseConv):
     """1-D convolution over (steps, channels) inputs."""
 
     keras_class = "keras.layers.Conv1D"
     rank = 1
-    positional = ("filters", "kernel_size", "strides", "padding")
     examples = (
         ({"filters": 8, "kernel_size": 3}, (28, 4)),
         ({"filters": 6, "kernel_size": 5, "strides": 2, "padding": "same"}, (None, 4)),
@@ -112,32 +128,16 @@ class Conv1D(_Conv):
         ({"filters": 3, "kernel_size": 3, "data_format": "channels_first"}, (4, 12)),
     )
 
-    filters: int = param(convert=integer, minimum=1)
-    kernel_size: Ints = param(convert=single, minimum=1)
-    strides: Ints = param(1, convert=single, minimum=1)
     padding: str = param("valid", choices=("valid", "same", "causal"))
-    data_format: str | None = param(None, choices=FORMATS)
-    dilation_rate: Ints = param(1, convert=single, minimum=1)
-    groups: int = param(1, convert=integer, minimum=1)
-    activation: str | None = param(None, convert=to_activation)
-    use_bias: bool = param(True, convert=boolean)
-    kernel_initializer: Any = param("glorot_uniform", convert=to_initializer)
-    bias_initializer: Any = param("zeros", convert=to_initializer)
-    kernel_regularizer: Any = param(None, convert=to_regularizer)
-    bias_regularizer: Any = param(None, convert=to_regularizer)
-    activity_regularizer: Any = param(None, convert=to_regularizer)
-    kernel_constraint: Any = param(None, convert=to_constraint)
-    bias_constraint: Any = param(None, convert=to_constraint)
 
 
 @register
 @dataclass(frozen=True, kw_only=True)
-class Conv2D(_Conv):
+class Conv2D(BaseConv):
     """2-D convolution over (height, width, channels) inputs."""
 
     keras_class = "keras.layers.Conv2D"
     rank = 2
-    positional = ("filters", "kernel_size", "strides", "padding")
     examples = (
         ({"filters": 8, "kernel_size": 3}, (28, 28, 1)),
         ({"filters": 6, "kernel_size": (3, 5), "strides": 2, "padding": "same"}, (None, 19, 4)),
@@ -150,32 +150,14 @@ class Conv2D(_Conv):
         ({"filters": 5, "kernel_size": 3, "data_format": "channels_first"}, (3, 32, 30)),
     )
 
-    filters: int = param(convert=integer, minimum=1)
-    kernel_size: Ints = param(convert=pair, minimum=1)
-    strides: Ints = param((1, 1), convert=pair, minimum=1)
-    padding: str = param("valid", choices=PADDINGS)
-    data_format: str | None = param(None, choices=FORMATS)
-    dilation_rate: Ints = param((1, 1), convert=pair, minimum=1)
-    groups: int = param(1, convert=integer, minimum=1)
-    activation: str | None = param(None, convert=to_activation)
-    use_bias: bool = param(True, convert=boolean)
-    kernel_initializer: Any = param("glorot_uniform", convert=to_initializer)
-    bias_initializer: Any = param("zeros", convert=to_initializer)
-    kernel_regularizer: Any = param(None, convert=to_regularizer)
-    bias_regularizer: Any = param(None, convert=to_regularizer)
-    activity_regularizer: Any = param(None, convert=to_regularizer)
-    kernel_constraint: Any = param(None, convert=to_constraint)
-    bias_constraint: Any = param(None, convert=to_constraint)
-
 
 @register
 @dataclass(frozen=True, kw_only=True)
-class Conv3D(_Conv):
+class Conv3D(BaseConv):
     """3-D convolution over (depth, height, width, channels) inputs."""
 
     keras_class = "keras.layers.Conv3D"
     rank = 3
-    positional = ("filters", "kernel_size", "strides", "padding")
     examples = (
         ({"filters": 4, "kernel_size": 3}, (10, 10, 10, 1)),
         (
@@ -188,27 +170,32 @@ class Conv3D(_Conv):
         ({"filters": 2, "kernel_size": 3, "data_format": "channels_first"}, (3, 8, 8, 8)),
     )
 
+
+@dataclass(frozen=True, kw_only=True)
+class BaseSeparableConv(_Windowed):
+    """Keras's BaseSeparableConv arguments, declared once for SeparableConv1D/2D."""
+
+    positional = ("filters", "kernel_size", "strides", "padding")
+
     filters: int = param(convert=integer, minimum=1)
-    kernel_size: Ints = param(convert=triple, minimum=1)
-    strides: Ints = param((1, 1, 1), convert=triple, minimum=1)
+    kernel_size: Ints = spatial(minimum=1)
+    strides: Ints = spatial(1, minimum=1)
     padding: str = param("valid", choices=PADDINGS)
     data_format: str | None = param(None, choices=FORMATS)
-    dilation_rate: Ints = param((1, 1, 1), convert=triple, minimum=1)
-    groups: int = param(1, convert=integer, minimum=1)
+    dilation_rate: Ints = spatial(1, minimum=1)
+    depth_multiplier: int = param(1, convert=integer, minimum=1)
     activation: str | None = param(None, convert=to_activation)
     use_bias: bool = param(True, convert=boolean)
-    kernel_initializer: Any = param("glorot_uniform", convert=to_initializer)
+    depthwise_initializer: Any = param("glorot_uniform", convert=to_initializer)
+    pointwise_initializer: Any = param("glorot_uniform", convert=to_initializer)
     bias_initializer: Any = param("zeros", convert=to_initializer)
-    kernel_regularizer: Any = param(None, convert=to_regularizer)
+    depthwise_regularizer: Any = param(None, convert=to_regularizer)
+    pointwise_regularizer: Any = param(None, convert=to_regularizer)
     bias_regularizer: Any = param(None, convert=to_regularizer)
     activity_regularizer: Any = param(None, convert=to_regularizer)
-    kernel_constraint: Any = param(None, convert=to_constraint)
+    depthwise_constraint: Any = param(None, convert=to_constraint)
+    pointwise_constraint: Any = param(None, convert=to_constraint)
     bias_constraint: Any = param(None, convert=to_constraint)
-
-
-class _Separable(_Windowed):
-    filters: int
-    depth_multiplier: int
 
     def compute_output_shape(self, x: Shape, **tensors: Any) -> Shape:
         spatial, _ = self._input(x)
@@ -223,12 +210,11 @@ class _Separable(_Windowed):
 
 @register
 @dataclass(frozen=True, kw_only=True)
-class SeparableConv1D(_Separable):
+class SeparableConv1D(BaseSeparableConv):
     """Depthwise then pointwise 1-D convolution over (steps, channels) inputs."""
 
     keras_class = "keras.layers.SeparableConv1D"
     rank = 1
-    positional = ("filters", "kernel_size", "strides", "padding")
     examples = (
         ({"filters": 8, "kernel_size": 3}, (20, 4)),
         (
@@ -246,35 +232,14 @@ class SeparableConv1D(_Separable):
         ({"filters": 3, "kernel_size": 3, "data_format": "channels_first"}, (4, 10)),
     )
 
-    filters: int = param(convert=integer, minimum=1)
-    kernel_size: Ints = param(convert=single, minimum=1)
-    strides: Ints = param(1, convert=single, minimum=1)
-    padding: str = param("valid", choices=PADDINGS)
-    data_format: str | None = param(None, choices=FORMATS)
-    dilation_rate: Ints = param(1, convert=single, minimum=1)
-    depth_multiplier: int = param(1, convert=integer, minimum=1)
-    activation: str | None = param(None, convert=to_activation)
-    use_bias: bool = param(True, convert=boolean)
-    depthwise_initializer: Any = param("glorot_uniform", convert=to_initializer)
-    pointwise_initializer: Any = param("glorot_uniform", convert=to_initializer)
-    bias_initializer: Any = param("zeros", convert=to_initializer)
-    depthwise_regularizer: Any = param(None, convert=to_regularizer)
-    pointwise_regularizer: Any = param(None, convert=to_regularizer)
-    bias_regularizer: Any = param(None, convert=to_regularizer)
-    activity_regularizer: Any = param(None, convert=to_regularizer)
-    depthwise_constraint: Any = param(None, convert=to_constraint)
-    pointwise_constraint: Any = param(None, convert=to_constraint)
-    bias_constraint: Any = param(None, convert=to_constraint)
-
 
 @register
 @dataclass(frozen=True, kw_only=True)
-class SeparableConv2D(_Separable):
+class SeparableConv2D(BaseSeparableConv):
     """Depthwise then pointwise 2-D convolution over (height, width, channels) inputs."""
 
     keras_class = "keras.layers.SeparableConv2D"
     rank = 2
-    positional = ("filters", "kernel_size", "strides", "padding")
     examples = (
         ({"filters": 32, "kernel_size": 3}, (28, 28, 3)),
         (
@@ -295,29 +260,28 @@ class SeparableConv2D(_Separable):
         ({"filters": 6, "kernel_size": 3, "data_format": "channels_first"}, (3, 12, 12)),
     )
 
-    filters: int = param(convert=integer, minimum=1)
-    kernel_size: Ints = param(convert=pair, minimum=1)
-    strides: Ints = param((1, 1), convert=pair, minimum=1)
+
+@dataclass(frozen=True, kw_only=True)
+class BaseDepthwiseConv(_Windowed):
+    """Keras's BaseDepthwiseConv arguments, declared once for DepthwiseConv1D/2D."""
+
+    positional = ("kernel_size", "strides", "padding", "depth_multiplier")
+
+    kernel_size: Ints = spatial(minimum=1)
+    strides: Ints = spatial(1, minimum=1)
     padding: str = param("valid", choices=PADDINGS)
-    data_format: str | None = param(None, choices=FORMATS)
-    dilation_rate: Ints = param((1, 1), convert=pair, minimum=1)
     depth_multiplier: int = param(1, convert=integer, minimum=1)
+    data_format: str | None = param(None, choices=FORMATS)
+    dilation_rate: Ints = spatial(1, minimum=1)
     activation: str | None = param(None, convert=to_activation)
     use_bias: bool = param(True, convert=boolean)
     depthwise_initializer: Any = param("glorot_uniform", convert=to_initializer)
-    pointwise_initializer: Any = param("glorot_uniform", convert=to_initializer)
     bias_initializer: Any = param("zeros", convert=to_initializer)
     depthwise_regularizer: Any = param(None, convert=to_regularizer)
-    pointwise_regularizer: Any = param(None, convert=to_regularizer)
     bias_regularizer: Any = param(None, convert=to_regularizer)
     activity_regularizer: Any = param(None, convert=to_regularizer)
     depthwise_constraint: Any = param(None, convert=to_constraint)
-    pointwise_constraint: Any = param(None, convert=to_constraint)
     bias_constraint: Any = param(None, convert=to_constraint)
-
-
-class _Depthwise(_Windowed):
-    depth_multiplier: int
 
     def compute_output_shape(self, x: Shape, **tensors: Any) -> Shape:
         spatial, channels = self._input(x)
@@ -332,12 +296,11 @@ class _Depthwise(_Windowed):
 
 @register
 @dataclass(frozen=True, kw_only=True)
-class DepthwiseConv1D(_Depthwise):
+class DepthwiseConv1D(BaseDepthwiseConv):
     """Per-channel 1-D convolution over (steps, channels) inputs."""
 
     keras_class = "keras.layers.DepthwiseConv1D"
     rank = 1
-    positional = ("kernel_size", "strides", "padding", "depth_multiplier")
     examples = (
         ({"kernel_size": 3}, (20, 4)),
         ({"kernel_size": 5, "strides": 2, "padding": "same", "depth_multiplier": 2}, (None, 3)),
@@ -346,31 +309,14 @@ class DepthwiseConv1D(_Depthwise):
         ({"kernel_size": 3, "depth_multiplier": 2, "data_format": "channels_first"}, (4, 10)),
     )
 
-    kernel_size: Ints = param(convert=single, minimum=1)
-    strides: Ints = param(1, convert=single, minimum=1)
-    padding: str = param("valid", choices=PADDINGS)
-    depth_multiplier: int = param(1, convert=integer, minimum=1)
-    data_format: str | None = param(None, choices=FORMATS)
-    dilation_rate: Ints = param(1, convert=single, minimum=1)
-    activation: str | None = param(None, convert=to_activation)
-    use_bias: bool = param(True, convert=boolean)
-    depthwise_initializer: Any = param("glorot_uniform", convert=to_initializer)
-    bias_initializer: Any = param("zeros", convert=to_initializer)
-    depthwise_regularizer: Any = param(None, convert=to_regularizer)
-    bias_regularizer: Any = param(None, convert=to_regularizer)
-    activity_regularizer: Any = param(None, convert=to_regularizer)
-    depthwise_constraint: Any = param(None, convert=to_constraint)
-    bias_constraint: Any = param(None, convert=to_constraint)
-
 
 @register
 @dataclass(frozen=True, kw_only=True)
-class DepthwiseConv2D(_Depthwise):
+class DepthwiseConv2D(BaseDepthwiseConv):
     """Per-channel 2-D convolution over (height, width, channels) inputs."""
 
     keras_class = "keras.layers.DepthwiseConv2D"
     rank = 2
-    positional = ("kernel_size", "strides", "padding", "depth_multiplier")
     examples = (
         ({"kernel_size": 3}, (28, 28, 8)),
         (
@@ -384,22 +330,6 @@ class DepthwiseConv2D(_Depthwise):
         ),
         ({"kernel_size": (1, 3), "data_format": "channels_first"}, (3, 9, 9)),
     )
-
-    kernel_size: Ints = param(convert=pair, minimum=1)
-    strides: Ints = param((1, 1), convert=pair, minimum=1)
-    padding: str = param("valid", choices=PADDINGS)
-    depth_multiplier: int = param(1, convert=integer, minimum=1)
-    data_format: str | None = param(None, choices=FORMATS)
-    dilation_rate: Ints = param((1, 1), convert=pair, minimum=1)
-    activation: str | None = param(None, convert=to_activation)
-    use_bias: bool = param(True, convert=boolean)
-    depthwise_initializer: Any = param("glorot_uniform", convert=to_initializer)
-    bias_initializer: Any = param("zeros", convert=to_initializer)
-    depthwise_regularizer: Any = param(None, convert=to_regularizer)
-    bias_regularizer: Any = param(None, convert=to_regularizer)
-    activity_regularizer: Any = param(None, convert=to_regularizer)
-    depthwise_constraint: Any = param(None, convert=to_constraint)
-    bias_constraint: Any = param(None, convert=to_constraint)
 
 
 for _n in (1, 2, 3):

@@ -13,16 +13,13 @@ from kspec.catalog.base import (
     Shape,
     boolean,
     integer,
-    optional,
-    pair,
     param,
     register,
-    single,
+    spatial,
     to_activation,
     to_constraint,
     to_initializer,
     to_regularizer,
-    triple,
 )
 from kspec.catalog.shapes import deconv_length, join_channels, known_channels
 
@@ -31,19 +28,31 @@ FORMATS = ("channels_last", "channels_first")
 PADDINGS = ("valid", "same")
 
 
-class _ConvTranspose(LayerSpec):
-    """Shared rule: each input step spreads a kernel over `strides` output steps."""
+@dataclass(frozen=True, kw_only=True)
+class BaseConvTranspose(LayerSpec):
+    """Keras's BaseConvTranspose arguments and rule: each input step spreads a kernel over
+    `strides` output steps."""
 
     family: ClassVar[str] = "conv"
     rank: ClassVar[int]
-    filters: int
-    kernel_size: Ints
-    strides: Ints
-    padding: str
-    output_padding: Ints | None
-    data_format: str | None
-    dilation_rate: Ints
-    use_bias: bool
+    positional = ("filters", "kernel_size", "strides", "padding")
+
+    filters: int = param(convert=integer, minimum=1)
+    kernel_size: Ints = spatial(minimum=1)
+    strides: Ints = spatial(1, minimum=1)
+    padding: str = param("valid", choices=PADDINGS)
+    output_padding: Ints | None = spatial(None, minimum=0, optional=True)
+    data_format: str | None = param(None, choices=FORMATS)
+    dilation_rate: Ints = spatial(1, minimum=1)
+    activation: str | None = param(None, convert=to_activation)
+    use_bias: bool = param(True, convert=boolean)
+    kernel_initializer: Any = param("glorot_uniform", convert=to_initializer)
+    bias_initializer: Any = param("zeros", convert=to_initializer)
+    kernel_regularizer: Any = param(None, convert=to_regularizer)
+    bias_regularizer: Any = param(None, convert=to_regularizer)
+    activity_regularizer: Any = param(None, convert=to_regularizer)
+    kernel_constraint: Any = param(None, convert=to_constraint)
+    bias_constraint: Any = param(None, convert=to_constraint)
 
     def validate(self) -> None:
         if max(self.strides) > 1 and max(self.dilation_rate) > 1:
@@ -77,12 +86,11 @@ class _ConvTranspose(LayerSpec):
 
 @register
 @dataclass(frozen=True, kw_only=True)
-class Conv1DTranspose(_ConvTranspose):
+class Conv1DTranspose(BaseConvTranspose):
     """Transposed (upsampling) 1-D convolution over (steps, channels) inputs."""
 
     keras_class = "keras.layers.Conv1DTranspose"
     rank = 1
-    positional = ("filters", "kernel_size", "strides", "padding")
     examples = (
         ({"filters": 8, "kernel_size": 3}, (10, 4)),
         ({"filters": 4, "kernel_size": 4, "strides": 2, "padding": "same"}, (None, 3)),
@@ -92,32 +100,14 @@ class Conv1DTranspose(_ConvTranspose):
         ({"filters": 2, "kernel_size": 3, "strides": 2, "data_format": "channels_first"}, (3, 6)),
     )
 
-    filters: int = param(convert=integer, minimum=1)
-    kernel_size: Ints = param(convert=single, minimum=1)
-    strides: Ints = param(1, convert=single, minimum=1)
-    padding: str = param("valid", choices=PADDINGS)
-    output_padding: Ints | None = param(None, convert=optional(single), minimum=0)
-    data_format: str | None = param(None, choices=FORMATS)
-    dilation_rate: Ints = param(1, convert=single, minimum=1)
-    activation: str | None = param(None, convert=to_activation)
-    use_bias: bool = param(True, convert=boolean)
-    kernel_initializer: Any = param("glorot_uniform", convert=to_initializer)
-    bias_initializer: Any = param("zeros", convert=to_initializer)
-    kernel_regularizer: Any = param(None, convert=to_regularizer)
-    bias_regularizer: Any = param(None, convert=to_regularizer)
-    activity_regularizer: Any = param(None, convert=to_regularizer)
-    kernel_constraint: Any = param(None, convert=to_constraint)
-    bias_constraint: Any = param(None, convert=to_constraint)
-
 
 @register
 @dataclass(frozen=True, kw_only=True)
-class Conv2DTranspose(_ConvTranspose):
+class Conv2DTranspose(BaseConvTranspose):
     """Transposed (upsampling) 2-D convolution over (height, width, channels) inputs."""
 
     keras_class = "keras.layers.Conv2DTranspose"
     rank = 2
-    positional = ("filters", "kernel_size", "strides", "padding")
     examples = (
         ({"filters": 16, "kernel_size": 3, "strides": 2, "padding": "same"}, (7, 7, 32)),
         ({"filters": 3, "kernel_size": (3, 4), "strides": (2, 1)}, (5, 6, 8)),
@@ -133,32 +123,14 @@ class Conv2DTranspose(_ConvTranspose):
         ),
     )
 
-    filters: int = param(convert=integer, minimum=1)
-    kernel_size: Ints = param(convert=pair, minimum=1)
-    strides: Ints = param((1, 1), convert=pair, minimum=1)
-    padding: str = param("valid", choices=PADDINGS)
-    output_padding: Ints | None = param(None, convert=optional(pair), minimum=0)
-    data_format: str | None = param(None, choices=FORMATS)
-    dilation_rate: Ints = param((1, 1), convert=pair, minimum=1)
-    activation: str | None = param(None, convert=to_activation)
-    use_bias: bool = param(True, convert=boolean)
-    kernel_initializer: Any = param("glorot_uniform", convert=to_initializer)
-    bias_initializer: Any = param("zeros", convert=to_initializer)
-    kernel_regularizer: Any = param(None, convert=to_regularizer)
-    bias_regularizer: Any = param(None, convert=to_regularizer)
-    activity_regularizer: Any = param(None, convert=to_regularizer)
-    kernel_constraint: Any = param(None, convert=to_constraint)
-    bias_constraint: Any = param(None, convert=to_constraint)
-
 
 @register
 @dataclass(frozen=True, kw_only=True)
-class Conv3DTranspose(_ConvTranspose):
+class Conv3DTranspose(BaseConvTranspose):
     """Transposed (upsampling) 3-D convolution over (depth, height, width, channels) inputs."""
 
     keras_class = "keras.layers.Conv3DTranspose"
     rank = 3
-    positional = ("filters", "kernel_size", "strides", "padding")
     examples = (
         ({"filters": 4, "kernel_size": 3}, (4, 4, 4, 2)),
         ({"filters": 2, "kernel_size": 2, "strides": 2, "padding": "same"}, (None, 5, 6, 3)),
@@ -172,20 +144,3 @@ class Conv3DTranspose(_ConvTranspose):
             (3, 4, 4, 4),
         ),
     )
-
-    filters: int = param(convert=integer, minimum=1)
-    kernel_size: Ints = param(convert=triple, minimum=1)
-    strides: Ints = param((1, 1, 1), convert=triple, minimum=1)
-    padding: str = param("valid", choices=PADDINGS)
-    data_format: str | None = param(None, choices=FORMATS)
-    output_padding: Ints | None = param(None, convert=optional(triple), minimum=0)
-    dilation_rate: Ints = param((1, 1, 1), convert=triple, minimum=1)
-    activation: str | None = param(None, convert=to_activation)
-    use_bias: bool = param(True, convert=boolean)
-    kernel_initializer: Any = param("glorot_uniform", convert=to_initializer)
-    bias_initializer: Any = param("zeros", convert=to_initializer)
-    kernel_regularizer: Any = param(None, convert=to_regularizer)
-    bias_regularizer: Any = param(None, convert=to_regularizer)
-    activity_regularizer: Any = param(None, convert=to_regularizer)
-    kernel_constraint: Any = param(None, convert=to_constraint)
-    bias_constraint: Any = param(None, convert=to_constraint)

@@ -1,4 +1,4 @@
-"""Core layers: Dense and EinsumDense."""
+"""Core layers: Dense, EinsumDense, Identity and Masking."""
 
 from __future__ import annotations
 
@@ -214,3 +214,33 @@ class EinsumDense(LayerSpec):
         rank = self.lora_rank
         lora = (product(kernel_shape[:-1]) or 0) * rank + rank * (kernel_shape[-1] or 0)
         return Params(lora + bias, kernel)  # LoRA adds factors A and B and freezes the kernel
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class Identity(LayerSpec):
+    """Returns its input unchanged: a named point in the graph (`output y = x -> Identity()`)."""
+
+    keras_class = "keras.layers.Identity"
+    examples = (({}, (10,)), ({}, (None, 4, 3)), ({}, ()))
+
+    def compute_output_shape(self, x: Shape, **tensors: Any) -> Shape:
+        return x
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class Masking(LayerSpec):
+    """Marks the timesteps whose features all equal mask_value; layers after it skip them.
+
+    Keras carries the mask to the next layers itself (LSTM, GRU, attention, pooling take it).
+    """
+
+    keras_class = "keras.layers.Masking"
+    positional = ("mask_value",)
+    examples = (({}, (7, 3)), ({"mask_value": -1.0}, (None, 5)), ({"mask_value": 2}, (4, 6, 2)))
+
+    mask_value: float = param(0.0, convert=number)
+
+    def compute_output_shape(self, x: Shape, **tensors: Any) -> Shape:
+        return x

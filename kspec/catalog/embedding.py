@@ -1,4 +1,4 @@
-"""Embedding: a lookup table from integer ids to dense vectors."""
+"""Embedding and ReversibleEmbedding: lookup tables from integer ids to dense vectors."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from kspec.catalog.base import (
     param,
     register,
     to_constraint,
+    to_dtype,
     to_initializer,
     to_regularizer,
 )
@@ -66,3 +67,38 @@ class Embedding(LayerSpec):
             return Params(table)
         # LoRA freezes the table and trains two low-rank factors.
         return Params((self.input_dim + self.output_dim) * self.lora_rank, table)
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class ReversibleEmbedding(LayerSpec):
+    """An Embedding whose table (or a second one, untied) also maps vectors back to id logits.
+
+    A spec uses its forward direction; Keras's `reverse=True` call is not a spec call argument.
+    """
+
+    keras_class = "keras.layers.ReversibleEmbedding"
+    positional = ("input_dim", "output_dim", "tie_weights")
+    family: ClassVar[str] = "embedding"
+    examples = (
+        ({"input_dim": 100, "output_dim": 16}, (10,)),
+        ({"input_dim": 50, "output_dim": 8, "tie_weights": False}, (None,)),
+        ({"input_dim": 20, "output_dim": 4, "mask_zero": True, "logit_soft_cap": 30.0}, (3, 5)),
+    )
+
+    input_dim: int = param(convert=integer, minimum=1)
+    output_dim: int = param(convert=integer, minimum=1)
+    tie_weights: bool = param(True, convert=boolean)
+    embeddings_initializer: Any = param("uniform", convert=_initializer)
+    embeddings_regularizer: Any = param(None, convert=to_regularizer)
+    embeddings_constraint: Any = param(None, convert=to_constraint)
+    mask_zero: bool = param(False, convert=boolean)
+    reverse_dtype: str | None = param(None, convert=to_dtype)
+    logit_soft_cap: float | None = param(None, convert=optional(number), minimum=0)
+
+    def compute_output_shape(self, x: Shape, **tensors: Any) -> Shape:
+        return (*x, self.output_dim)
+
+    def count_params(self, x: Shape, **tensors: Any) -> Params:
+        table = self.input_dim * self.output_dim
+        return Params(table if self.tie_weights else 2 * table)

@@ -26,29 +26,36 @@ KERAS_LAYERS = (
     "Convolution1D", "Convolution1DTranspose", "Convolution2D", "Convolution2DTranspose",
     "Convolution3D", "Convolution3DTranspose", "Cropping1D", "Cropping2D", "Cropping3D", "CutMix",
     "Dense", "DepthwiseConv1D", "DepthwiseConv2D", "Discretization", "Dot", "Dropout", "ELU",
-    "EinsumDense", "Embedding", "Equalization", "Flatten", "GRU", "GaussianDropout",
+    "EinsumDense", "Embedding", "Equalization", "Flatten", "GRU", "GRUCell", "GaussianDropout",
     "GaussianNoise", "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAveragePooling3D",
     "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalAvgPool3D", "GlobalMaxPool1D", "GlobalMaxPool2D",
     "GlobalMaxPool3D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D",
     "GroupNormalization", "GroupQueryAttention", "HashedCrossing", "Hashing", "Identity",
-    "IntegerLookup", "LSTM", "LayerNormalization", "LeakyReLU", "Masking", "MaxPool1D",
+    "IntegerLookup", "LSTM", "LSTMCell", "LayerNormalization", "LeakyReLU", "Masking", "MaxPool1D",
     "MaxPool2D", "MaxPool3D", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "Maximum",
     "MelSpectrogram", "Minimum", "MixUp", "MultiHeadAttention", "Multiply", "Normalization",
-    "PReLU", "Permute", "RMSNormalization", "RandAugment", "RandomBrightness",
+    "PReLU", "Permute", "Pipeline", "RMSNormalization", "RNN", "RandAugment", "RandomBrightness",
     "RandomColorDegeneration", "RandomColorJitter", "RandomContrast", "RandomCrop",
     "RandomElasticTransform", "RandomErasing", "RandomFlip", "RandomGaussianBlur",
     "RandomGrayscale", "RandomHue", "RandomInvert", "RandomPerspective", "RandomPosterization",
     "RandomRotation", "RandomSaturation", "RandomSharpness", "RandomShear", "RandomTranslation",
     "RandomZoom", "ReLU", "RepeatVector", "Rescaling", "Reshape", "Resizing",
     "ReversibleEmbedding", "STFTSpectrogram", "SeparableConv1D", "SeparableConv2D",
-    "SeparableConvolution1D", "SeparableConvolution2D", "SimpleRNN", "Softmax", "Solarization",
-    "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "SpectralNormalization",
-    "StringLookup", "Subtract", "TextVectorization", "TimeDistributed", "UnitNormalization",
-    "UpSampling1D", "UpSampling2D", "UpSampling3D", "ZeroPadding1D", "ZeroPadding2D",
-    "ZeroPadding3D",
+    "SeparableConvolution1D", "SeparableConvolution2D", "SimpleRNN", "SimpleRNNCell", "Softmax",
+    "Solarization", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
+    "SpectralNormalization", "StackedRNNCells", "StringLookup", "Subtract", "TextVectorization",
+    "TimeDistributed", "UnitNormalization", "UpSampling1D", "UpSampling2D", "UpSampling3D",
+    "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D",
 )  # fmt: skip
 # Lambda and the framework wrappers run arbitrary code; kspec never builds them.
 REFUSED_LAYERS = ("Lambda", "FlaxLayer", "JaxLayer", "TorchModuleWrapper", "TFSMLayer")
+# The other keras.layers classes without a catalog entry, and why none is a step of a spec.
+NOT_STEPS = {
+    "Layer": 'the base class: a layer of your own comes in with `use "pkg.module:Class"`',
+    "InputLayer": "written as `input NAME: SHAPE`",
+    "InputSpec": "not a layer: the input constraints a layer declares",
+    "Wrapper": "the abstract base of Bidirectional, TimeDistributed and SpectralNormalization",
+}
 
 OPTIMIZERS = (
     "Adadelta", "Adafactor", "Adagrad", "Adam", "AdamW", "Adamax", "Ftrl", "Lamb", "Lion",
@@ -110,6 +117,8 @@ CONSTRAINTS = ("MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm", "max_norm", "min_m
                "non_neg", "unit_norm")  # fmt: skip
 DTYPES = ("float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64",
           "uint8", "bool", "string")  # fmt: skip
+# float32 first: what a layer that takes numbers is fed in the differential tests.
+NUMERIC_DTYPES = ("float32", *(d for d in DTYPES if d not in ("float32", "string")))
 
 # Keras objects that a spec may construct by calling their class name.
 KERAS_OBJECTS: dict[str, str] = {

@@ -1,5 +1,5 @@
 """Normalization layers: BatchNormalization, LayerNormalization, GroupNormalization,
-UnitNormalization."""
+UnitNormalization, RMSNormalization."""
 
 from __future__ import annotations
 
@@ -236,3 +236,35 @@ class UnitNormalization(LayerSpec):
     def compute_output_shape(self, x: Shape, **tensors: Any) -> Shape:
         axis_dims(self.axis, x, "UnitNormalization")
         return x
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class RMSNormalization(LayerSpec):
+    """Scales each sample by its root mean square over the given axes, with a learned scale."""
+
+    keras_class = "keras.layers.RMSNormalization"
+    family = "normalization"
+    positional = ("axis", "epsilon")
+    examples = (
+        ({}, (10, 16)),
+        ({"axis": 1}, (6, 4)),
+        ({"axis": (1, 2)}, (3, 4, 5)),
+        ({"epsilon": 1e-3}, (None, 8)),
+        ({"axis": -2}, (7, 3)),
+    )
+
+    axis: int | tuple[int, ...] = param(-1, convert=axes)
+    epsilon: float = param(1e-06, convert=number, minimum=0)
+
+    def _sizes(self, x: Shape) -> list[int]:
+        ids = self.axis if isinstance(self.axis, tuple) else (self.axis,)
+        axis_dims(self.axis, x, "RMSNormalization")
+        return [known_axis(a, x, "RMSNormalization") for a in ids]
+
+    def compute_output_shape(self, x: Shape, **tensors: Any) -> Shape:
+        self._sizes(x)
+        return x
+
+    def count_params(self, x: Shape, **tensors: Any) -> Params:
+        return Params(product(self._sizes(x)) or 0)

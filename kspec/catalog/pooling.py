@@ -10,12 +10,9 @@ from kspec.catalog.base import (
     Shape,
     alias,
     boolean,
-    optional,
-    pair,
     param,
     register,
-    single,
-    triple,
+    spatial,
 )
 from kspec.catalog.shapes import join_channels, split_channels, window_lengths
 
@@ -24,15 +21,19 @@ FORMATS = ("channels_last", "channels_first")
 PADDINGS = ("valid", "same")
 
 
-class _Pooling(LayerSpec):
-    """Shared rule: a window of `pool_size` moved by `strides` (default: pool_size)."""
+@dataclass(frozen=True, kw_only=True)
+class BasePooling(LayerSpec):
+    """Keras's BasePooling arguments and rule: a window of `pool_size` moved by `strides`
+    (default: pool_size)."""
 
     family: ClassVar[str] = "pooling"
     rank: ClassVar[int]
-    pool_size: Ints
-    strides: Ints | None
-    padding: str
-    data_format: str | None
+    positional = ("pool_size", "strides", "padding")
+
+    pool_size: Ints = spatial(minimum=1)
+    strides: Ints | None = spatial(None, minimum=1, optional=True)
+    padding: str = param("valid", choices=PADDINGS)
+    data_format: str | None = param(None, choices=FORMATS)
 
     def compute_output_shape(self, x: Shape, **tensors: Any) -> Shape:
         spatial, channels = split_channels(x, self.rank, self.data_format, self.layer_name())
@@ -41,14 +42,20 @@ class _Pooling(LayerSpec):
         return join_channels(out, channels, self.data_format)
 
 
+@dataclass(frozen=True, kw_only=True)
+class _MaxPooling(BasePooling):
+    """Max pooling's pool_size defaults to 2 on every axis; average pooling's is required."""
+
+    pool_size: Ints = spatial(2, minimum=1)
+
+
 @register
 @dataclass(frozen=True, kw_only=True)
-class MaxPooling1D(_Pooling):
+class MaxPooling1D(_MaxPooling):
     """Maximum over windows of steps in (steps, channels) inputs."""
 
     keras_class = "keras.layers.MaxPooling1D"
     rank = 1
-    positional = ("pool_size", "strides", "padding")
     examples = (
         ({}, (28, 8)),
         ({"pool_size": 3, "strides": 2, "padding": "same"}, (None, 4)),
@@ -57,20 +64,14 @@ class MaxPooling1D(_Pooling):
         ({"data_format": "channels_first"}, (4, 9)),
     )
 
-    pool_size: Ints = param(2, convert=single, minimum=1)
-    strides: Ints | None = param(None, convert=optional(single), minimum=1)
-    padding: str = param("valid", choices=PADDINGS)
-    data_format: str | None = param(None, choices=FORMATS)
-
 
 @register
 @dataclass(frozen=True, kw_only=True)
-class MaxPooling2D(_Pooling):
+class MaxPooling2D(_MaxPooling):
     """Maximum over windows of (height, width, channels) inputs."""
 
     keras_class = "keras.layers.MaxPooling2D"
     rank = 2
-    positional = ("pool_size", "strides", "padding")
     examples = (
         ({}, (28, 28, 8)),
         ({"pool_size": 3, "strides": 2, "padding": "same"}, (None, 15, 4)),
@@ -80,20 +81,14 @@ class MaxPooling2D(_Pooling):
         ({"data_format": "channels_first"}, (3, 11, 11)),
     )
 
-    pool_size: Ints = param((2, 2), convert=pair, minimum=1)
-    strides: Ints | None = param(None, convert=optional(pair), minimum=1)
-    padding: str = param("valid", choices=PADDINGS)
-    data_format: str | None = param(None, choices=FORMATS)
-
 
 @register
 @dataclass(frozen=True, kw_only=True)
-class MaxPooling3D(_Pooling):
+class MaxPooling3D(_MaxPooling):
     """Maximum over windows of (depth, height, width, channels) inputs."""
 
     keras_class = "keras.layers.MaxPooling3D"
     rank = 3
-    positional = ("pool_size", "strides", "padding")
     examples = (
         ({}, (8, 8, 8, 2)),
         ({"pool_size": 3, "strides": 2, "padding": "same"}, (None, 9, 7, 3)),
@@ -102,20 +97,14 @@ class MaxPooling3D(_Pooling):
         ({"data_format": "channels_first"}, (3, 6, 7, 8)),
     )
 
-    pool_size: Ints = param((2, 2, 2), convert=triple, minimum=1)
-    strides: Ints | None = param(None, convert=optional(triple), minimum=1)
-    padding: str = param("valid", choices=PADDINGS)
-    data_format: str | None = param(None, choices=FORMATS)
-
 
 @register
 @dataclass(frozen=True, kw_only=True)
-class AveragePooling1D(_Pooling):
+class AveragePooling1D(BasePooling):
     """Mean over windows of steps in (steps, channels) inputs."""
 
     keras_class = "keras.layers.AveragePooling1D"
     rank = 1
-    positional = ("pool_size", "strides", "padding")
     examples = (
         ({"pool_size": 2}, (28, 8)),
         ({"pool_size": 3, "strides": 2, "padding": "same"}, (None, 4)),
@@ -124,20 +113,14 @@ class AveragePooling1D(_Pooling):
         ({"pool_size": 2, "data_format": "channels_first"}, (4, 9)),
     )
 
-    pool_size: Ints = param(convert=single, minimum=1)
-    strides: Ints | None = param(None, convert=optional(single), minimum=1)
-    padding: str = param("valid", choices=PADDINGS)
-    data_format: str | None = param(None, choices=FORMATS)
-
 
 @register
 @dataclass(frozen=True, kw_only=True)
-class AveragePooling2D(_Pooling):
+class AveragePooling2D(BasePooling):
     """Mean over windows of (height, width, channels) inputs."""
 
     keras_class = "keras.layers.AveragePooling2D"
     rank = 2
-    positional = ("pool_size", "strides", "padding")
     examples = (
         ({"pool_size": 2}, (28, 28, 8)),
         ({"pool_size": 3, "strides": 2, "padding": "same"}, (None, 15, 4)),
@@ -146,20 +129,14 @@ class AveragePooling2D(_Pooling):
         ({"pool_size": 2, "data_format": "channels_first"}, (3, 11, 11)),
     )
 
-    pool_size: Ints = param(convert=pair, minimum=1)
-    strides: Ints | None = param(None, convert=optional(pair), minimum=1)
-    padding: str = param("valid", choices=PADDINGS)
-    data_format: str | None = param(None, choices=FORMATS)
-
 
 @register
 @dataclass(frozen=True, kw_only=True)
-class AveragePooling3D(_Pooling):
+class AveragePooling3D(BasePooling):
     """Mean over windows of (depth, height, width, channels) inputs."""
 
     keras_class = "keras.layers.AveragePooling3D"
     rank = 3
-    positional = ("pool_size", "strides", "padding")
     examples = (
         ({"pool_size": 2}, (8, 8, 8, 2)),
         ({"pool_size": 3, "strides": 2, "padding": "same"}, (None, 9, 7, 3)),
@@ -167,19 +144,18 @@ class AveragePooling3D(_Pooling):
         ({"pool_size": 2, "data_format": "channels_first"}, (3, 6, 7, 8)),
     )
 
-    pool_size: Ints = param(convert=triple, minimum=1)
-    strides: Ints | None = param(None, convert=optional(triple), minimum=1)
-    padding: str = param("valid", choices=PADDINGS)
-    data_format: str | None = param(None, choices=FORMATS)
 
-
-class _GlobalPooling(LayerSpec):
-    """Shared rule: reduce every spatial axis, keeping the channels."""
+@dataclass(frozen=True, kw_only=True)
+class BaseGlobalPooling(LayerSpec):
+    """Keras's BaseGlobalPooling arguments and rule: reduce every spatial axis, keeping the
+    channels."""
 
     family: ClassVar[str] = "pooling"
     rank: ClassVar[int]
-    data_format: str | None
-    keepdims: bool
+    positional = ("data_format", "keepdims")
+
+    data_format: str | None = param(None, choices=FORMATS)
+    keepdims: bool = param(False, convert=boolean)
 
     def compute_output_shape(self, x: Shape, **tensors: Any) -> Shape:
         _, channels = split_channels(x, self.rank, self.data_format, self.layer_name())
@@ -190,12 +166,11 @@ class _GlobalPooling(LayerSpec):
 
 @register
 @dataclass(frozen=True, kw_only=True)
-class GlobalMaxPooling1D(_GlobalPooling):
+class GlobalMaxPooling1D(BaseGlobalPooling):
     """Maximum over all steps of (steps, channels) inputs."""
 
     keras_class = "keras.layers.GlobalMaxPooling1D"
     rank = 1
-    positional = ("data_format", "keepdims")
     examples = (
         ({}, (10, 4)),
         ({"keepdims": True}, (None, 3)),
@@ -203,18 +178,14 @@ class GlobalMaxPooling1D(_GlobalPooling):
         ({"keepdims": True, "data_format": "channels_first"}, (5, None)),
     )
 
-    data_format: str | None = param(None, choices=FORMATS)
-    keepdims: bool = param(False, convert=boolean)
-
 
 @register
 @dataclass(frozen=True, kw_only=True)
-class GlobalMaxPooling2D(_GlobalPooling):
+class GlobalMaxPooling2D(BaseGlobalPooling):
     """Maximum over height and width of (height, width, channels) inputs."""
 
     keras_class = "keras.layers.GlobalMaxPooling2D"
     rank = 2
-    positional = ("data_format", "keepdims")
     examples = (
         ({}, (7, 7, 64)),
         ({"keepdims": True}, (None, None, 3)),
@@ -222,36 +193,28 @@ class GlobalMaxPooling2D(_GlobalPooling):
         ({"keepdims": True, "data_format": "channels_first"}, (2, 4, 4)),
     )
 
-    data_format: str | None = param(None, choices=FORMATS)
-    keepdims: bool = param(False, convert=boolean)
-
 
 @register
 @dataclass(frozen=True, kw_only=True)
-class GlobalMaxPooling3D(_GlobalPooling):
+class GlobalMaxPooling3D(BaseGlobalPooling):
     """Maximum over depth, height and width of (depth, height, width, channels) inputs."""
 
     keras_class = "keras.layers.GlobalMaxPooling3D"
     rank = 3
-    positional = ("data_format", "keepdims")
     examples = (
         ({}, (4, 5, 6, 8)),
         ({"keepdims": True}, (None, 3, 3, 2)),
         ({"data_format": "channels_first"}, (3, 4, 5, 6)),
     )
 
-    data_format: str | None = param(None, choices=FORMATS)
-    keepdims: bool = param(False, convert=boolean)
-
 
 @register
 @dataclass(frozen=True, kw_only=True)
-class GlobalAveragePooling1D(_GlobalPooling):
+class GlobalAveragePooling1D(BaseGlobalPooling):
     """Mean over all steps of (steps, channels) inputs."""
 
     keras_class = "keras.layers.GlobalAveragePooling1D"
     rank = 1
-    positional = ("data_format", "keepdims")
     examples = (
         ({}, (10, 4)),
         ({"keepdims": True}, (None, 3)),
@@ -259,18 +222,14 @@ class GlobalAveragePooling1D(_GlobalPooling):
         ({"keepdims": True, "data_format": "channels_first"}, (5, 7)),
     )
 
-    data_format: str | None = param(None, choices=FORMATS)
-    keepdims: bool = param(False, convert=boolean)
-
 
 @register
 @dataclass(frozen=True, kw_only=True)
-class GlobalAveragePooling2D(_GlobalPooling):
+class GlobalAveragePooling2D(BaseGlobalPooling):
     """Mean over height and width of (height, width, channels) inputs."""
 
     keras_class = "keras.layers.GlobalAveragePooling2D"
     rank = 2
-    positional = ("data_format", "keepdims")
     examples = (
         ({}, (7, 7, 64)),
         ({"keepdims": True}, (None, None, 3)),
@@ -278,26 +237,19 @@ class GlobalAveragePooling2D(_GlobalPooling):
         ({"keepdims": True, "data_format": "channels_first"}, (2, 4, 4)),
     )
 
-    data_format: str | None = param(None, choices=FORMATS)
-    keepdims: bool = param(False, convert=boolean)
-
 
 @register
 @dataclass(frozen=True, kw_only=True)
-class GlobalAveragePooling3D(_GlobalPooling):
+class GlobalAveragePooling3D(BaseGlobalPooling):
     """Mean over depth, height and width of (depth, height, width, channels) inputs."""
 
     keras_class = "keras.layers.GlobalAveragePooling3D"
     rank = 3
-    positional = ("data_format", "keepdims")
     examples = (
         ({}, (4, 5, 6, 8)),
         ({"keepdims": True}, (None, 3, 3, 2)),
         ({"data_format": "channels_first"}, (3, 4, 5, 6)),
     )
-
-    data_format: str | None = param(None, choices=FORMATS)
-    keepdims: bool = param(False, convert=boolean)
 
 
 for _n in (1, 2, 3):

@@ -1,4 +1,5 @@
-"""Wrappers: Bidirectional runs a recurrent layer both ways, TimeDistributed maps one over time."""
+"""Wrappers: Bidirectional runs a recurrent layer both ways, TimeDistributed maps one over time,
+SpectralNormalization normalizes a kernel, Pipeline chains layers."""
 
 from __future__ import annotations
 
@@ -13,15 +14,19 @@ from kspec.catalog.base import (
     Shape,
     ShapeError,
     describe,
+    integer,
     optional,
     param,
     register,
     to_layer,
+    to_layers,
 )
-from kspec.catalog.conv import Conv2D
+from kspec.catalog.conv import BaseConv, BaseDepthwiseConv, Conv2D, DepthwiseConv2D
+from kspec.catalog.conv_transpose import BaseConvTranspose, Conv2DTranspose
 from kspec.catalog.core import Dense
+from kspec.catalog.embedding import Embedding, ReversibleEmbedding
 from kspec.catalog.recurrent import _ALL, _SEQ, GRU, LSTM, SimpleRNN, _fits, _Recurrent
-from kspec.catalog.shapes import show
+from kspec.catalog.shapes import known_channels, show
 
 
 def _merge_last(a: Shape, b: Shape) -> Shape:
@@ -189,3 +194,98 @@ class TimeDistributed(LayerSpec):
 
     def count_params(self, x: Any, **tensors: Any) -> Params:
         return self.layer.count_params(x[1:])
+
+
+def _kernel_columns(layer: LayerSpec, x: Shape) -> int | None:
+    """The last axis of the kernel (or embedding table) SpectralNormalization normalizes."""
+    if isinstance(layer, Dense):
+        return layer.units
+    if isinstance(layer, BaseConv):
+        return layer.filters
+    if isinstance(layer, BaseDepthwiseConv):
+        return layer.depth_multiplier
+    if isinstance(layer, BaseConvTranspose):  # kernel (*window, filters, input channels)
+        return known_channels(x, layer.rank, layer.data_format, layer.layer_name())[1]
+    if isinstance(layer, Embedding | ReversibleEmbedding):
+        return layer.output_dim
+    return None
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class SpectralNormalization(LayerSpec):
+    """Divides a layer's kernel by its largest singular value (estimated by power iteration)."""
+
+    keras_class = "keras.layers.SpectralNormalization"
+    positional = ("layer", "power_iterations")
+    family: ClassVar[str] = "wrappers"
+    examples = (
+        ({"layer": Dense.create((8,))}, (16,)),
+        ({"layer": Conv2D.create((4, 3)), "power_iterations": 2}, (8, 8, 3)),
+        ({"layer": Embedding.create((50, 6))}, (7,)),
+        ({"layer": Conv2DTranspose.create((3, 2), {"strides": 2})}, (4, 4, 5)),
+        ({"layer": DepthwiseConv2D.create((3,), {"depth_multiplier": 2})}, (6, 6, 3)),
+    )
+
+    layer: LayerSpec = param(convert=to_layer)
+    power_iterations: int = param(1, convert=integer, minimum=1)
+
+    def validate(self) -> None:
+        kinds = (Dense, BaseConv, BaseDepthwiseConv, BaseConvTranspose, Embedding)
+        if not isinstance(self.layer, (*kinds, ReversibleEmbedding)):
+            raise ParamError(
+                f"SpectralNormalization wraps a layer with a kernel, got {describe(self.layer)}",
+                arg="layer",
+                help="wrap Dense, a Conv, a ConvTranspose, a DepthwiseConv or an Embedding",
+            )
+
+    def compute_output_shape(self, x: Any, **tensors: Any) -> Any:
+        return self.layer.compute_output_shape(x)
+
+    def count_params(self, x: Any, **tensors: Any) -> Params:
+        columns = _kernel_columns(self.layer, x) or 0
+        return self.layer.count_params(x) + Params(0, columns)  # the power-iteration vector
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class Pipeline(LayerSpec):
+    """Layers applied in turn as one layer (Keras's preprocessing pipeline)."""
+
+    keras_class = "keras.layers.Pipeline"
+    positional = ("layers",)
+    family: ClassVar[str] = "wrappers"
+    examples = (
+        ({"layers": [Dense.create((8,)), Dense.create((3,))]}, (5,)),
+        ({"layers": [Conv2D.create((4, 3)), Conv2D.create((2, 1))]}, (9, 9, 3)),
+    )
+
+    layers: list[LayerSpec] = param(convert=to_layers)
+
+    @property
+    def statically_checked(self) -> bool:  # type: ignore[override]
+        return all(layer.statically_checked for layer in self.layers)
+
+    def validate(self) -> None:
+        for layer in self.layers:
+            if layer.takes_list or layer.call_inputs or not layer.is_step:
+                raise ParamError(
+                    f"Pipeline runs layers called on one tensor, got {describe(layer)}",
+                    arg="layers",
+                )
+
+    def compute_output_shape(self, x: Any, **tensors: Any) -> Any:
+        for layer in self.layers:
+            x = layer.compute_output_shape(x)
+            if isinstance(x, list):
+                raise ShapeError(
+                    f"Pipeline cannot pass on the {len(x)} outputs of {layer.layer_name()}"
+                )
+        return x
+
+    def count_params(self, x: Any, **tensors: Any) -> Params:
+        total = Params()
+        for layer in self.layers:
+            total += layer.count_params(x)
+            x = layer.compute_output_shape(x)
+        return total

@@ -9,19 +9,23 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kspec.catalog import ALIASES, CATALOG, GenericLayer, KerasObject, LayerSpec, ParamError, lookup
 from kspec.catalog import names as keras_names
-from kspec.catalog.base import describe
+from kspec.catalog.base import CALL_OPTIONS, STEP_ARGUMENTS, describe
 from kspec.catalog.datasets import LOADERS
+from kspec.catalog.opbase import OPERATORS, OpSpec
+from kspec.check import ops as check_ops
 from kspec.check.graph import Tensor
+from kspec.check.ops import operator_op
 from kspec.check.values import (
     BlockDef,
     BlockRef,
     LayerStep,
     ModelDef,
+    Options,
     SharedRef,
     UseDef,
     describe_value,
@@ -184,6 +188,10 @@ class Evaluator:
     def unary(self, op: str, value: Any, e: ir.Unary) -> Any:
         if op == "not":
             return not self.truth(value, e.operand)
+        if isinstance(value, Tensor):
+            if op == "+":
+                return value
+            return self.apply_op(operator_op("neg"), [value], {}, e.span, operator=True)
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.error(
                 f"'{op}' needs a number, got {describe_value(value)}", e.span, "wrong-kind"
@@ -192,12 +200,15 @@ class Evaluator:
 
     def binary(self, op: str, left: Any, right: Any, e: ir.Binary) -> Any:
         if isinstance(left, Tensor) or isinstance(right, Tensor):
-            raise self.error(
-                f"'{op}' cannot combine tensors in a spec",
-                e.span,
-                "wrong-kind",
-                help="use a layer: [a, b] -> Add(), Subtract(), Multiply()",
-            )
+            if op not in OPERATORS:
+                raise self.error(
+                    f"'{op}' cannot compare tensors in a spec",
+                    e.span,
+                    "wrong-kind",
+                    help="compare shapes instead (x.shape[-1] == 64); "
+                    "ops.where(condition, a, b) chooses between tensors",
+                )
+            return self.apply_op(operator_op(op), [left, right], {}, e.span, operator=True)
         if op == "**" and _too_big_power(left, right):
             raise self.error("this power is too large to compute", e.span, "out-of-range")
         repeats = isinstance(left, tuple | list | str) and isinstance(right, int)
@@ -277,25 +288,26 @@ class Evaluator:
 
     # -- calls ------------------------------------------------------------------------
     def call(self, e: ir.Call) -> Any:
+        if "." in e.func:
+            return self.op_call(e)
         target = self.scope.lookup(e.func)
         if target is POISON:
             raise Skip()
         if isinstance(target, BlockDef):
             return self.block_call(target, e)
-        if isinstance(target, ModelDef) and not e.args:
-            return target
+        if isinstance(target, ModelDef | SharedRef):
+            return self.step_call(target, e) if e.args else target
         if isinstance(target, UseDef):
-            args, kwargs, tensors = self.arguments(e, allow_tensors=True)
-            name = kwargs.pop("name", None)
-            generic = GenericLayer(
-                class_name=e.func, args=tuple(args), kwargs=tuple(kwargs.items())
-            )
-            return LayerStep(generic, name if isinstance(name, str) else None, tensors, e.span)
+            return self.generic_call(e)
         if target is not _MISSING and not isinstance(target, str):
             raise self.error(
                 f"'{e.func}' is {describe_value(target)}, not something to call",
                 e.func_span,
                 "not-callable",
+                help="layers, blocks, models and shared layers are called; "
+                f"a tensor flows into a step: {e.func} -> Dense(10)"
+                if is_tensors(target)
+                else "layers, blocks, models and shared layers are called",
             )
         if e.func in BUILTINS:
             return self.builtin(e)
@@ -311,12 +323,7 @@ class Evaluator:
         if spec_cls is not None:
             return self.layer_call(spec_cls, e)
         if e.func in keras_names.KERAS_LAYERS:
-            args, kwargs, tensors = self.arguments(e, allow_tensors=True)
-            name = kwargs.pop("name", None)
-            generic = GenericLayer(
-                class_name=e.func, args=tuple(args), kwargs=tuple(kwargs.items())
-            )
-            return LayerStep(generic, name if isinstance(name, str) else None, tensors, e.span)
+            return self.generic_call(e)
         if e.func in keras_names.KERAS_OBJECTS or e.func in LOADERS:
             args, kwargs, _ = self.arguments(e, allow_tensors=False)
             return KerasObject(e.func, tuple(args), tuple(kwargs.items()))
@@ -337,6 +344,59 @@ class Evaluator:
             help=suggest(e.func, candidates) or own,
         )
 
+    def op_call(self, e: ir.Call) -> Any:
+        """`ops.NAME(...)`: a keras.ops function from the catalog, applied to tensors."""
+        cls = check_ops.resolve(e.func)
+        if cls is None:
+            raise self.error(
+                f"unknown operation '{e.func}'",
+                e.func_span,
+                "unknown-name",
+                help=suggest(e.func, check_ops.known_names())
+                or "docs/layers.md lists the keras.ops functions a spec may call",
+            )
+        args: list[Any] = []
+        kwargs: dict[str, Any] = {}
+        for a in e.args:
+            value = self.eval(a.value)
+            if a.name is None:
+                if kwargs:
+                    raise self.error(
+                        "a positional argument cannot follow a keyword argument",
+                        a.span,
+                        "argument-order",
+                    )
+                args.append(value)
+            elif a.name in kwargs:
+                raise self.error(
+                    f"argument '{a.name}' is given twice", a.span, "duplicate-argument"
+                )
+            else:
+                kwargs[a.name] = value
+        try:
+            params, operands = check_ops.bind(cls, args, kwargs)
+        except ParamError as err:
+            raise self.error(err.message, _arg_span(e, err.arg), err.code, err.help) from None
+        return self.apply_op(cls, operands, params, e.span, call=e)
+
+    def apply_op(
+        self,
+        cls: type[OpSpec],
+        operands: list[Any],
+        params: dict[str, Any],
+        span: Span,
+        *,
+        operator: bool = False,
+        call: ir.Call | None = None,
+    ) -> Any:
+        """Make an operation node; only a model or block body can (ModelChecker does)."""
+        what = f"'{cls.operator}'" if operator else cls.op_name()
+        raise self.error(
+            f"{what} computes with tensors, which exist only inside a model or block",
+            span,
+            "misplaced-chain",
+        )
+
     def arguments(
         self, e: ir.Call, *, allow_tensors: bool
     ) -> tuple[list[Any], dict[str, Any], dict[str, Any]]:
@@ -348,6 +408,8 @@ class Evaluator:
             value = self.eval(a.value)
             if isinstance(value, LayerStep):
                 value = value.spec
+            elif isinstance(value, list) and any(isinstance(v, LayerStep) for v in value):
+                value = [v.spec if isinstance(v, LayerStep) else v for v in value]  # cells
             if a.name is None:
                 if kwargs or tensors:
                     raise self.error(
@@ -378,9 +440,84 @@ class Evaluator:
                 kwargs[a.name] = value
         return args, kwargs, tensors
 
+    def generic_call(self, e: ir.Call) -> LayerStep:
+        """A layer without a catalog entry (`use`d, or an unchecked keras.layers class)."""
+        args, kwargs, tensors = self.arguments(e, allow_tensors=True)
+        name = kwargs.pop("name", None)
+        trainable, options = self.step_arguments(e, kwargs, CALL_OPTIONS)
+        generic = GenericLayer(class_name=e.func, args=tuple(args), kwargs=tuple(kwargs.items()))
+        return LayerStep(
+            generic, name if isinstance(name, str) else None, tensors, e.span, trainable, options
+        )
+
+    def step_arguments(
+        self, e: ir.Call, kwargs: dict[str, Any], options: tuple[str, ...]
+    ) -> tuple[bool, Options]:
+        """Take `trainable=` and the non-tensor call arguments (`training=`, ...) out of kwargs."""
+        trainable = True
+        if "trainable" in kwargs:
+            trainable = self.flag(kwargs.pop("trainable"), e, "trainable", none=False)
+        found = tuple(
+            (key, self.flag(kwargs.pop(key), e, key, none=key == "training"))
+            for key in list(kwargs)
+            if key in options
+        )
+        return trainable, found
+
+    def flag(self, value: Any, e: ir.Call, key: str, *, none: bool) -> Any:
+        if isinstance(value, bool) or (none and value is None):
+            return value
+        raise self.error(
+            f"{key} must be true or false, got {describe_value(value)}",
+            _arg_span(e, key),
+            "wrong-kind",
+        )
+
+    def step_call(self, target: ModelDef | SharedRef, e: ir.Call) -> ModelDef | SharedRef:
+        """`encoder(trainable=false)`, `base(training=false)`: a named step with call arguments."""
+        args, kwargs, tensors = self.arguments(e, allow_tensors=isinstance(target, SharedRef))
+        if isinstance(target, SharedRef):
+            what = f"shared layer '{target.name}'"
+            options = type(target.spec).call_option_names()
+            allowed_tensors = (*target.spec.call_tensors,)
+        else:
+            what = f"model '{target.model.name}'"
+            options, allowed_tensors = CALL_OPTIONS, ()
+        accepted = [*STEP_ARGUMENTS, *options, *allowed_tensors]
+        if args:
+            raise self.error(
+                f"the {what} is already built: it takes no positional arguments",
+                e.args[0].span,
+                "too-many-arguments",
+                help=f"it takes {', '.join(f'{a}=' for a in accepted)}",
+            )
+        for key in [*kwargs, *tensors]:
+            if key not in accepted or (key in tensors and key not in allowed_tensors):
+                raise self.error(
+                    f"the {what} has no call argument '{key}'",
+                    _arg_span(e, key),
+                    "unknown-argument",
+                    help=suggest(key, accepted) or f"it takes {', '.join(accepted)}",
+                )
+        given = "trainable" in kwargs
+        trainable, found = self.step_arguments(e, kwargs, options)
+        if isinstance(target, SharedRef):
+            return replace(
+                target,
+                trainable=trainable if given else target.trainable,
+                options=(*target.options, *found),
+                tensors=tensors,
+            )
+        return replace(
+            target,
+            trainable=trainable if given else target.trainable,
+            options=(*target.options, *found),
+        )
+
     def layer_call(self, spec_cls: type[LayerSpec], e: ir.Call) -> LayerStep:
         args, kwargs, tensors = self.arguments(e, allow_tensors=True)
         name = kwargs.pop("name", None)
+        trainable, options = self.step_arguments(e, kwargs, spec_cls.call_option_names())
         if name is not None and not isinstance(name, str):
             raise self.error(
                 f"name must be a string, got {describe(name)}", _arg_span(e, "name"), "wrong-kind"
@@ -403,13 +540,17 @@ class Evaluator:
             spec = spec_cls.create(args, kwargs)
         except ParamError as err:
             raise self.error(err.message, _arg_span(e, err.arg), err.code, err.help) from None
-        return LayerStep(spec, name, tensors, e.span)
+        return LayerStep(spec, name, tensors, e.span, trainable, options)
 
     def block_call(self, target: BlockDef, e: ir.Call) -> BlockRef:
         block = target.block
         args, kwargs, _ = self.arguments(e, allow_tensors=False)
         instance = kwargs.pop("name", None)
         names = [p.name for p in block.params]
+        # A block's own parameters win over the step arguments every step takes.
+        step_keys = tuple(k for k in (*STEP_ARGUMENTS, *CALL_OPTIONS) if k not in names)
+        step_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in step_keys}
+        trainable, options = self.step_arguments(e, step_kwargs, CALL_OPTIONS)
         if len(args) > len(names):
             raise self.error(
                 f"block {block.name} takes {len(names)} argument"
@@ -449,6 +590,8 @@ class Evaluator:
             e.span,
             f"{block.name}({shown})",
             target.globals_key,
+            trainable,
+            options,
         )
 
     def builtin(self, e: ir.Call) -> Any:

@@ -20,6 +20,7 @@ class Tensor:
     index: int
     shape: Shape | None
     label: str | None = None  # the spec name it was bound to, for readable generated code
+    dtype: str | None = "float32"  # None when unknown (after a layer kspec does not check)
 
     @property
     def layer(self) -> Layer:
@@ -37,15 +38,30 @@ class Layer:
     name: str
     spec: LayerSpec | Graph | None  # None for an input layer; a Graph for a nested model
     span: Span
-    params: Params | None = Params()  # None when not statically known
+    weights: Params | None = Params()  # as if trainable; None when not statically known
     calls: list[Call] = field(default_factory=list)
     input_shape: Shape | None = None  # for inputs: the declared shape
     dtype: str | None = None  # for inputs
     block_path: tuple[str, ...] = ()  # block instances it was created in, outermost first
+    trainable: bool = True  # False: `trainable=false` on the step, or inside a frozen block
+
+    @property
+    def params(self) -> Params | None:
+        """Keras's split: a frozen layer's weights (all of a frozen model's) are non-trainable."""
+        if self.weights is None or self.trainable:
+            return self.weights
+        return Params(0, self.weights.total)
 
     @property
     def is_input(self) -> bool:
         return self.spec is None
+
+    @property
+    def is_op(self) -> bool:
+        """A keras.ops operation: in model.operations and the summary, not in model.layers."""
+        from kspec.catalog.opbase import OpSpec
+
+        return isinstance(self.spec, OpSpec)
 
     @property
     def class_name(self) -> str:
@@ -69,6 +85,7 @@ class Call:
     outputs: list[Tensor]
     span: Span
     multi_output: bool = False
+    options: dict[str, Any] = field(default_factory=dict)  # non-tensor call arguments: training
 
     def input_list(self) -> list[Tensor]:
         if self.inputs is None:
@@ -110,6 +127,8 @@ class Graph:
     layers: list[Layer] = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
     complete: bool = True  # False when errors left parts of it unchecked
+    # `layer base = encoder`: names a model step is known by besides its own (selectors use it)
+    step_names: dict[str, str] = field(default_factory=dict)
     block_uses: list[BlockUse] = field(default_factory=list)
     bindings: list[Binding] = field(default_factory=list)
 
@@ -132,7 +151,9 @@ class Graph:
         for call in self.calls:
             if call.layer.is_input:
                 continue
-            if len(call.layer.calls) != 1 or call.tensors or call.inputs is not prev:
+            if len(call.layer.calls) != 1 or call.tensors or call.options:
+                return False
+            if call.inputs is not prev:
                 return False
             if len(call.outputs) != 1 or isinstance(call.layer.spec, Graph):
                 return False
@@ -142,6 +163,14 @@ class Graph:
                 return False
             prev = call.outputs[0]
         return prev is self.outputs[0] and all(n is None for n in self.output_names)
+
+    def adapted_layers(self) -> list[Layer]:
+        """Preprocessing layers given no state, in call order: adapted before training."""
+        return [
+            layer
+            for layer in self.layers
+            if isinstance(layer.spec, LayerSpec) and layer.spec.needs_adapt()
+        ]
 
     def keras_layers(self) -> list[Layer]:
         """The layers in the order Keras lists them (model.layers, model.summary()).
@@ -211,6 +240,27 @@ class Setting:
     span: Span = NO_SPAN
 
 
+@dataclass(frozen=True)
+class Selector:
+    """One item of a freeze/unfreeze list, as written."""
+
+    text: str  # spec syntax, for messages and comments in generated code
+    span: Span
+    step: str | None = None  # a step by name: a layer, shared layer, model step, block instance
+    index: int | tuple[int | None, int | None] | None = None  # with step: its model's layers
+    pattern: str | None = None  # layer names at any depth, `*` matching any text
+
+
+@dataclass
+class Phase:
+    """A checked phase: the train fields it overrides and the selectors it applies, in order."""
+
+    name: str
+    span: Span
+    fields: dict[str, Setting] = field(default_factory=dict)
+    changes: list[tuple[bool, Selector]] = field(default_factory=list)  # (trainable, selector)
+
+
 @dataclass
 class Checked:
     """Everything `kspec check` learned about a file; the input to summary, build and codegen."""
@@ -228,6 +278,7 @@ class Checked:
     # Each file's top-level names after checking (file key -> name -> value): the code generator
     # spells constants and finds blocks and models here instead of loading the files again.
     scopes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    phases: list[Phase] = field(default_factory=list)  # train's `phase NAME { ... }`, in order
 
     def model(self, name: str | None = None) -> Graph:
         """The model to build: `name`, else train.model, else the only (or last) one.

@@ -6,10 +6,21 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
-from kspec.catalog import GenericLayer, LayerSpec, Params, ShapeError, lookup
+from kspec.catalog import (
+    GenericLayer,
+    LayerSpec,
+    ParamError,
+    Params,
+    ShapeError,
+    keras_class_of,
+    lookup,
+)
 from kspec.catalog import names as keras_names
+from kspec.catalog.opbase import OpSpec, result_dtype
+from kspec.catalog.ops_shape import Split
 from kspec.catalog.shapes import show
-from kspec.check.evaluate import POISON, Evaluator, Scope, Skip, spec_text
+from kspec.check import ops as check_ops
+from kspec.check.evaluate import POISON, Evaluator, Scope, Skip, _arg_span, spec_text
 from kspec.check.graph import Binding, BlockUse, Call, Graph, Layer, Tensor
 from kspec.check.naming import AutoNames, Instances, prefixed, to_snake_case
 from kspec.check.values import (
@@ -17,6 +28,7 @@ from kspec.check.values import (
     LayerStep,
     ModelDef,
     ModelRef,
+    Options,
     SharedRef,
     describe_value,
     is_step,
@@ -72,6 +84,8 @@ class ModelChecker(Evaluator):
         self.block_inputs: list[Any] | None = None  # tensors a block instance receives
         self.bound_at: dict[str, tuple[Any, Span]] = {}
         self.chain_results: list[tuple[Any, Span]] = []  # of bare chain statements
+        self.frozen = False  # inside a block instance called with trainable=false
+        self.options: Options = ()  # call arguments of the enclosing block calls (training=)
 
     @property
     def graph(self) -> Graph:
@@ -119,6 +133,10 @@ class ModelChecker(Evaluator):
                 self.current = result
             case ir.SharedLayer(name, value):
                 step = self.eval(value)
+                if isinstance(step, ModelDef):  # `layer base = encoder(trainable=false)`
+                    self.scope.locals[name] = step
+                    self.graph.step_names[name] = step.model.name
+                    return
                 if not isinstance(step, LayerStep):
                     raise self.error(
                         f"a shared layer must be a layer call, got {describe_value(step)}",
@@ -126,7 +144,9 @@ class ModelChecker(Evaluator):
                         "wrong-kind",
                         help=f"layer {name} = Dense(64)",
                     )
-                self.scope.locals[name] = SharedRef(name, step.spec, s.span)
+                self.scope.locals[name] = SharedRef(
+                    name, step.spec, s.span, trainable=step.trainable, options=step.options
+                )
                 self.bound_at[name] = (self.scope.locals[name], s.span)
                 self.record(name, self.scope.locals[name], s.span)
             case ir.ForLoop(targets, iterable, body):
@@ -253,7 +273,7 @@ class ModelChecker(Evaluator):
         self.state.used_names.add(s.name)
         layer = Layer(s.name, None, s.span, Params(), input_shape=shape, dtype=dtype)
         call = Call(layer, 0, None, {}, [], s.span)
-        tensor = Tensor(call, 0, shape, label=s.name)
+        tensor = Tensor(call, 0, shape, label=s.name, dtype=dtype or "float32")
         call.outputs.append(tensor)
         layer.calls.append(call)
         self.graph.layers.append(layer)
@@ -358,25 +378,127 @@ class ModelChecker(Evaluator):
                 step.spec,
                 step.span,
                 block_path=self.block_path,
+                trainable=step.trainable and not self.frozen,
             )
-            return self.call_layer(layer, step.spec, value, step.tensors, step.span, new=True)
+            options = self.call_options(step.options)
+            return self.call_layer(layer, step.spec, value, step.tensors, step.span, options, True)
         if isinstance(step, SharedRef):
+            options = self.call_options(step.options)
             if not step.layer:
                 layer = Layer(
                     self.layer_name(step.spec, None, step.span, shared=step.name),
                     step.spec,
                     step.span,
+                    trainable=step.trainable is not False and not self.frozen,
                 )
                 step.layer.append(layer)
-                return self.call_layer(layer, step.spec, value, {}, span, new=True)
-            return self.call_layer(step.layer[0], step.spec, value, {}, span, new=False)
+                return self.call_layer(layer, step.spec, value, step.tensors, span, options, True)
+            self.same_trainable(step.layer[0], step.trainable, step.name, span)
+            return self.call_layer(
+                step.layer[0], step.spec, value, step.tensors, span, options, False
+            )
         if isinstance(step, BlockRef):
             return self.expand(step, value, span)
         if isinstance(step, ModelDef):
-            step = self.resolver.model_ref(step, span)
+            trainable, options = step.trainable, self.call_options(step.options)
+            return self.call_model(
+                self.resolver.model_ref(step, span), value, span, trainable, options
+            )
         if isinstance(step, ModelRef):
-            return self.call_model(step, value, span)
+            return self.call_model(step, value, span, None, self.call_options(()))
         raise AssertionError(step)
+
+    def apply_op(
+        self,
+        cls: type[OpSpec],
+        operands: list[Any],
+        params: dict[str, Any],
+        span: Span,
+        *,
+        operator: bool = False,
+        call: ir.Call | None = None,
+    ) -> Any:
+        """An operation node (`x + 3`, `ops.sum(x, axis=-1)`): tensors in, scalars kept."""
+        tensors: list[Tensor] = []
+        scalars: list[tuple[int, Any]] = []
+        dtypes: list[Any] = []
+        shown = f"'{cls.operator}'" if operator else cls.op_name()
+        for i, value in enumerate(operands):
+            if cls.list_operand:
+                items = value if isinstance(value, list | tuple) else [value]
+                if not items or not all(isinstance(t, Tensor) for t in items):
+                    raise self.error(
+                        f"{shown} takes a list of tensors, got {describe_value(value)}",
+                        _operand_span(call, i, span),
+                        "wrong-kind",
+                        help=f"{cls.op_name()}([a, b], axis=-1)",
+                    )
+                tensors.extend(items)
+                dtypes.extend(t.dtype for t in items)
+            elif isinstance(value, Tensor):
+                tensors.append(value)
+                dtypes.append(value.dtype)
+            elif cls.scalar_operands and check_ops.constant_operand(value):
+                scalars.append((i, value))
+                dtypes.append(value)
+            else:
+                raise self.error(
+                    f"{shown} takes a tensor here, got {describe_value(value)}",
+                    _operand_span(call, i, span),
+                    "wrong-kind",
+                )
+        if not tensors:
+            raise self.error(
+                f"{shown} needs at least one tensor; plain numbers are computed with the spec's "
+                "own operators and built-ins",
+                span,
+                "wrong-kind",
+            )
+        try:
+            spec = cls.create([], params)
+        except ParamError as err:
+            where = _arg_span(call, err.arg) if call is not None else span
+            raise self.error(err.message, where, err.code, err.help) from None
+        spec = replace(spec, scalars=tuple(scalars), written_as_operator=operator)
+        layer = Layer(
+            self.layer_name(spec, None, span), spec, span, Params(), block_path=self.block_path
+        )
+        out: Any = None
+        dtype: str | None = None
+        try:
+            dtype = result_dtype(spec, dtypes)
+            if all(t.shape is not None for t in tensors):
+                out = spec.compute_output_shape([t.shape for t in tensors])
+        except ShapeError as err:
+            raise self.error(err.message, span, "shape-error", help=err.help) from None
+        self.graph.layers.append(layer)
+        node = Call(layer, 0, tensors, {}, [], span)
+        layer.calls.append(node)
+        self.graph.calls.append(node)
+        for t in tensors:
+            self.state.consumed.add(id(t))
+        if isinstance(spec, Split):
+            shapes = out if isinstance(out, list) else [None] * _sections(spec)
+            node.multi_output = True
+            node.outputs.extend(Tensor(node, i, s, dtype=dtype) for i, s in enumerate(shapes))
+            return list(node.outputs)
+        node.outputs.append(Tensor(node, 0, out, dtype=dtype))
+        return node.outputs[0]
+
+    def call_options(self, own: Options) -> dict[str, Any]:
+        """A call's non-tensor arguments: its own, else those of the blocks it is expanded in."""
+        return {**dict(self.options), **dict(own)}
+
+    def same_trainable(self, layer: Layer, trainable: bool | None, name: str, span: Span) -> None:
+        """A Keras layer has one trainable flag, whichever of its calls sets it."""
+        if trainable is not None and trainable != layer.trainable:
+            raise self.error(
+                f"'{name}' is {'frozen' if not layer.trainable else 'trainable'} where it was "
+                f"first used; trainable={str(trainable).lower()} here would change every use",
+                span,
+                "bad-argument",
+                help=f"write trainable= once, where '{name}' is declared or first used",
+            )
 
     def layer_name(
         self, spec: LayerSpec, given: str | None, span: Span, shared: str | None = None
@@ -440,9 +562,25 @@ class ModelChecker(Evaluator):
         value: Any,
         tensors: dict[str, Any],
         span: Span,
-        *,
+        options: dict[str, Any],
         new: bool,
     ) -> Any:
+        if not spec.is_step:
+            name = spec.layer_name()
+            raise self.error(
+                f"{name} is a recurrent cell, which runs inside a loop, not as a step",
+                span,
+                "not-a-step",
+                help=f"wrap it: RNN({name}(...))",
+            )
+        if new and not spec.statically_checked:
+            self.diags.warning(
+                f"{layer.name} ({keras_class_of(spec).rsplit('.', 1)[-1]}) is not statically "
+                "checked: shapes and parameter counts after it are unknown",
+                span,
+                code="unchecked-layer",
+                help="Keras learns them when it builds the model; `kspec summary` shows ? for them",
+            )
         inputs, tensors = self.layer_input(spec, value, tensors, span)
         flat = inputs if isinstance(inputs, list) else [inputs]
         tflat = [t for v in tensors.values() for t in (v if isinstance(v, list) else [v])]
@@ -453,10 +591,12 @@ class ModelChecker(Evaluator):
         }
         out: Any = None
         params: Params | None = None
+        if spec.statically_checked:
+            self.check_dtypes(spec, flat, span)
         if known and spec.statically_checked:
             name = spec.layer_name()
             try:
-                out = spec.compute_output_shape(x, **tshapes)
+                out = spec.call_output_shape(x, options, **tshapes)
                 params = spec.count_params(x, **tshapes)
             except ShapeError as err:
                 message = err.message if err.message.startswith(name) else f"{name}: {err.message}"
@@ -476,19 +616,46 @@ class ModelChecker(Evaluator):
                     help="a shared layer needs the same input shape at every use",
                 )
         else:
-            layer.params = params
+            layer.weights = params
             self.graph.layers.append(layer)
-        call = Call(layer, len(layer.calls), inputs, tensors, [], span)
+        call = Call(layer, len(layer.calls), inputs, tensors, [], span, options=options)
         layer.calls.append(call)
         self.graph.calls.append(call)
         for t in [*flat, *tflat]:
             self.state.consumed.add(id(t))
+        dtype = spec.output_dtype(flat[0].dtype) if flat else None
         if isinstance(out, list):
             call.multi_output = True
-            call.outputs.extend(Tensor(call, i, s) for i, s in enumerate(out))
+            call.outputs.extend(Tensor(call, i, s, dtype=dtype) for i, s in enumerate(out))
             return list(call.outputs)
-        call.outputs.append(Tensor(call, 0, out))
+        call.outputs.append(Tensor(call, 0, out, dtype=dtype))
         return call.outputs[0]
+
+    def check_dtypes(self, spec: LayerSpec, inputs: list[Tensor], span: Span) -> None:
+        """Strings only into layers that read strings, and the reverse; numbers mix freely."""
+        accepted = spec.input_dtypes()
+        for t in inputs:
+            if t.dtype is None or t.dtype in accepted:
+                continue
+            name = spec.layer_name()
+            what = f" '{t.label}'" if t.label else ""
+            if t.dtype == "string":
+                raise self.error(
+                    f"{name} takes numbers, got the string tensor{what}",
+                    span,
+                    "dtype-error",
+                    help="turn strings into numbers first, e.g. StringLookup(vocabulary=[...]), "
+                    "TextVectorization() or Hashing(num_bins=...)",
+                )
+            declare = "input NAME: (1,) as string"
+            if t.layer.is_input and t.layer.input_shape is not None:
+                declare = f"input {t.layer.name}: {spec_text(t.layer.input_shape)} as string"
+            raise self.error(
+                f"{name} takes strings, got the {t.dtype} tensor{what}",
+                span,
+                "dtype-error",
+                help=f"feed it strings: {declare}",
+            )
 
     def expand(self, ref: BlockRef, value: Any, span: Span) -> Any:
         block = ref.block
@@ -528,6 +695,8 @@ class ModelChecker(Evaluator):
             (*self.block_path, instance),
         )
         child.block_inputs = incoming
+        child.frozen = self.frozen or not ref.trainable
+        child.options = (*self.options, *ref.options)
         s = ref.span
         self.diags.context.append(f"in {ref.text} used at {s.path}:{s.line}:{s.column}")
         try:
@@ -546,7 +715,14 @@ class ModelChecker(Evaluator):
         self.graph.block_uses.append(BlockUse(span, flat, child.block_path))
         return outputs[0] if len(outputs) == 1 else flat
 
-    def call_model(self, ref: ModelRef, value: Any, span: Span) -> Any:
+    def call_model(
+        self,
+        ref: ModelRef,
+        value: Any,
+        span: Span,
+        trainable: bool | None,
+        options: dict[str, Any],
+    ) -> Any:
         inner = ref.graph
         incoming = list(value) if isinstance(value, list | tuple) else [value]
         if len(incoming) != len(inner.inputs):
@@ -556,6 +732,12 @@ class ModelChecker(Evaluator):
                 "wrong-inputs",
             )
         for t, expected in zip(incoming, inner.inputs, strict=True):
+            if t.dtype and expected.dtype and (t.dtype == "string") != (expected.dtype == "string"):
+                raise self.error(
+                    f"model {ref.name} expects a {expected.dtype} input, got {t.dtype}",
+                    span,
+                    "dtype-error",
+                )
             if t.shape is None or expected.shape is None:
                 continue
             if len(t.shape) != len(expected.shape) or any(
@@ -574,17 +756,21 @@ class ModelChecker(Evaluator):
                     f"layer name '{ref.name}' is used twice in this model", span, "duplicate-name"
                 )
             self.state.used_names.add(ref.name)
-            ref.layer.append(Layer(ref.name, inner, span, inner.params))
+            frozen = trainable is False or self.frozen
+            ref.layer.append(Layer(ref.name, inner, span, inner.params, trainable=not frozen))
             self.graph.layers.append(ref.layer[0])
+        else:
+            self.same_trainable(ref.layer[0], trainable, ref.name, span)
         layer = ref.layer[0]
-        call = Call(
-            layer, len(layer.calls), incoming if len(incoming) > 1 else incoming[0], {}, [], span
-        )
+        source = incoming if len(incoming) > 1 else incoming[0]
+        call = Call(layer, len(layer.calls), source, {}, [], span, options=options)
         layer.calls.append(call)
         self.graph.calls.append(call)
         for t in incoming:
             self.state.consumed.add(id(t))
-        call.outputs.extend(Tensor(call, i, o.shape) for i, o in enumerate(inner.outputs))
+        call.outputs.extend(
+            Tensor(call, i, o.shape, dtype=o.dtype) for i, o in enumerate(inner.outputs)
+        )
         call.multi_output = len(inner.outputs) > 1
         return list(call.outputs) if len(call.outputs) > 1 else call.outputs[0]
 
@@ -618,6 +804,17 @@ class ModelChecker(Evaluator):
                 )
 
 
+def _operand_span(call: ir.Call | None, index: int, span: Span) -> Span:
+    if call is not None and index < len(call.args):
+        return call.args[index].span
+    return span
+
+
+def _sections(spec: Split) -> int:
+    n = spec.indices_or_sections
+    return n if isinstance(n, int) else len(n) + 1
+
+
 def _label(value: Any, name: str) -> None:
     for t in value if isinstance(value, list | tuple) else [value]:
         if isinstance(t, Tensor) and t.label is None:
@@ -631,7 +828,7 @@ def _known(names: list[str]) -> str | None:
 def _sets_current(s: ir.Stmt) -> bool:
     """Whether a statement would have made a new current tensor, had it not failed."""
     if isinstance(s, ir.Bind):
-        return isinstance(s.value, ir.Chain | ir.Call | ir.Cond)
+        return isinstance(s.value, ir.Chain | ir.Call | ir.Cond | ir.Binary | ir.Unary)
     return isinstance(s, ir.ChainStmt | ir.Output | ir.Input)
 
 

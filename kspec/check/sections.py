@@ -117,6 +117,16 @@ def _list_of(one: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return check
 
 
+def _weights_file(v: Any) -> Any:
+    if not isinstance(v, str) or not v.endswith((".keras", ".weights.h5")):
+        raise FieldError(
+            f"expected the path of a .keras or .weights.h5 file, got {describe(v)}",
+            help='e.g. initial_weights = "runs/flowers-1/model.keras"',
+            code="wrong-kind",
+        )
+    return v
+
+
 def _loss_weights(v: Any) -> Any:
     if isinstance(v, dict):
         return {k: _number(x) for k, x in v.items()}
@@ -238,6 +248,7 @@ TRAIN_FIELDS: dict[str, Callable[[Any], Any]] = {
     "jit_compile": lambda v: v if v == "auto" else _bool(v),
     "mixed_precision": _bool,
     "distribute": _choice(None, "none", "mirrored", "multi_worker"),
+    "initial_weights": _weights_file,
 }
 SECTION_FIELDS = {"data": DATA_FIELDS, "train": TRAIN_FIELDS}
 

@@ -6,17 +6,25 @@ agree on every default; nothing here imports NumPy, TensorFlow or Keras.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from kspec.catalog import KerasObject, LayerSpec
-from kspec.check.graph import Graph, Setting
+from kspec.check.graph import Checked, Graph, Setting
+from kspec.check.phases import Flags, phase_flags
 
 # Batches per tf.function call: less Python per step. Measured at 0.61x the epoch time of
 # steps_per_execution=1 for 8-64 on a quiet CPU, 0.90x on a loaded one (bench/README.md);
 # the cost is a progress bar (and Ctrl-C) that moves 32 batches at a time.
 DEFAULT_STEPS_PER_EXECUTION = 32
 DEFAULT_BATCH_SIZE = 32  # Keras's fit default
+
+
+def feed_dtype(dtype: str) -> str:
+    """The dtype an input's data is cast to before the model sees it, by `kspec run`, `kspec
+    predict` and generated scripts alike: float32 for floating inputs (which `scale` applies
+    to), integers, booleans and strings as declared."""
+    return dtype if dtype.startswith(("int", "uint", "bool", "string")) else "float32"
 
 
 @dataclass(frozen=True)
@@ -129,3 +137,24 @@ class TrainSettings:
             distribute,
             train,
         )
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One fit of a run: the main training (name None) or a `phase NAME`, with its settings."""
+
+    name: str | None
+    settings: TrainSettings
+    flags: Flags  # every layer's trainable flag during this stage
+    epochs: int  # epochs of this stage alone
+
+
+def stages(checked: Checked, graph: Graph, settings: TrainSettings) -> list[Stage]:
+    """The main training, then each phase with its fields over the main ones, in order."""
+    flags = phase_flags(graph, checked.phases)
+    out = [Stage(None, settings, flags[0], settings.epochs)]
+    for phase, phase_flag in zip(checked.phases, flags[1:], strict=True):
+        merged = TrainSettings.of({**settings.fields, **phase.fields}, None)
+        epochs = phase.fields["epochs"].value if "epochs" in phase.fields else settings.epochs
+        out.append(Stage(phase.name, replace(merged, epochs=epochs), phase_flag, epochs))
+    return out

@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from kspec.check.evaluate import Evaluator, Scope, Skip, block_scope
-from kspec.check.graph import Checked, Graph, Setting
+from kspec.check.graph import Checked, Graph, Phase, Setting
 from kspec.check.model import MAX_NESTING, ModelChecker, ModelState
+from kspec.check.phases import SELECTOR_FIELDS, check_phase, check_selectors, set_field
 from kspec.check.sections import SECTION_FIELDS, check_against_model, check_field
 from kspec.check.values import BlockDef, BlockRef, ModelDef, ModelRef, UseDef
 from kspec.diagnostics import Diagnostic, Diagnostics, KspecError, suggest
@@ -277,8 +278,9 @@ class SpecChecker:
     # -- sections ---------------------------------------------------------------------
     def sections(
         self, scope: FileScope, overrides: list[Override]
-    ) -> dict[str, dict[str, Setting]]:
+    ) -> tuple[dict[str, dict[str, Setting]], list[Phase]]:
         out: dict[str, dict[str, Setting]] = {"data": {}, "train": {}}
+        phases: dict[str, Phase] = {}
         seen: set[str] = set()
         evaluator = Evaluator(self.diags, Scope(scope.globals))
         for item in scope.spec.items:
@@ -299,11 +301,43 @@ class SpecChecker:
                     )
                     continue
                 self.field(item.kind, f.name, f.value, f.span, evaluator, out)
+            for p in item.phases:
+                if p.name in phases:
+                    self.diags.error(
+                        f"a second phase '{p.name}'", p.name_span, code="duplicate-name"
+                    )
+                    continue
+                phases[p.name] = check_phase(p, evaluator, self.diags)
         for o in overrides:
             section, _, name = o.name.partition(".")
-            if section in out and name:
+            phase, dot, phase_field = name.partition(".")
+            if section == "train" and dot:  # --set train.finetune.epochs=1
+                self.phase_override(phases, phase, phase_field, o, evaluator)
+            elif section in out and name:
                 self.field(section, name, o.value, o.span, evaluator, out)
-        return out
+        return out, list(phases.values())
+
+    def phase_override(
+        self,
+        phases: dict[str, Phase],
+        name: str,
+        field: str,
+        o: Override,
+        evaluator: Evaluator,
+    ) -> None:
+        if name not in phases:
+            self.diags.error(
+                f"the train section has no phase '{name}'",
+                o.span,
+                code="bad-override",
+                help=suggest(name, phases) or "phases are written `phase NAME { ... }` in train",
+            )
+            return
+        phase = phases[name]
+        phase.fields.pop(field, None)
+        if field in SELECTOR_FIELDS:
+            phase.changes = [c for c in phase.changes if c[0] != (field == "unfreeze")]
+        set_field(phase, field, o.value, o.span, evaluator, self.diags)
 
     def field(
         self,
@@ -384,7 +418,7 @@ def _check_text(
     for item in scope.spec.items:
         if isinstance(item, ir.Model):
             models[item.name] = sc.model_graph(item, path)
-    settings = sc.sections(scope, ovs)
+    settings, phases = sc.sections(scope, ovs)
     constants = {
         k: v for k, v in scope.globals.items() if not isinstance(v, BlockDef | ModelDef | UseDef)
     }
@@ -400,12 +434,14 @@ def _check_text(
         uses={k: v.target for k, v in used.items()},
         use_spans={k: v.span for k, v in used.items()},
         scopes={key: file.globals for key, file in sc.files.items()},
+        phases=phases,
     )
     _check_model_choice(checked, diags)
     if models and not diags.errors:
         graph = checked.model()  # train.model was checked just above
         if graph.complete:
             check_against_model(graph, checked.data, checked.train, diags)
+            check_selectors(graph, phases, diags)
     checked.warnings = diags.warnings
     if diags.errors and raise_errors:
         diags.raise_if_any()

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 from kspec.catalog.base import GenericLayer, KerasObject, LayerSpec, describe
 from kspec.check.graph import Graph, Layer, Tensor
 from kspec.source import NO_SPAN, Span
 from kspec.syntax import ir
+
+# Non-tensor call arguments of one step, in the order written: (("training", False),).
+Options: TypeAlias = tuple[tuple[str, Any], ...]
 
 
 @dataclass(frozen=True)
@@ -21,6 +24,8 @@ class BlockRef:
     span: Span
     text: str  # how it was written, for "in residual(64, stride=2) used at ..." notes
     globals_key: str = ""  # which file's scope the block's body sees
+    trainable: bool = True  # False freezes every layer the instance creates
+    options: Options = ()  # call arguments (training=) for every call the instance makes
 
 
 @dataclass(frozen=True, eq=False)
@@ -31,6 +36,9 @@ class SharedRef:
     spec: LayerSpec
     span: Span
     layer: list[Layer] = field(default_factory=list)  # filled on first application
+    trainable: bool | None = None  # as declared, or as given at this use: `base(trainable=...)`
+    options: Options = ()  # call arguments at this use: `base(training=false)`
+    tensors: dict[str, Tensor | list[Tensor]] = field(default_factory=dict)  # `base(mask=m)`
 
 
 @dataclass(frozen=True, eq=False)
@@ -68,6 +76,8 @@ class LayerStep:
     name: str | None  # name="..." given by the user
     tensors: dict[str, Tensor | list[Tensor]]  # call-time tensor arguments
     span: Span
+    trainable: bool = True
+    options: Options = ()  # non-tensor call arguments: training=, use_causal_mask=, ...
 
     @property
     def class_name(self) -> str:
@@ -82,6 +92,8 @@ class ModelDef:
 
     model: ir.Model
     globals_key: str
+    trainable: bool | None = None  # `encoder(trainable=false)`
+    options: Options = ()  # `encoder(training=false)`
 
 
 Step = LayerStep | BlockRef | SharedRef | ModelRef
@@ -116,6 +128,10 @@ def describe_value(value: Any) -> str:
         return f"the shared layer '{value.name}'"
     if isinstance(value, ModelRef):
         return f"the model '{value.name}'"
+    if isinstance(value, ModelDef):
+        return f"the model '{value.model.name}'"
+    if isinstance(value, UseDef):
+        return f"the layer class '{value.target}'"
     if isinstance(value, GenericLayer):
         return f"a layer ({value.class_name})"
     if isinstance(value, KerasObject):

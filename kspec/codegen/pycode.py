@@ -170,6 +170,13 @@ class Ctor:
     args: list[tuple[str | None, ArgHole]]  # (keyword or None for positional, hole)
     name: NameHole | None
     literal: Any  # resolved value -> pyliteral value (nested layers and Keras objects)
+    trainable: bool | None = None  # the same in every run; False writes trainable=False
+
+    def freeze(self, trainable: bool) -> None:
+        """Record one run's trainable flag: a constructor writes one for all its runs."""
+        if self.trainable is not None and self.trainable != trainable:
+            raise Unstructured("a layer frozen in some runs of a statement and not in others")
+        self.trainable = trainable
 
     def render(self, prefix_var: str | None) -> str:
         items = [
@@ -177,6 +184,8 @@ class Ctor:
             for kw, hole in self.args
             if hole.present or kw is None
         ]
+        if self.trainable is False:
+            items.append("trainable=False")
         if self.name is not None:
             items.append("name=" + self.name.render(prefix_var))
         return f"{self.func}({', '.join(items)})"

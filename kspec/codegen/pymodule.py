@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from kspec.catalog.opbase import OpSpec
 from kspec.check.graph import Checked, Graph, Layer
 from kspec.check.values import BlockDef, ModelDef
 from kspec.codegen.layerargs import arg_slots, resolved_args
@@ -71,7 +72,7 @@ class Module:
     def literal_name(self, text: str) -> str:
         return py_literal(text)
 
-    def nested_model(self, em: Any, graph: Graph, name: str) -> str:
+    def nested_model(self, em: Any, graph: Graph, name: str, *, trainable: bool = True) -> str:
         """The variable holding a nested model, built where the model is first used (as the
         Keras builder builds it, so that seeded weights come out the same)."""
         key = ("nested", name)
@@ -85,6 +86,8 @@ class Module:
         if frame is not None and (frame.loops or len(frame.into) > 1 or frame.fn is not em.fn):
             raise Unstructured("a nested model first used inside a loop, condition or block")
         em.fn.body.append(line)
+        if not trainable:  # Keras's setter freezes every layer of the nested model
+            em.fn.body.append(Line([f"{var}.trainable = False"]))
         em.fn.nodes[key] = var
         return var
 
@@ -192,8 +195,16 @@ def flat_function(module: Module, graph: Graph, fn_name: str) -> Function:
             values[id(call.outputs[0])] = var
             continue
         spec = layer.spec
+        if isinstance(spec, OpSpec):
+            label = call.outputs[0].label if len(call.outputs) == 1 else None
+            var = names.fresh(_identifier(label or layer.name))
+            expr = op_expression(spec, [values[id(t)] for t in call.input_list()])
+            fn.body.append(Line([var, " = ", expr], assigns=var))
+            for i, t in enumerate(call.outputs):
+                values[id(t)] = f"{var}[{i}]" if call.multi_output else var
+            continue
         if isinstance(spec, Graph):
-            callee = module.nested_model(holder, spec, layer.name)
+            callee = module.nested_model(holder, spec, layer.name, trainable=layer.trainable)
         elif len(layer.calls) > 1:
             if id(layer) not in objects:
                 objects[id(layer)] = names.fresh(_identifier(layer.name))
@@ -202,12 +213,8 @@ def flat_function(module: Module, graph: Graph, fn_name: str) -> Function:
         else:
             callee = _ctor(module, layer)
         tensors = [f"{k}={code(v)}" for k, v in call.tensors.items()]
-        unpack = (
-            spec is not None
-            and not isinstance(spec, Graph)
-            and spec.call_inputs
-            and isinstance(call.inputs, list)
-        )
+        tensors += [f"{k}={py_literal(v)}" for k, v in call.options.items()]
+        unpack = spec is not None and not isinstance(spec, Graph) and spec.unpacks(call.inputs)
         inputs = [values[id(t)] for t in call.inputs] if unpack else [code(call.inputs)]  # type: ignore[union-attr]
         label = call.outputs[0].label if len(call.outputs) == 1 else None
         var = names.fresh(_identifier(label or layer.name))
@@ -229,6 +236,29 @@ def flat_function(module: Module, graph: Graph, fn_name: str) -> Function:
     return fn
 
 
+def op_expression(spec: OpSpec, tensors: list[str]) -> str:
+    """The expression the spec wrote: `x + 3` for an operator, else `keras.ops.sum(x, ...)`.
+
+    Either makes the same Operation node; keras.ops functions take no name, so the script's
+    operations get Keras's automatic names.
+    """
+    scalars = dict(spec.scalars)
+    rest = iter(tensors)
+    if spec.list_operand:
+        operands = ["[" + ", ".join(tensors) + "]"]
+    else:
+        count = len(tensors) + len(scalars)
+        operands = [py_literal(scalars[i]) if i in scalars else next(rest) for i in range(count)]
+    if spec.written_as_operator and spec.operator is not None:
+        if len(operands) == 1:
+            return f"-{operands[0]}"
+        return f"{operands[0]} {spec.operator} {operands[1]}"
+    kwargs = spec.keras_kwargs()
+    head = [py_literal(kwargs.pop("subscripts"))] if "subscripts" in kwargs else []
+    keywords = [f"{k}={py_literal(v)}" for k, v in kwargs.items()]
+    return f"keras.ops.{spec.function}({', '.join([*head, *operands, *keywords])})"
+
+
 def _input(layer: Layer) -> str:
     dtype = f", dtype={py_literal(layer.dtype)}" if layer.dtype is not None else ""
     return (
@@ -245,7 +275,9 @@ def _ctor(module: Module, layer: Layer) -> str:
         for kw, slot in arg_slots(spec)
     ]
     name = NameHole(runs=[Run(layer.name, "", ())])
-    return Ctor(module.classes.layer(spec), args, name, module.classes.literal).render(None)  # type: ignore[arg-type]
+    ctor = Ctor(module.classes.layer(spec), args, name, module.classes.literal)  # type: ignore[arg-type]
+    ctor.freeze(layer.trainable)
+    return ctor.render(None)
 
 
 def _identifier(name: str) -> str:

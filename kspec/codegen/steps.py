@@ -26,7 +26,7 @@ from kspec.codegen.layerargs import (
 )
 from kspec.codegen.pycode import ArgHole, Ctor, Function, Line, NameHole, Run, Unstructured
 from kspec.codegen.pyexpr import Translator
-from kspec.codegen.pyliteral import Code, Format
+from kspec.codegen.pyliteral import Code, Format, py_literal
 from kspec.codegen.pynames import Names
 from kspec.diagnostics import Diagnostics
 from kspec.syntax import ir
@@ -84,6 +84,7 @@ class Steps:
             if call.layer.span != step.span or call.node_index != 0 or call.layer.spec != step.spec:
                 raise Unstructured("the graph's layer is not this step's")
             ctor = self.ctor(step, expr, self.key("ctor", step.span))
+            ctor.freeze(call.layer.trainable)
             assert ctor.name is not None
             ctor.name.runs.append(self.run_record(call.layer.name))
             self.record_args(ctor, step, expr, call.layer.spec)
@@ -98,6 +99,7 @@ class Steps:
             if run.prefix != f.prefix:
                 raise Unstructured("a shared layer used outside the body that declares it")
             if call.node_index == 0:
+                ctor.freeze(call.layer.trainable)
                 assert ctor.name is not None
                 ctor.name.runs.append(Run(call.layer.name, run.prefix, run.index))
                 self.record_args(ctor, decl, decl_expr, call.layer.spec)
@@ -117,7 +119,9 @@ class Steps:
                 raise Unstructured("the graph's nested model is not this one")
             if f.fn is not self.fn:
                 raise Unstructured("a nested model used inside a block")
-            var = self.module.nested_model(self, call.layer.spec, call.layer.name)
+            var = self.module.nested_model(
+                self, call.layer.spec, call.layer.name, trainable=call.layer.trainable
+            )
             return self.emit_call(call, [var], target)
         raise Unstructured(f"unknown step {type(step).__name__}")
 
@@ -145,7 +149,8 @@ class Steps:
     def call_args(self, call: Call, spec: Any) -> str:
         """How the Keras builder calls the layer: one tensor, a list, or unpacked (attention)."""
         tensors = [f"{k}={self.code_of(v)}" for k, v in call.tensors.items()]
-        if isinstance(spec, LayerSpec) and spec.call_inputs and isinstance(call.inputs, list):
+        tensors += [f"{k}={py_literal(v)}" for k, v in call.options.items()]
+        if isinstance(spec, LayerSpec) and spec.unpacks(call.inputs):
             return ", ".join([*(self.code_of(t, self.prefer) for t in call.inputs), *tensors])
         return ", ".join([self.code_of(call.inputs, self.prefer), *tensors])
 

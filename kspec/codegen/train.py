@@ -15,7 +15,13 @@ from typing import Any
 from kspec.catalog import KerasObject
 from kspec.catalog.datasets import DATASETS, KERAS_DATASETS, LOADERS
 from kspec.check.graph import Checked, Graph
-from kspec.check.settings import DataOptions, Port, TrainSettings, signature_of_graph
+from kspec.check.settings import (
+    DataOptions,
+    Port,
+    TrainSettings,
+    feed_dtype,
+    signature_of_graph,
+)
 from kspec.codegen.pycode import layout
 from kspec.codegen.pyliteral import Code, py_literal
 from kspec.codegen.pynames import SCRIPT_NAMES, Classes, Names
@@ -206,7 +212,8 @@ def _loader_args(source: Any) -> dict[str, Any]:
 def _input(
     port: Port, local: Names, source: str, value: Any, options: DataOptions
 ) -> dict[str, Any]:
-    floating = not port.dtype.startswith(("int", "uint", "bool", "string"))
+    dtype = feed_dtype(port.dtype)
+    floating = dtype == "float32"
     known = None not in port.shape
     have = _static_shape(source, value, port)
     if not known or have == port.shape:
@@ -216,7 +223,7 @@ def _input(
     return {
         "key": py_literal(port.name),
         "var": local.fresh(_var(port.name)),
-        "dtype": py_literal("float32" if floating else port.dtype),
+        "dtype": py_literal(dtype),
         "floating": floating,
         "shape": py_literal(port.shape),
         "target": py_literal([-1, *port.shape]) if known else None,
@@ -311,6 +318,9 @@ def _synthetic_input(port: Port, args: dict[str, Any]) -> dict[str, str]:
     if port.dtype.startswith(("int", "uint")):
         high = py_literal(port.vocab or args.get("classes") or 2)
         value = f"rng.integers(0, {high}, {shape}).astype({py_literal(port.dtype)})"
+    elif port.dtype == "string":  # words w0, w1, ...: as kspec.run.sources draws them
+        high = py_literal(args.get("classes") or 2)
+        value = f'np.char.add("w", rng.integers(0, {high}, {shape}).astype(str))'
     else:
         value = f"rng.standard_normal({shape}).astype(np.float32)"
     return {"key": py_literal(port.name), "value": value}

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from kspec.catalog import GenericLayer, LayerSpec
+from kspec.catalog.opbase import OpSpec
 from kspec.check.naming import AutoNames, to_snake_case
 from kspec.interop.spelling import BUILTINS, KEYWORDS, Values, emit_error, number, strings_in
 from kspec.syntax import ir
@@ -167,6 +168,8 @@ class ModelWriter:
         prev = m.inputs[0].tensor
         for call in m.calls:
             plain = call.layer.spec is not None and call.layer.calls == 1 and not call.tensors
+            if isinstance(call.layer.spec, OpSpec):
+                return False
             if (
                 not plain
                 or call.inputs != prev
@@ -185,6 +188,9 @@ class ModelWriter:
         open_tail: dict[str, _Chain] = {}
         for call in self.model.calls:
             t = call.inputs
+            if isinstance(call.layer.spec, OpSpec):  # an expression, not a step: its own line
+                chains.append(_Chain(call.inputs, [call]))
+                continue
             if (
                 isinstance(t, str)
                 and not call.tensors
@@ -216,6 +222,8 @@ class ModelWriter:
             last = chain.steps[-1]
             t = last.outputs[0]
             named = [name for out, name in outputs if out == t]
+            if named and isinstance(last.layer.spec, OpSpec):
+                return set()  # `output y = a + b` would rename the operation
             if len(last.outputs) == 1 and named and self.consumers[t] == 1:
                 plain = last.layer.spec is not None and last.layer.calls == 1
                 if named[0] not in (None, last.layer.name):
@@ -231,6 +239,13 @@ class ModelWriter:
         if last.outputs[0] in self.unnamed_outputs:
             output_layer = None
         source = chain.source
+        if isinstance(last.layer.spec, OpSpec):
+            expr = self.operation(last, last.layer.spec)
+            if len(last.outputs) > 1:
+                return ir.Bind(tuple(self.var[t] for t in last.outputs), expr)
+            if last.outputs[0] in self.var:
+                return ir.Bind((self.var[last.outputs[0]],), expr)
+            return ir.ChainStmt(expr)
         src: ir.Expr = (
             ir.ListExpr(tuple(ir.Name(self.var[t]) for t in source))
             if isinstance(source, list)
@@ -273,6 +288,35 @@ class ModelWriter:
         elif not self.auto.take(base, layer.name):
             extra.insert(0, ir.Arg("name", ir.Literal(layer.name)))
         return self.values.layer_call(layer.spec, tuple(extra))
+
+    def operation(self, call: CallNode, spec: OpSpec) -> ir.Expr:
+        """`a + 3`, `ops.sum(x, axis=-1)`: the expression that makes this operation node."""
+        self.auto.take(to_snake_case(spec.layer_name()), call.layer.name)  # ops take no name=
+        tensors = [call.inputs] if isinstance(call.inputs, str) else list(call.inputs)
+        names = [ir.Name(self.var[t]) for t in tensors]
+        operands: list[ir.Expr]
+        if spec.list_operand:
+            operands = [ir.ListExpr(tuple(names))]
+        else:
+            scalars = dict(spec.scalars)
+            rest = iter(names)
+            count = len(names) + len(scalars)
+            operands = [
+                self.values.expr(scalars[i]) if i in scalars else next(rest) for i in range(count)
+            ]
+        if spec.written_as_operator and spec.operator is not None:
+            if len(operands) == 1:
+                return ir.Unary("-", operands[0])
+            return ir.Binary(spec.operator, operands[0], operands[1])
+        kwargs = spec.keras_kwargs()
+        head = (
+            [ir.Arg(None, self.values.expr(kwargs.pop("subscripts")))]
+            if "subscripts" in kwargs
+            else []
+        )
+        args = [*head, *(ir.Arg(None, o) for o in operands)]
+        args += [ir.Arg(k, self.values.expr(v)) for k, v in kwargs.items()]
+        return ir.Call(spec.op_name(), tuple(args))
 
     def tensor_expr(self, value: str | list[str]) -> ir.Expr:
         if isinstance(value, list):

@@ -10,12 +10,24 @@ from __future__ import annotations
 
 import json
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from kspec.catalog.opbase import OpSpec
+from kspec.catalog.ops_shape import Split
+from kspec.check.ops import constant_operand
 from kspec.diagnostics import Diagnostic, KspecError
 from kspec.interop.emit import CallNode, InputNode, LayerNode, ModelNode, write_spec
-from kspec.interop.keras_config import ConfigError, Notes, input_shape, layer_spec
+from kspec.interop.keras_config import (
+    ConfigError,
+    Notes,
+    input_shape,
+    is_operation,
+    layer_spec,
+    op_spec,
+    plain,
+)
 from kspec.source import Span
 from kspec.syntax.printer import print_spec
 
@@ -69,9 +81,15 @@ def config_to_text(data: dict[str, Any], origin: str) -> str:
     notes = Notes()
     try:
         model_node(entry, models, notes)
+        if notes.errors:
+            raise notes.errors[0]
     except ConfigError as e:
+        errors = notes.errors or [e]
         raise KspecError(
-            [Diagnostic("import-error", e.message, Span(0, 0, 0, 0, origin), e.help)]
+            [
+                Diagnostic("import-error", x.message, Span(0, 0, 0, 0, origin), x.help)
+                for x in errors
+            ]
         ) from None
     except (KeyError, TypeError, IndexError, ValueError) as e:
         message = (
@@ -152,7 +170,11 @@ def sequential(
         )
     prev = model.inputs[0].tensor
     for entry in entries:
-        layer = _layer(entry, models, notes)
+        try:
+            layer = _layer(entry, models, notes)
+        except ConfigError as e:  # go on, to report every layer the spec cannot say
+            notes.errors.append(e)
+            continue
         out = f"{layer.name}[0][0]"
         model.add(CallNode(layer, prev, {}, [out]))
         prev = out
@@ -165,6 +187,8 @@ def _layer(entry: dict[str, Any], models: list[ModelNode], notes: Notes) -> Laye
     if _is_model(entry):
         inner = model_node(entry, models, notes)
         return LayerNode(str(name), None, model=inner.name)
+    if is_operation(entry):
+        return LayerNode(str(name), op_spec(entry))
     return LayerNode(str(name), layer_spec(entry, notes))
 
 
@@ -181,7 +205,11 @@ def functional(
     for n, e in entries.items():
         if n in inputs:
             continue
-        layers[n] = _layer(e, models, notes)
+        try:
+            layers[n] = _layer(e, models, notes)
+        except ConfigError as err:  # go on, to report every layer the spec cannot say
+            notes.errors.append(err)
+            continue
         for k, node in enumerate(e.get("inbound_nodes", [])):
             nodes[f"{n}[{k}]"] = (n, k, node)
             order.append((n, k))
@@ -195,7 +223,13 @@ def functional(
                 stack.pop()
                 continue
             n, k, node = nodes[top]
-            call = _call(layers[n], k, node, models)
+            try:
+                call = _call(layers[n], k, node, models)
+            except ConfigError as err:
+                notes.errors.append(err)
+                stack.pop()
+                done.add(top)
+                continue
             pending = [
                 t.rsplit("[", 1)[0] for t in _tensors(call) if t.rsplit("[", 1)[0] not in done
             ]
@@ -206,14 +240,24 @@ def functional(
             done.add(top)
             model.add(call)
 
+    if notes.errors:  # calls would read the layers that failed
+        return model
     for n, k in order:
         visit(f"{n}[{k}]")
-    model.outputs = [(f"{r[0]}[{r[1]}][{r[2]}]", str(r[0])) for r in _refs(config["output_layers"])]
+    outputs = config["output_layers"]
+    names = list(outputs) if isinstance(outputs, dict) else None  # Keras 3's dict outputs
+    model.outputs = [
+        (f"{r[0]}[{r[1]}][{r[2]}]", names[i] if names else str(r[0]))
+        for i, r in enumerate(_refs(outputs))
+    ]
     return model
 
 
 def _refs(value: Any) -> list[list[Any]]:
-    """Keras writes one input or output as `[name, node, index]`, several as a list of them."""
+    """Keras writes one input or output as `[name, node, index]`, several as a list of them,
+    or (inputs and outputs given as dicts) as a dict of them by name."""
+    if isinstance(value, dict):
+        return [r for v in value.values() for r in _refs(v)]
     if value and isinstance(value[0], str):
         return [value]
     return list(value)
@@ -236,7 +280,41 @@ def _ref(value: Any) -> str | list[str] | None:
     return None
 
 
+def _op_call(layer: LayerNode, spec: OpSpec, index: int, node: dict[str, Any]) -> CallNode:
+    """An operation's node: tensors (a list for concatenate), Python numbers kept by position."""
+    tensors: list[str] = []
+    scalars: list[tuple[int, Any]] = []
+    if node.get("kwargs"):
+        raise ConfigError(
+            f"operation '{layer.name}' is called with keyword arguments "
+            f"{', '.join(node['kwargs'])}, which kspec's {spec.op_name()} does not read"
+        )
+    for i, arg in enumerate(node.get("args", [])):
+        ref = _ref(arg)
+        if isinstance(ref, list):
+            tensors.extend(ref)
+        elif ref is not None:
+            tensors.append(ref)
+        elif constant_operand(arg):
+            scalars.append((i, plain(arg) if not isinstance(arg, list) else arg))
+        else:
+            raise ConfigError(
+                f"operation '{layer.name}' is called on {arg!r}, neither a tensor nor a number"
+            )
+    layer.spec = replace(
+        spec, scalars=tuple(scalars), written_as_operator=spec.operator is not None
+    )
+    count = 1
+    if isinstance(spec, Split):
+        n = spec.indices_or_sections
+        count = n if isinstance(n, int) else len(n) + 1
+    outputs = [f"{layer.name}[{index}][{i}]" for i in range(count)]
+    return CallNode(layer, tensors, {}, outputs)
+
+
 def _call(layer: LayerNode, index: int, node: dict[str, Any], models: list[ModelNode]) -> CallNode:
+    if isinstance(layer.spec, OpSpec):
+        return _op_call(layer, layer.spec, index, node)
     args = [_ref(a) for a in node.get("args", [])]
     if not args or any(a is None for a in args):
         raise ConfigError(f"layer '{layer.name}' is called on something that is not a tensor")

@@ -18,6 +18,7 @@ from typing import Any
 from kspec.catalog import GenericLayer, KerasObject, LayerSpec, ParamError, lookup
 from kspec.catalog import names as keras_names
 from kspec.catalog.base import to_activation
+from kspec.catalog.opbase import OPS, OpSpec
 
 # Non-None entries of each object's default get_config() (Keras 3), and its string aliases.
 OBJECT_DEFAULTS: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {
@@ -54,14 +55,20 @@ IGNORED_DEFAULTS: dict[str, tuple[Any, ...]] = {
     "activity_regularizer": (None,),
     "data_format": ("channels_last",),
     "quantization_config": (None,),
+    "oov_method": ("floormod",),  # StringLookup's config has it (and salt) from IndexLookup
+    "ragged": (False,),  # TextVectorization's ragged and the lookups' sparse outputs
     "rms_scaling": (False,),
+    "salt": (None,),
     "seed": (None,),
+    "sparse": (False,),
+    "vocabulary_dtype": ("int64",),  # IntegerLookup's only one
     "unroll": (False,),
     "zero_output_for_mask": (False, True),  # Bidirectional sets it on the layers it wraps
     "lora_rank": (None,),
     "lora_alpha": (None,),
 }
 LAYER_MODULES = ("keras.layers", "keras.src.layers")
+OP_MODULE = "keras.src.ops."
 
 
 class ConfigError(Exception):
@@ -78,6 +85,7 @@ class Notes:
     """What an import drops on purpose (frozen layers, dtype policies), said to the user."""
 
     items: list[str] = field(default_factory=list)
+    errors: list[ConfigError] = field(default_factory=list)  # every item the spec cannot say
 
 
 def tidy_float(x: float) -> float:
@@ -152,6 +160,8 @@ def layer_class(entry: dict[str, Any]) -> str:
     module = entry.get("module") or "keras.layers"
     registered = entry.get("registered_name")
     known = module in LAYER_MODULES and name in keras_names.KERAS_LAYERS
+    entry_cls = lookup(name)  # or a layer that Keras registers itself (ConvNeXt's LayerScale)
+    known = known or (entry_cls is not None and entry_cls.keras_class == f"{module}.{name}")
     if not known or registered not in (None, name):
         shown = registered or f"{module}.{name}"
         raise ConfigError(
@@ -167,6 +177,7 @@ def layer_spec(entry: dict[str, Any], notes: Notes) -> LayerSpec:
     name = layer_class(entry)
     config = dict(entry.get("config") or {})
     layer_name = config.pop("name", None) or "?"
+    config.pop("vocabulary_size", None)  # the lookups' state, which Keras derives on loading
     _note_policy(layer_name, config.pop("trainable", True), config.pop("dtype", None), notes)
     cls = lookup(name)
     if cls is None:
@@ -189,6 +200,40 @@ def layer_spec(entry: dict[str, Any], notes: Notes) -> LayerSpec:
         return cls.create((), kwargs)
     except ParamError as e:
         raise ConfigError(f"layer '{layer_name}' ({name}): {e.message}", help=e.help) from None
+
+
+def is_operation(entry: dict[str, Any]) -> bool:
+    """A keras.ops node (`x + 3` in the model's code): `Add` of keras.src.ops.numpy is not the
+    Add layer."""
+    return str(entry.get("module") or "").startswith(OP_MODULE)
+
+
+def op_spec(entry: dict[str, Any]) -> OpSpec:
+    """A serialized operation as its ops catalog entry (without its call's numbers)."""
+    qualified = f"{entry.get('module')}.{entry.get('class_name')}"
+    config = dict(entry.get("config") or {})
+    name = config.pop("name", None) or entry.get("name") or "?"
+    cls = next((c for c in OPS.values() if c.keras_class == qualified), None)
+    if cls is None or entry.get("registered_name") not in (None, entry.get("class_name")):
+        raise ConfigError(
+            f"operation '{name}' is {qualified}, which kspec's ops catalog does not have",
+            help="docs/layers.md lists the keras.ops functions a spec may use; "
+            "rewrite this step with one of them or with a layer",
+        )
+    params = cls.params()
+    kwargs = {k: plain(v) for k, v in config.items() if k in params}
+    unknown = [k for k in config if k not in params and k not in ("trainable", "dtype")]
+    if unknown:
+        raise ConfigError(
+            f"operation '{name}' ({cls.op_name()}) has {', '.join(unknown)}, "
+            f"which kspec's {cls.op_name()} does not take"
+        )
+    try:
+        return cls.create((), kwargs)
+    except ParamError as e:
+        raise ConfigError(
+            f"operation '{name}' ({cls.op_name()}): {e.message}", help=e.help
+        ) from None
 
 
 def argument(value: Any, default: Any, convert: Any, notes: Notes) -> Any:

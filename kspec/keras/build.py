@@ -8,6 +8,7 @@ from operator import attrgetter
 from typing import Any
 
 from kspec.catalog import GenericLayer, KerasObject, LayerSpec, keras_class_of
+from kspec.catalog.opbase import OpSpec
 from kspec.check.graph import Call, Checked, Graph, Layer, Tensor
 from kspec.diagnostics import Diagnostic, KspecError
 from kspec.source import Source, Span
@@ -50,14 +51,39 @@ def make_layer(spec: LayerSpec, name: str | None = None, *, cls: Any = None) -> 
     return cls(*args, **kwargs)
 
 
+def make_op(spec: OpSpec, name: str | None = None) -> Any:
+    """The keras.Operation for an ops entry, named as the checker named it.
+
+    keras.ops functions take no name; their Operation classes do, so the built model's
+    operation names are the ones `kspec summary` shows.
+    """
+    module, _, cls_name = spec.keras_class.rpartition(".")
+    cls = getattr(importlib.import_module(module), cls_name)
+    kwargs = {k: keras_value(v) for k, v in spec.keras_kwargs().items()}
+    return cls(name=name, **kwargs) if name is not None else cls(**kwargs)
+
+
+def op_arguments(spec: OpSpec, tensors: list[Any]) -> list[Any]:
+    """The positional call arguments: tensors and the spec's numbers in operand order."""
+    if spec.list_operand:
+        return [list(tensors)]
+    scalars = dict(spec.scalars)
+    rest = iter(tensors)
+    return [scalars[i] if i in scalars else next(rest) for i in range(len(tensors) + len(scalars))]
+
+
 def call_layer(
-    layer: Any, spec: LayerSpec, inputs: Any, tensors: dict[str, Any] | None = None
+    layer: Any,
+    spec: LayerSpec,
+    inputs: Any,
+    tensors: dict[str, Any] | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> Any:
     """Apply `layer` the way its catalog entry says it is called (one tensor, a list, unpacked)."""
-    tensors = tensors or {}
-    if spec.call_inputs and isinstance(inputs, list):
-        return layer(*inputs, **tensors)
-    return layer(inputs, **tensors)
+    kwargs = {**(tensors or {}), **(options or {})}
+    if spec.unpacks(inputs):
+        return layer(*inputs, **kwargs)
+    return layer(inputs, **kwargs)
 
 
 # -- whole models ---------------------------------------------------------------------------
@@ -146,9 +172,14 @@ class ModelBuilder:
             assert spec is not None, "input layers are made by input()"
             cls = self.use_class(spec, layer) if self.is_use(spec) else None
             try:
-                built = make_layer(spec, layer.name, cls=cls)
+                if isinstance(spec, OpSpec):
+                    built = make_op(spec, layer.name)
+                else:
+                    built = make_layer(spec, layer.name, cls=cls)
             except Exception as e:
                 raise self.error(e, layer, layer.span) from None
+        if not layer.trainable:
+            built.trainable = False  # Keras's setter freezes every layer inside a model too
         self.layers[id(layer)] = built
         return built
 
@@ -162,10 +193,12 @@ class ModelBuilder:
         tensors = {k: _lookup(v, values) for k, v in call.tensors.items()}
         try:
             if isinstance(layer.spec, Graph):
-                result = built(inputs)
+                result = built(inputs, **call.options)
+            elif isinstance(layer.spec, OpSpec):
+                result = built(*op_arguments(layer.spec, inputs))
             else:
                 assert layer.spec is not None
-                result = call_layer(built, layer.spec, inputs, tensors)
+                result = call_layer(built, layer.spec, inputs, tensors, call.options)
         except Exception as e:
             raise self.error(e, layer, call.span, call) from None
         for tensor, value in zip(call.outputs, self.results(call, result), strict=True):

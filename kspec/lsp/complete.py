@@ -17,6 +17,7 @@ from kspec.catalog import ALIASES, CATALOG, LayerSpec, lookup
 from kspec.catalog import names as kn
 from kspec.catalog.base import Param
 from kspec.catalog.datasets import DATASETS, LOADERS
+from kspec.catalog.opbase import OPS
 from kspec.check.evaluate import spec_text
 from kspec.check.sections import SECTION_FIELDS
 from kspec.lsp.index import Index, Position
@@ -136,7 +137,7 @@ def completions(lines: list[str], pos: Position, index: Index | None) -> list[ls
         if ctx.line_start:
             items += _names(TOP_KEYWORDS, lsp.CompletionItemKind.Keyword)
         return items
-    items = _scope(index, ctx.scope)
+    items = _scope(index, ctx.scope) + _ops()
     if ctx.step_start:
         items = _layers() + items
     if ctx.line_start:
@@ -212,6 +213,18 @@ def _layers() -> list[lsp.CompletionItem]:
                 )
             )
     return out
+
+
+def _ops() -> list[lsp.CompletionItem]:
+    """keras.ops functions from the catalog, written `ops.NAME(...)` between layers."""
+    return [
+        lsp.CompletionItem(
+            cls.op_name(),
+            kind=lsp.CompletionItemKind.Function,
+            detail=f"keras.ops.{cls.function}({', '.join(cls.signature)})",
+        )
+        for cls in OPS.values()
+    ]
 
 
 def _layer_item(name: str, cls: type[LayerSpec]) -> lsp.CompletionItem:

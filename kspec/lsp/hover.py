@@ -7,6 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from kspec.catalog import ALIASES, LayerSpec, lookup
+from kspec.catalog.opbase import OpSpec
+from kspec.check import ops as check_ops
 from kspec.check.evaluate import spec_text
 from kspec.check.graph import Graph, Tensor
 from kspec.check.values import SharedRef
@@ -30,6 +32,9 @@ def hover_text(a: Analysis, pos: Position) -> tuple[str, Span] | None:
         layer = lookup(hit.call.func)
         if layer is not None and target is None:
             return _layer_hover(a, hit.call.span, layer), hit.span
+        op = check_ops.resolve(hit.call.func)
+        if op is not None:
+            return _op_hover(a, hit.call.span, op), hit.span
     if target is None:
         return None
     parts = [f"**{target.kind}** `{target.name}`"]
@@ -61,6 +66,12 @@ def _layer_hover(a: Analysis, span: Span, layer: type[LayerSpec]) -> str:
     return "\n\n".join([head, *parts, "\n".join(entry[2:]).strip()])
 
 
+def _op_hover(a: Analysis, span: Span, op: type[OpSpec]) -> str:
+    args = ", ".join(op.signature)
+    parts = [f"**{op.op_name()}**({args})", f"`keras.ops.{op.function}`"]
+    return "\n\n".join([*parts, *_step_lines(_step(a, span))])
+
+
 def _step(a: Analysis, span: Span) -> Step | None:
     if a.checked is None:
         return None
@@ -73,7 +84,8 @@ def _step_lines(step: Step | None) -> list[str]:
         return []
     out = [f"output `{shape_text(step.outputs)}`, {params_text(step.params)}"]
     if step.call is not None and not step.call.layer.is_input:
-        out[0] += f"; Keras layer `{step.call.layer.name}` ({step.call.layer.class_name})"
+        kind = "operation" if isinstance(step.call.layer.spec, OpSpec) else "layer"
+        out[0] += f"; Keras {kind} `{step.call.layer.name}` ({step.call.layer.class_name})"
     if step.uses > 1:
         out.append(f"runs {step.uses} times here; shown: the first")
     return out

@@ -9,7 +9,7 @@ import sys
 from typing import Any
 
 from kspec.catalog import ALIASES, CATALOG, LayerSpec
-from kspec.catalog.base import Param
+from kspec.catalog.base import CALL_OPTIONS, STEP_ARGUMENTS, Param
 from kspec.catalog.datasets import DATASETS, LOADERS
 from kspec.check.evaluate import spec_text
 from kspec.check.sections import DATA_FIELDS, TRAIN_FIELDS
@@ -29,6 +29,10 @@ FAMILIES = {
     "merging": "Merging",
     "embedding": "Embedding",
     "preprocessing": "Preprocessing",
+    "encoding": "Lookups and encodings",
+    "color": "Image color augmentation",
+    "augmentation": "Image augmentation",
+    "audio": "Audio",
 }
 
 
@@ -60,6 +64,8 @@ def layer_entry(cls: type[LayerSpec]) -> list[str]:
         out.append(f"- Positional: {', '.join(cls.positional)}")
     if cls.call_tensors:
         out.append(f"- Call-time tensors: {', '.join(cls.call_tensors)}")
+    if cls.call_options:
+        out.append(f"- Call arguments: {', '.join(cls.call_options)}")
     if aliases:
         out.append(f"- Also spelled: {', '.join(aliases)}")
     out.append(f"- Arguments: {', '.join(_param(p) for p in cls.params().values())}")
@@ -77,6 +83,10 @@ def render() -> str:
         f"{len(CATALOG)} layers are checked statically (shapes and parameter counts). Any other "
         "`keras.layers` class is accepted and built as written, with shapes unknown to the "
         "checker.",
+        "",
+        f"Every step also takes {', '.join(f'`{a}=`' for a in STEP_ARGUMENTS)} (freezes its "
+        f"weights) and the call argument {', '.join(f'`{a}=`' for a in CALL_OPTIONS)}; the "
+        "layers below list the other call arguments they take.",
         "",
     ]
     by_family: dict[str, list[type[LayerSpec]]] = {}

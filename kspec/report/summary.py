@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from kspec.catalog import Params
 from kspec.catalog.shapes import show
 from kspec.check.graph import Graph, Layer
+from kspec.check.phases import Flags, layer_split, split
 
 
 def memory(params: int) -> str:
@@ -34,12 +36,12 @@ def connected_to(layer: Layer) -> list[str]:
     return [t.ref() for t in layer.calls[0].input_list()]
 
 
-def rows(graph: Graph) -> list[dict[str, Any]]:
+def rows(graph: Graph, flags: Flags | None = None) -> list[dict[str, Any]]:
     out = []
     for layer in graph.keras_layers():  # Keras's order, so the table reads like model.summary()
         if graph.is_sequential and layer.is_input:
             continue  # Keras's Sequential summary leaves the input out
-        params = layer.params
+        params = layer.params if flags is None else layer_split(layer, flags, (layer.name,))
         out.append(
             {
                 "name": layer.name,
@@ -55,20 +57,28 @@ def rows(graph: Graph) -> list[dict[str, Any]]:
     return out
 
 
-def summary_json(graph: Graph) -> dict[str, Any]:
-    total = graph.params
+def totals(graph: Graph, flags: Flags | None) -> Params | None:
+    return graph.params if flags is None else split(graph, flags)
+
+
+def summary_json(
+    graph: Graph, flags: Flags | None = None, phase: str | None = None
+) -> dict[str, Any]:
+    """The summary; with `flags`, the trainable split in training phase `phase`."""
+    total = totals(graph, flags)
     return {
         "model": graph.name,
+        **({"phase": phase} if phase is not None else {}),
         "class": "Sequential" if graph.is_sequential else "Functional",
-        "layers": rows(graph),
+        "layers": rows(graph, flags),
         "total_params": None if total is None else total.total,
         "trainable_params": None if total is None else total.trainable,
         "non_trainable_params": None if total is None else total.non_trainable,
     }
 
 
-def render_summary(graph: Graph) -> str:
-    data = summary_json(graph)
+def render_summary(graph: Graph, flags: Flags | None = None, phase: str | None = None) -> str:
+    data = summary_json(graph, flags, phase)
     functional = data["class"] == "Functional"
     headers = ["Layer (type)", "Output Shape", "Param #"] + (["Connected to"] if functional else [])
     table = []
@@ -95,7 +105,7 @@ def render_summary(graph: Graph) -> str:
         return left + mid.join(fill * (w + 2) for w in widths) + end
 
     out = [
-        f'Model: "{graph.name}"',
+        f'Model: "{graph.name}"' + (f" in phase {phase}" if phase is not None else ""),
         rule("┏", "┳", "┓", "━"),
         line(headers, "┃", "┃", "┃"),
         rule("┡", "╇", "┩", "━"),
@@ -105,7 +115,7 @@ def render_summary(graph: Graph) -> str:
         if functional and i < len(table) - 1:
             out.append(rule("├", "┼", "┤", "─"))
     out.append(rule("└", "┴", "┘", "─"))
-    total = graph.params
+    total = totals(graph, flags)
     if total is None:
         known = sum(r["params"] or 0 for r in data["layers"])
         out.append(f" Total params: at least {known:,} (some layers are not statically checked)")

@@ -46,6 +46,16 @@ class Tracker:
     interrupted: bool = False
     steps: int | None = None
     last_batch: int = -1
+    backup: Any = None  # the run's BackupAndRestore, when kspec keeps one
+    restore: bool = True  # only the first fit of a process restores the backup (a resume)
+
+    def checkpoint(self, epochs: int) -> None:
+        """Save the backup now, as after epoch `epochs`: between two phases, the weights a fit
+        ended with (restored best weights, say) and the next phase's optimizer are where a
+        resume starts."""
+        if self.backup is not None and self.backup.model is not None:
+            self.backup._current_epoch = epochs
+            self.backup._save_model()
 
     def partial_epoch(self) -> bool:
         """Keras ends an interrupted epoch as if complete; it is not, unless its last batch ran."""
@@ -86,13 +96,26 @@ def make_tracker(run_dir: Path, records: list[dict[str, Any]], *, with_backup: b
             if not tracker.partial_epoch():
                 super().on_epoch_end(epoch, logs)
 
+        def on_train_begin(self, logs: Any = None) -> None:
+            if not tracker.restore:  # a later phase: the weights in memory are the latest
+                return
+            tracker.restore = False
+            try:
+                super().on_train_begin(logs)
+            except ValueError as e:
+                # Saved before a phase recompiled with another optimizer: the model's weights
+                # have loaded, the optimizer starts afresh as the phase would have.
+                if "could not be loaded" not in str(e):
+                    raise
+                meta = rundir.read_json(run_dir / rundir.BACKUP_DIR / "training_metadata.json")
+                self.model._initial_epoch = int(meta["epoch"])
+
     tracker.callbacks.append(EpochWriter())
     if with_backup:
-        tracker.callbacks.append(
-            Backup(
-                str(run_dir / rundir.BACKUP_DIR), double_checkpoint=True, delete_checkpoint=False
-            )
+        tracker.backup = Backup(
+            str(run_dir / rundir.BACKUP_DIR), double_checkpoint=True, delete_checkpoint=False
         )
+        tracker.callbacks.append(tracker.backup)
     return tracker
 
 

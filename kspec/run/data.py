@@ -18,7 +18,7 @@ import numpy as np
 from kspec.catalog import KerasObject, LayerSpec
 from kspec.catalog.shapes import show
 from kspec.check.graph import Setting
-from kspec.check.settings import DataOptions, Port, Signature, signature_of_graph
+from kspec.check.settings import DataOptions, Port, Signature, feed_dtype, signature_of_graph
 from kspec.diagnostics import suggest
 from kspec.run.request import Loaded, Part, Request
 from kspec.run.sources import load
@@ -312,8 +312,9 @@ def _converter(signature: Signature, scale: float | None) -> Any:
     single_x, single_y = len(signature.inputs) == 1, len(signature.outputs) == 1
 
     def to_input(value: Any, port: Port) -> Any:
-        floating = not port.dtype.startswith(("int", "uint", "bool", "string"))
-        value = tf.cast(value, "float32" if floating else port.dtype)
+        dtype = feed_dtype(port.dtype)
+        floating = dtype == "float32"
+        value = tf.cast(value, dtype)
         if floating and scale is not None:
             value = value * scale
         if fits(port.shape, tuple(value.shape[1:])) == "reshape":

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from kspec.check.graph import Checked, Setting
-from kspec.check.settings import Signature
+from kspec.check.settings import Signature, feed_dtype
 from kspec.diagnostics import Diagnostic, KspecError
 from kspec.run import rundir
 from kspec.run.data import check_fits, fits, load_data, pipeline, signature_of_model
@@ -207,8 +207,9 @@ def _inputs(path: Path, signature: Signature, scale: float | None) -> Any:
             )
         value = arrays[port.name]
         check_fits(port, tuple(value.shape[1:]), req)
-        floating = not port.dtype.startswith(("int", "uint", "bool"))
-        value = value.astype(np.float32 if floating else port.dtype)
+        dtype = feed_dtype(port.dtype)
+        floating = dtype == "float32"
+        value = value.astype(str if dtype == "string" else dtype)  # NumPy spells strings str
         if floating and scale is not None:
             value = value * np.float32(scale)
         if fits(port.shape, tuple(value.shape[1:])) == "reshape":

@@ -66,8 +66,11 @@ FONT: dict[str, tuple[int, ...]] = {
 }
 
 
-def curves_png(history: Mapping[str, Sequence[float | None]]) -> bytes:
-    """One panel per metric (`loss`, `accuracy`, ...), training in blue and validation in orange."""
+def curves_png(
+    history: Mapping[str, Sequence[float | None]], boundaries: Sequence[int] = ()
+) -> bytes:
+    """One panel per metric (`loss`, `accuracy`, ...), training in blue and validation in orange;
+    a dashed line after each epoch in `boundaries`, where a training phase ended."""
     names = [k for k in history if k != "epoch" and not k.startswith("val_")]
     names += [k for k in history if k.startswith("val_") and k[4:] not in history]  # val-only
     names = names or ["loss"]
@@ -79,7 +82,7 @@ def curves_png(history: Mapping[str, Sequence[float | None]]) -> bytes:
         series = [(history.get(name, []), TRAIN, "train")]
         if not name.startswith("val_") and f"val_{name}" in history:
             series.append((history[f"val_{name}"], VAL, "val"))
-        draw_panel(canvas[top : top + PANEL_H, left : left + PANEL_W], name, series)
+        draw_panel(canvas[top : top + PANEL_H, left : left + PANEL_W], name, series, boundaries)
     return encode_png(canvas)
 
 
@@ -87,6 +90,7 @@ def draw_panel(
     img: np.ndarray,
     title: str,
     series: list[tuple[Sequence[float | None], tuple[int, int, int], str]],
+    boundaries: Sequence[int] = (),
 ) -> None:
     height, width, _ = img.shape
     x0, x1, y0, y1 = LEFT, width - RIGHT, TOP, height - BOTTOM  # plot area, y grows downwards
@@ -108,6 +112,11 @@ def draw_panel(
         draw_text(img, label, x0 - 6 - text_width(label), y - 3, INK)
     img[y0:y1, x0] = INK
     img[y1, x0:x1] = INK
+    for after in boundaries:  # between epoch `after` and the next: a dashed vertical line
+        if 0 < after < n:
+            x = round(to_px(after, low)[0] + to_px(after + 1, low)[0]) // 2
+            for y in range(y0, y1, 6):
+                img[y : min(y + 3, y1), x] = INK
     for epoch in sorted({1, n} if n else set()):
         x = round(to_px(epoch, low)[0])
         img[y1 : y1 + 4, x] = INK

@@ -184,6 +184,8 @@ def load_synthetic(req: Request) -> Loaded:
             x[port.name] = rng.integers(0, port.vocab or classes or 2, (n, *shape)).astype(
                 port.dtype
             )
+        elif port.dtype == "string":  # words w0, w1, ... for lookups and text layers
+            x[port.name] = np.char.add("w", rng.integers(0, classes or 2, (n, *shape)).astype(str))
         else:
             x[port.name] = rng.standard_normal((n, *shape)).astype(np.float32)
     for port in req.signature.outputs:

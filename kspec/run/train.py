@@ -19,7 +19,7 @@ from typing import Any
 
 from kspec.catalog import KerasObject
 from kspec.check.graph import Checked, Graph, Setting
-from kspec.check.settings import TrainSettings
+from kspec.check.settings import TrainSettings, stages
 from kspec.codes import Code
 from kspec.diagnostics import Diagnostic, KspecError
 from kspec.run import rundir
@@ -83,7 +83,8 @@ def run(checked: Checked, options: RunOptions) -> RunResult:
                 "overrides": options.overrides,
                 "workdir": str(options.workdir or Path.cwd()),
                 "model": graph.name,
-                "epochs": settings.epochs,
+                "epochs": sum(stage.epochs for stage in stages(checked, graph, settings)),
+                "main_epochs": settings.epochs,
                 "spec_text": checked.sources[checked.path].text,
             },
         )
@@ -116,7 +117,7 @@ def resume(run_dir: Path, options: RunOptions) -> RunResult:
     checked, _ = check_text(info["spec_text"], info["spec_path"], info["overrides"])
     assert checked is not None
     graph = checked.model(info["model"])
-    settings = TrainSettings.of(checked.train, info["epochs"])
+    settings = TrainSettings.of(checked.train, info.get("main_epochs", info["epochs"]))
     options.workdir = Path(info["workdir"])
     options.overrides = info["overrides"]
     notes: list[str] = []
@@ -124,7 +125,7 @@ def resume(run_dir: Path, options: RunOptions) -> RunResult:
         data = _load(checked, graph, settings, options)
         start = backup_epoch(run_dir)
         records = rundir.read_history(run_dir)[:start]
-        _note(options, notes, f"resuming {run_dir} at epoch {start + 1} of {settings.epochs}")
+        _note(options, notes, f"resuming {run_dir} at epoch {start + 1} of {info['epochs']}")
         return _train(checked, graph, data, run_dir, settings, strategy, options, notes, records)
 
 
@@ -204,41 +205,75 @@ def _train(
     records: list[dict[str, Any]],
 ) -> RunResult:
     from kspec.keras.build import build_checked
+    from kspec.keras.freeze import apply_flags
 
     with strategy.scope():
         model = build_checked(checked, graph.name)
-        model.compile(
-            **compile_args(settings, checked),
-            jit_compile=settings.jit_compile,
-            steps_per_execution=settings.steps_per_execution,
-        )
+        if "initial_weights" in settings.fields:  # a resume's backup, if any, replaces these
+            _initial_weights(model, checked, settings.fields["initial_weights"], options)
     # Workers of a multi-worker run must shuffle alike: each reads its shard of one order.
     seed = settings.seed if settings.seed is not None else (
         0 if settings.distribute == "multi_worker" else None)  # fmt: skip
     augment = augmenter(data.options.augment, data.signature)
-    batch = settings.batch_size
-    train_ds = pipeline(data.train, data.signature, data.options, batch, training=True, seed=seed,
-                        augment=augment)  # fmt: skip
-    val_ds = None
-    if data.validation is not None:
-        val_ds = pipeline(data.validation, data.signature, data.options, batch, training=False)
-    callbacks = _list(settings.fields.get("callbacks"))
-    user = [user_callback(c, run_dir) for c in callbacks]
-    own_backup = any(isinstance(c, KerasObject) and c.name == "BackupAndRestore" for c in callbacks)
+    every = [
+        c
+        for stage in stages(checked, graph, settings)
+        for c in _list(stage.settings.fields.get("callbacks"))
+    ]
+    own_backup = any(isinstance(c, KerasObject) and c.name == "BackupAndRestore" for c in every)
     tracker = make_tracker(run_dir, records, with_backup=not own_backup)
+    log = list(rundir.read_json(run_dir / rundir.RUN_FILE).get("phases", []))
     started = time.time()
-    with catch_sigint(model, tracker):
-        try:
-            model.fit(
-                train_ds,
-                validation_data=val_ds,
-                epochs=settings.epochs,
-                shuffle=False,
-                verbose=0 if options.quiet else 1,
-                callbacks=[*user, *tracker.callbacks],
+    val_ds = None
+    for i, stage in enumerate(stages(checked, graph, settings)):
+        done = len(tracker.records)
+        if i == len(log):  # the run folder records where each phase starts
+            log.append(
+                {"phase": stage.name or "main", "first_epoch": done + 1, "epochs": stage.epochs}
             )
-        except KeyboardInterrupt:  # a second Ctrl-C: stop now, still keep what was trained
-            tracker.interrupted = True
+            _update_info(run_dir, phases=log)
+        end = log[i]["first_epoch"] - 1 + stage.epochs
+        if done >= end or i + 1 < len(log):
+            continue  # finished (or stopped early) before a resume
+        if i > 0:
+            _note(options, notes, f"phase {stage.name}: epochs {done + 1} to {end}")
+        apply_flags(model, stage.flags)
+        with strategy.scope():  # a new phase recompiles: the optimizer sees the new trainable set
+            model.compile(
+                **compile_args(stage.settings, checked),
+                jit_compile=stage.settings.jit_compile,
+                steps_per_execution=stage.settings.steps_per_execution,
+            )
+            if not tracker.restore:  # a phase after one this process trained: back it up now,
+                model.optimizer.build(model.trainable_variables)  # with the new optimizer
+                tracker.checkpoint(done)
+        batch = stage.settings.batch_size
+        train_ds = pipeline(data.train, data.signature, data.options, batch, training=True,
+                            seed=seed, augment=augment)  # fmt: skip
+        val_ds = None
+        if data.validation is not None:
+            val_ds = pipeline(data.validation, data.signature, data.options, batch, training=False)
+        user = [user_callback(c, run_dir) for c in _list(stage.settings.fields.get("callbacks"))]
+        with catch_sigint(model, tracker):
+            try:
+                model.fit(
+                    train_ds,
+                    validation_data=val_ds,
+                    initial_epoch=done,
+                    epochs=end,
+                    shuffle=False,
+                    verbose=0 if options.quiet else 1,
+                    callbacks=[*user, *tracker.callbacks],
+                )
+            except KeyboardInterrupt:  # a second Ctrl-C: stop now, still keep what was trained
+                tracker.interrupted = True
+        if tracker.interrupted:
+            break
+    settings = stage.settings
+    if val_ds is None and data.validation is not None:  # resumed with every epoch already done
+        val_ds = pipeline(
+            data.validation, data.signature, data.options, settings.batch_size, training=False
+        )
     interrupted = tracker.interrupted
     rundir.atomic_save(run_dir / "model.keras", model.save, suffix=".keras")
     metrics = _final_metrics(model, data, settings, val_ds, tracker.records, interrupted)
@@ -246,7 +281,8 @@ def _train(
     history = rundir.history_table(tracker.records)
     from kspec.run.plot import curves_png
 
-    rundir.atomic_write(run_dir / "curves.png", curves_png(history))
+    boundaries = [p["first_epoch"] - 1 for p in log[1:]]
+    rundir.atomic_write(run_dir / "curves.png", curves_png(history, boundaries))
     info = rundir.read_json(run_dir / rundir.RUN_FILE)
     done = len(tracker.records)
     status = "interrupted" if interrupted else "completed"
@@ -261,6 +297,20 @@ def _train(
     if status == "completed":
         shutil.rmtree(run_dir / rundir.BACKUP_DIR, ignore_errors=True)
     return RunResult(model, history, run_dir, metrics, done, interrupted, notes)
+
+
+def _initial_weights(model: Any, checked: Checked, setting: Setting, options: RunOptions) -> None:
+    from kspec.keras.weights import load_initial_weights
+
+    from_file = setting.span.path == checked.path  # else --set: relative to where kspec runs
+    base = Path(checked.path).resolve().parent if from_file else (options.workdir or Path.cwd())
+    load_initial_weights(model, base / str(setting.value), setting.span, checked.sources)
+
+
+def _update_info(run_dir: Path, **fields: Any) -> None:
+    info = rundir.read_json(run_dir / rundir.RUN_FILE)
+    info.update(fields)
+    rundir.write_json(run_dir / rundir.RUN_FILE, info)
 
 
 def _final_metrics(model: Any, data: Data, settings: TrainSettings, val_ds: Any,

@@ -23,7 +23,7 @@ from kspec.syntax.parse import parse
 from kspec.syntax.printer import INDENT, Line, Node, Owner, Printer
 
 Key: TypeAlias = tuple[int, int]  # (id of an IR node, part)
-Compound: TypeAlias = ir.Model | ir.Block | ir.Section | ir.ForLoop | ir.IfElse
+Compound: TypeAlias = ir.Model | ir.Block | ir.Section | ir.Phase | ir.ForLoop | ir.IfElse
 
 
 @dataclass(frozen=True)
@@ -91,13 +91,15 @@ class Text:
         return any(not self.lines[n - 1].strip() for n in range(after + 1, before))
 
 
-def _body_of(node: Owner) -> tuple[ir.Stmt | ir.Field | ir.Item, ...]:
+def _body_of(node: Owner) -> tuple[ir.Stmt | ir.Field | ir.Phase | ir.Item, ...]:
     match node:
         case ir.Spec(items):
             return items
         case ir.Model(body=body) | ir.Block(body=body) | ir.ForLoop(body=body):
             return body
-        case ir.Section(fields=fields):
+        case ir.Section(fields=fields, phases=phases):
+            return (*fields, *phases)
+        case ir.Phase(fields=fields):
             return fields
         case ir.IfElse(body=body, orelse=orelse):
             return body + orelse
@@ -123,7 +125,7 @@ class Placer:
                 return self.source.next_char(s.end_line, s.end_column, "{")
             case ir.ForLoop(iterable=e) | ir.IfElse(test=e):
                 return self.source.next_char(e.span.end_line, e.span.end_column, "{")
-            case ir.Section(span=s):
+            case ir.Section(span=s) | ir.Phase(span=s):
                 return self.source.next_char(s.line, s.column, "{")
         raise AssertionError(f"{type(node).__name__} has no body")
 
@@ -136,7 +138,9 @@ class Placer:
         """Hang `c` in the body `nodes` of `owner`, the innermost body that holds it."""
         for n in nodes:
             if n.span.line <= c.line <= n.span.end_line:
-                if isinstance(n, ir.Model | ir.Block | ir.Section | ir.ForLoop | ir.IfElse):
+                if isinstance(
+                    n, ir.Model | ir.Block | ir.Section | ir.Phase | ir.ForLoop | ir.IfElse
+                ):
                     self.place_in(c, n)
                 else:
                     self.add(self.out.inner, id(n), c)

@@ -222,9 +222,20 @@ class Field:
 
 
 @dataclass(frozen=True, slots=True)
+class Phase:
+    """`phase NAME { ... }` at the end of train: a later stage of training with its own fields."""
+
+    name: str
+    fields: tuple[Field, ...]
+    span: Span = span_field()
+    name_span: Span = span_field()
+
+
+@dataclass(frozen=True, slots=True)
 class Section:
     kind: str  # "data" or "train"
     fields: tuple[Field, ...]
+    phases: tuple[Phase, ...] = ()  # train only, in order
     span: Span = span_field()
 
 

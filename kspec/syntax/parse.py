@@ -252,7 +252,13 @@ class ToIR:
         return ir.Param(str(c[0]), c[1], span=self.sp(meta))
 
     def section(self, meta: Meta, c: list[Any]) -> ir.Section:
-        return ir.Section(str(c[0]), tuple(f for f in c[1:] if f is not None), span=self.sp(meta))
+        fields = tuple(f for f in c[1:] if isinstance(f, ir.Field))
+        phases = tuple(f for f in c[1:] if isinstance(f, ir.Phase))
+        return ir.Section(str(c[0]), fields, phases, span=self.sp(meta))
+
+    def phase(self, meta: Meta, c: list[Any]) -> ir.Phase:
+        fields = tuple(f for f in c[1:] if f is not None)
+        return ir.Phase(str(c[0]), fields, span=self.sp(meta), name_span=span_of(c[0], self.path))
 
     def field(self, meta: Meta, c: list[Any]) -> ir.Field:
         return ir.Field(str(c[0]), c[1], span=self.sp(meta))
@@ -338,6 +344,24 @@ class ToIR:
 
     def attr(self, meta: Meta, c: list[Any]) -> ir.Attr:
         return ir.Attr(c[0], str(c[1]), span=self.sp(meta))
+
+    def method_call(self, meta: Meta, c: list[Any]) -> ir.Call:
+        """`ops.sum(x)`, `ops.nn.relu6(x)`: a call of a dotted name (the checker resolves it)."""
+        obj, name, _lpar, *args = c
+        parts = [str(name)]
+        while isinstance(obj, ir.Attr):
+            parts.append(obj.name)
+            obj = obj.obj
+        dotted = isinstance(obj, ir.Name)
+        func = ".".join([obj.id, *reversed(parts)]) if isinstance(obj, ir.Name) else "." + str(name)
+        start = obj.span if dotted else span_of(name, self.path)
+        end = span_of(name, self.path)
+        return ir.Call(
+            func,
+            tuple(a for a in args if a is not None),
+            span=self.sp(meta),
+            func_span=Span(start.line, start.column, end.end_line, end.end_column, self.path),
+        )
 
     def name(self, meta: Meta, c: list[Any]) -> ir.Name:
         return ir.Name(str(c[0]), span=self.sp(meta))

@@ -24,8 +24,8 @@ from kspec.syntax.layout import (
 
 __all__ = ["INDENT", "WIDTH", "Line", "Node", "Owner", "Printer", "print_expr", "print_spec"]
 
-Node: TypeAlias = ir.Stmt | ir.Item | ir.Field
-Owner: TypeAlias = ir.Model | ir.Block | ir.Section | ir.ForLoop | ir.IfElse | ir.Spec
+Node: TypeAlias = ir.Stmt | ir.Item | ir.Field | ir.Phase
+Owner: TypeAlias = ir.Model | ir.Block | ir.Section | ir.Phase | ir.ForLoop | ir.IfElse | ir.Spec
 
 
 def print_spec(spec: ir.Spec) -> str:
@@ -45,6 +45,8 @@ class Printer(ExprLayout):
         """Whether a blank line separates `node` from the statement or item before it."""
         if prev is None:
             return False
+        if isinstance(node, ir.Phase):
+            return True
         if isinstance(owner, ir.Spec):
             one_liners = (ir.Const, ir.Import, ir.Use)
             return not (isinstance(node, one_liners) and isinstance(prev, one_liners))
@@ -99,8 +101,10 @@ class Printer(ExprLayout):
                 parts = [self.param(p) for p in params]
                 head = self.container(f"block {name}(", 0, parts, ")", 0, len(" {"), node)
                 return self.compound(node, head, body, 0)
-            case ir.Section(kind, fields):
-                return self.compound(node, [Line(kind)], fields, 0)
+            case ir.Section(kind, fields, phases):
+                return self.compound(node, [Line(kind)], (*fields, *phases), 0)
+            case ir.Phase(name, fields):
+                return self.compound(node, [Line(f"{pad}phase {name}")], fields, indent)
             case ir.Const(name, value) | ir.Field(name, value):
                 return self.emit(node, self.place(f"{pad}{name} = ", value), indent)
             case ir.Import(path):
