@@ -457,6 +457,23 @@ def _write_or_print(path: str | None, text: str) -> None:
     print(f"wrote {path}", file=sys.stderr)
 
 
+# -- lsp -------------------------------------------------------------------------------
+def _configure_lsp(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--stdio", action="store_true", help="talk over stdin/stdout (the default)")
+
+
+def cmd_lsp(args: argparse.Namespace) -> int:
+    try:
+        from kspec.lsp.server import main as serve
+    except ImportError as e:
+        raise UsageError(
+            f"the language server needs the editor extra ({e.name} is missing): "
+            "pip install 'kspec[editor]'"
+        ) from None
+    serve()
+    return 0
+
+
 # -- plumbing ----------------------------------------------------------------------------
 def _read(path: str) -> str:
     try:
@@ -540,6 +557,12 @@ COMMANDS: dict[str, tuple[str, str, Configure, Command]] = {
         "example:\n  kspec import model.keras -o model.kspec",
         _configure_import,
         cmd_import,
+    ),
+    "lsp": (
+        "run the language server for editors over stdio: diagnostics, shapes inline, hover, ...",
+        "example:\n  kspec lsp   (started by the editor; see docs/editors.md)",
+        _configure_lsp,
+        cmd_lsp,
     ),
 }
 

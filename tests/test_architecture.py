@@ -146,6 +146,8 @@ def test_only_the_builder_and_the_runtime_import_keras() -> None:
         "kspec.check.graph",
         "kspec.interop.importer",
         "kspec.codegen.generate",
+        "kspec.lsp.server",
+        "kspec.report.lexer",
     ],
 )
 def test_the_front_end_never_reaches_tensorflow(front: str) -> None:

@@ -97,6 +97,25 @@ class Call:
 
 
 @dataclass(eq=False)
+class BlockUse:
+    """One block instance: its call site and result, for editors' inline shapes and hovers."""
+
+    span: Span
+    outputs: list[Tensor]
+    path: tuple[str, ...]  # the block_path its layers carry
+
+
+@dataclass(eq=False)
+class Binding:
+    """A name bound in a model or block body, with the value it got there, for editors' hovers."""
+
+    name: str
+    span: Span  # the statement that binds it
+    value: Any  # a Tensor, a list of them, a shared layer or a local constant
+    path: tuple[str, ...]  # the block instance it was bound in; () in the model itself
+
+
+@dataclass(eq=False)
 class Graph:
     """A checked model."""
 
@@ -110,6 +129,8 @@ class Graph:
     complete: bool = True  # False when errors left parts of it unchecked
     # `layer base = encoder`: names a model step is known by besides its own (selectors use it)
     step_names: dict[str, str] = field(default_factory=dict)
+    block_uses: list[BlockUse] = field(default_factory=list)
+    bindings: list[Binding] = field(default_factory=list)
 
     @property
     def params(self) -> Params | None:

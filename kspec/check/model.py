@@ -21,7 +21,7 @@ from kspec.catalog.ops_shape import Split
 from kspec.catalog.shapes import show
 from kspec.check import ops as check_ops
 from kspec.check.evaluate import POISON, Evaluator, Scope, Skip, _arg_span, spec_text
-from kspec.check.graph import Call, Graph, Layer, Tensor
+from kspec.check.graph import Binding, BlockUse, Call, Graph, Layer, Tensor
 from kspec.check.naming import AutoNames, Instances, prefixed, to_snake_case
 from kspec.check.values import (
     BlockRef,
@@ -148,6 +148,7 @@ class ModelChecker(Evaluator):
                     name, step.spec, s.span, trainable=step.trainable, options=step.options
                 )
                 self.bound_at[name] = (self.scope.locals[name], s.span)
+                self.record(name, self.scope.locals[name], s.span)
             case ir.ForLoop(targets, iterable, body):
                 items = self.eval(iterable)
                 if isinstance(items, dict):
@@ -189,6 +190,7 @@ class ModelChecker(Evaluator):
         if len(targets) == 1:
             self.scope.locals[targets[0]] = result
             self.bound_at[targets[0]] = (result, s.span)
+            self.record(targets[0], result, s.span)
             if is_tensors(result):
                 self.current = result
                 _label(result, targets[0])
@@ -210,10 +212,14 @@ class ModelChecker(Evaluator):
         for name, item in zip(targets, result, strict=True):
             self.scope.locals[name] = item
             self.bound_at[name] = (item, s.span)
+            self.record(name, item, s.span)
             if isinstance(item, Tensor):
                 _label(item, name)
         if is_tensors(result):
             self.current = result[0]
+
+    def record(self, name: str, value: Any, span: Span) -> None:
+        self.graph.bindings.append(Binding(name, span, value, self.block_path))
 
     def bind_loop(self, targets: tuple[str, ...], item: Any, s: ir.ForLoop) -> None:
         if len(targets) == 1:
@@ -238,6 +244,7 @@ class ModelChecker(Evaluator):
             if s.shape is not None:
                 self.check_declared_shape(tensor, self.input_shape(s), s)
             self.scope.locals[s.name] = tensor
+            self.record(s.name, tensor, s.span)
             self.current = tensor
             return
         if s.shape is None:
@@ -274,6 +281,7 @@ class ModelChecker(Evaluator):
         self.graph.inputs.append(tensor)
         self.scope.locals[s.name] = tensor
         self.bound_at[s.name] = (tensor, s.span)
+        self.record(s.name, tensor, s.span)
         self.current = tensor if len(self.graph.inputs) == 1 else None
 
     def input_shape(self, s: ir.Input) -> tuple[int | None, ...]:
@@ -709,11 +717,9 @@ class ModelChecker(Evaluator):
         if not outputs:
             raise self.error(f"block {block.name} produces no tensor", ref.span, "no-output")
         child.warn_unused(block_inputs=True)
-        return (
-            outputs[0]
-            if len(outputs) == 1
-            else [t for o in outputs for t in (o if isinstance(o, list) else [o])]
-        )
+        flat = [t for o in outputs for t in (o if isinstance(o, list) else [o])]
+        self.graph.block_uses.append(BlockUse(span, flat, child.block_path))
+        return outputs[0] if len(outputs) == 1 else flat
 
     def call_model(
         self,

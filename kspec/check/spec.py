@@ -100,10 +100,15 @@ class SpecChecker:
 
     # -- files and imports ------------------------------------------------------------
     def load(
-        self, text: str, path: str, stack: tuple[str, ...], overrides: list[Override]
+        self,
+        text: str,
+        path: str,
+        stack: tuple[str, ...],
+        overrides: list[Override],
+        parsed: ir.Spec | None = None,
     ) -> FileScope:
         self.diags.sources[path] = Source(path, text)
-        spec = parse(text, path)
+        spec = parse(text, path) if parsed is None else parsed  # the editor reparses in part
         scope = FileScope(path, spec)
         self.files[path] = scope
         g = scope.globals
@@ -378,20 +383,29 @@ def check_text(
     overrides: list[str] | dict[str, Any] | None = None,
     *,
     raise_errors: bool = True,
+    parsed: ir.Spec | None = None,
 ) -> tuple[Checked | None, Diagnostics]:
-    """Check a spec; returns the Checked result and all diagnostics (warnings included)."""
+    """Check a spec; returns the Checked result and all diagnostics (warnings included).
+
+    `parsed` is `text`'s IR when the caller has it (the language server reparses edits in part).
+    """
     with paused_gc():  # a big spec's graph makes every collection walk more (PERF-NOTES.md)
-        return _check_text(text, path, overrides, raise_errors=raise_errors)
+        return _check_text(text, path, overrides, raise_errors=raise_errors, parsed=parsed)
 
 
 def _check_text(
-    text: str, path: str, overrides: list[str] | dict[str, Any] | None, *, raise_errors: bool
+    text: str,
+    path: str,
+    overrides: list[str] | dict[str, Any] | None,
+    *,
+    raise_errors: bool,
+    parsed: ir.Spec | None = None,
 ) -> tuple[Checked | None, Diagnostics]:
     diags = Diagnostics()
     sc = SpecChecker(diags)
     ovs = parse_overrides(overrides or [], diags)
     try:
-        scope = sc.load(text, path, (), ovs)
+        scope = sc.load(text, path, (), ovs, parsed)
     except KspecError as e:
         diags.sources.update(e.sources)
         for d in e.diagnostics:

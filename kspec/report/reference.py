@@ -48,7 +48,8 @@ def _param(p: Param) -> str:
     return f"`{text}`" + (f" ({', '.join(rules)})" if rules else "")
 
 
-def _layer(cls: type[LayerSpec]) -> list[str]:
+def layer_entry(cls: type[LayerSpec]) -> list[str]:
+    """A layer's reference entry (also the editor's hover text)."""
     name = cls.layer_name()
     aliases = sorted(a for a, t in ALIASES.items() if t == name)
     doc = (cls.__doc__ or "").strip().splitlines()[0]
@@ -95,11 +96,11 @@ def render() -> str:
         if family in by_family:
             out += [f"## {title}", ""]
             for cls in sorted(by_family.pop(family), key=lambda c: c.layer_name()):
-                out += _layer(cls)
+                out += layer_entry(cls)
     for family, rest in sorted(by_family.items()):
         out += [f"## {family}", ""]
         for cls in sorted(rest, key=lambda c: c.layer_name()):
-            out += _layer(cls)
+            out += layer_entry(cls)
     out += _applications()
     out += [
         "## data and train",
