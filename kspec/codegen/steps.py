@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kspec.catalog import GenericLayer, LayerSpec
+from kspec.catalog.base import CALL_OPTIONS, STEP_ARGUMENTS
 from kspec.check.evaluate import Scope, block_scope
 from kspec.check.graph import Call, Graph, Tensor
 from kspec.check.naming import Instances
@@ -95,9 +96,9 @@ class Steps:
             call = self.next_call()
             if call.layer.spec != step.spec:
                 raise Unstructured("the graph's layer is not this shared layer")
-            if id(step) not in self.shared:
+            if id(step.layer) not in self.shared:
                 raise Unstructured("a shared layer from another body")
-            var, ctor, run, decl, decl_expr, line, where = self.shared[id(step)]
+            var, ctor, run, decl, decl_expr, line, where = self.shared[id(step.layer)]
             if run.prefix != f.prefix:
                 raise Unstructured("a shared layer used outside the body that declares it")
             if call.node_index == 0:
@@ -289,7 +290,8 @@ class Steps:
             if a.name is None
             else f"{names.var(a.name)}={self.translate(a.value)}"
             for a in (call.args if call else ())
-            if a.name != "name"
+            # trainable= and training= reach the block's layers through the checked graph
+            if a.name not in ("name", *STEP_ARGUMENTS, *CALL_OPTIONS)
         ]
         if caller.sequential is not None:
             pieces = [f"{fn.name}(", ", ".join([caller.sequential, *args]), ", name=", hole, ")"]
