@@ -92,6 +92,7 @@ Code = Literal[
     "bad-output",
     "missing-graphviz",
     "graphviz-failed",
+    "write-error",
 ]
 
 DESCRIPTIONS: dict[Code, str] = {
@@ -170,6 +171,8 @@ DESCRIPTIONS: dict[Code, str] = {
     "bad-output": "an output path whose format cannot be told from its extension",
     "missing-graphviz": "writing an image needs Graphviz's `dot`, which is not installed",
     "graphviz-failed": "Graphviz's `dot` failed",
+    "write-error": "an output file cannot be written (disk full, read-only, no permission); "
+    "the old file is kept",
 }
 
 assert set(get_args(Code)) == set(DESCRIPTIONS), "kspec/codes.py: Code and DESCRIPTIONS differ"
