@@ -148,7 +148,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
     _print_warnings(diags.warnings, diags.sources, args.format)
     if args.phase is not None:
         return _phase_summary(checked, args)
-    if args.model is not None:
+    if args.model is not None or not checked.models:  # no model at all: Checked.model says so
         graphs = [_model(checked, args.model)]
     else:
         graphs = list(checked.models.values())
