@@ -343,3 +343,26 @@ def test_a_read_only_folder_is_a_diagnostic(
         assert f"cannot write {out}: Read-only file system" in err
         assert "help: the file system is read-only" in err
         assert out.read_text() == old
+
+
+@pytest.mark.slow  # imports TensorFlow
+def test_disk_full_during_predict_keeps_the_old_predictions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import keras
+    import numpy as np
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    model.save(tmp_path / "m.keras")
+    np.save(tmp_path / "x.npy", np.zeros((3, 4), np.float32))
+    out = tmp_path / "out.npy"
+    out.write_text(OLD)
+    argv = ["predict", str(tmp_path / "m.keras"), str(tmp_path / "x.npy"), "-o", str(out)]
+    _fail_after(monkeypatch, "fsync", errno.ENOSPC)
+    status = main(argv)
+    monkeypatch.undo()
+    err = capsys.readouterr().err
+    assert status == EXIT_SPEC, err
+    assert f"cannot write {out}: No space left on device" in err
+    assert out.read_text() == OLD and _leftovers(tmp_path) == []
+    assert main(argv) == EXIT_OK and np.load(out).shape == (3, 2)
