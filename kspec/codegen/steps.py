@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kspec.catalog import GenericLayer, LayerSpec
+from kspec.catalog.base import CALL_OPTIONS, STEP_ARGUMENTS
 from kspec.check.evaluate import Scope, block_scope
 from kspec.check.graph import Call, Graph, Tensor
 from kspec.check.naming import Instances
@@ -95,9 +96,9 @@ class Steps:
             call = self.next_call()
             if call.layer.spec != step.spec:
                 raise Unstructured("the graph's layer is not this shared layer")
-            if id(step) not in self.shared:
+            if id(step.layer) not in self.shared:
                 raise Unstructured("a shared layer from another body")
-            var, ctor, run, decl, decl_expr, line, where = self.shared[id(step)]
+            var, ctor, run, decl, decl_expr, line, where = self.shared[id(step.layer)]
             if run.prefix != f.prefix:
                 raise Unstructured("a shared layer used outside the body that declares it")
             if call.node_index == 0:
@@ -106,6 +107,12 @@ class Steps:
                 ctor.name.runs.append(Run(call.layer.name, run.prefix, run.index))
                 self.record_args(ctor, decl, decl_expr, call.layer.spec)
                 self.builder_args(ctor, call)
+                if self.items is not None and len(call.layer.calls) == 1 and where is f.into[-1]:
+                    # Made in the Sequential list, where the builder makes it: a seeded layer
+                    # before it (RandomFlip) draws its seed first, so the weights agree.
+                    where.remove(line)
+                    self.placed.add(id(line))
+                    return self.emit_call(call, [ctor], target)
                 if where is f.into[-1] and id(line) not in self.placed:
                     # Made where it is first used, as the Keras builder makes it: layers draw
                     # their initializers' seeds as they are made, so seeded weights agree.
@@ -289,7 +296,8 @@ class Steps:
             if a.name is None
             else f"{names.var(a.name)}={self.translate(a.value)}"
             for a in (call.args if call else ())
-            if a.name != "name"
+            # trainable= and training= reach the block's layers through the checked graph
+            if a.name not in ("name", *STEP_ARGUMENTS, *CALL_OPTIONS)
         ]
         if caller.sequential is not None:
             pieces = [f"{fn.name}(", ", ".join([caller.sequential, *args]), ", name=", hole, ")"]
