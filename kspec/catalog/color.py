@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kspec.catalog.base import integer, number, optional, param, register
+from kspec.catalog.base import integer, number, optional, pair, param, register
 from kspec.catalog.preprocessing import (
     DATA_FORMATS,
     Factor,
@@ -247,3 +247,18 @@ class Solarization(_ImageLayer):
     def validate(self) -> None:
         check_range("addition_factor", self.addition_factor, 0, 1)
         check_range("threshold_factor", self.threshold_factor, 0, 1)
+
+
+@register
+@dataclass(frozen=True, kw_only=True)
+class ContrastLimitedAdaptiveHistogramEqualization(_ImageLayer):
+    """Equalizes each tile's histogram (CLAHE), clipping it at `clip_limit`."""
+
+    keras_class = "keras.layers.ContrastLimitedAdaptiveHistogramEqualization"
+    positional = ("value_range", "clip_limit", "tile_grid_size", "data_format")
+    examples = (({}, IMAGE), ({"clip_limit": 2.0, "tile_grid_size": (4, 4)}, (16, 24, 1)))
+
+    value_range: tuple[float, float] = param((0, 255), convert=number_pair)
+    clip_limit: float = param(4.0, convert=number, minimum=0)
+    tile_grid_size: tuple[int, int] = param((8, 8), convert=pair)
+    data_format: str | None = param(None, choices=DATA_FORMATS)
