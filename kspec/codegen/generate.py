@@ -40,11 +40,13 @@ def codegen(
     text: str,
     path: str = "<string>",
     overrides: list[str] | dict[str, Any] | None = None,
+    imports: Any = None,
     **options: Any,
 ) -> str:
-    """The script for a spec's text; raises KspecError for a spec with errors."""
+    """The script for a spec's text; raises KspecError for a spec with errors. `imports`: where
+    its `import` lines read files (kspec/check/imports.py; by default the disk)."""
     opts = Options(**options)
-    context = template_context(text, path, overrides, **options)
+    context = template_context(text, path, overrides, imports, **options)
     template = MODEL_TEMPLATE if opts.only == "model" else SCRIPT_TEMPLATE
     script = render(context, template, opts.template_dir)
     # Imports are offered generously and kept when the script reads what they bind.
@@ -60,6 +62,7 @@ def template_context(
     text: str,
     path: str = "<string>",
     overrides: list[str] | dict[str, Any] | None = None,
+    imports: Any = None,
     **options: Any,
 ) -> dict[str, Any]:
     """What the templates receive (docs/codegen.md)."""
@@ -68,7 +71,7 @@ def template_context(
     opts = Options(**options)
     if opts.only not in (None, "model"):
         raise ValueError(f"only= takes 'model', got {opts.only!r}")
-    checked, _ = check_text(text, path, overrides)
+    checked, _ = check_text(text, path, overrides, imports=imports)
     assert checked is not None
     return build_context(checked, opts)
 

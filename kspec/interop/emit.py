@@ -58,6 +58,9 @@ class ModelNode:
         self.calls.append(call)
 
 
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # the grammar's NAME
+
+
 # -- names -------------------------------------------------------------------------------------
 class Names:
     """Identifiers for tensors, shared layers and models, unique and clear of symbols in use."""
@@ -229,7 +232,8 @@ class ModelWriter:
                 if named[0] not in (None, last.layer.name):
                     return set()
                 order.append(t)
-                if not plain or named[0] is None:  # `output chain`: the layer keeps its name
+                if not plain or named[0] is None or not _NAME.fullmatch(named[0]):
+                    # `output chain`: the layer keeps its name (a string, where not a NAME)
                     self.unnamed_outputs.add(t)
         return set(order) if order == [t for t, _ in outputs] else set()
 
