@@ -46,7 +46,7 @@ def read_text(path: str | Path, limit: int | None = None) -> str:
     with read_regular(path) as f:
         data = f.read(limit + 1)
     if len(data) > limit:
-        raise NotRegular(f"is larger than {limit // 2**20} MiB, the most kspec reads")
+        raise NotRegular(f"is larger than {size_text(limit)}, the most kspec reads")
     return data.decode("utf-8")
 
 
@@ -60,3 +60,7 @@ def _kind(mode: int) -> str:
     if stat.S_ISSOCK(mode):
         return "a socket"
     return "not a regular file"
+
+
+def size_text(n: int) -> str:
+    return f"{n >> 20} MiB" if n >= 2**20 else f"{n:,} bytes"

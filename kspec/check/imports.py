@@ -63,7 +63,7 @@ class DiskFiles:
             return Refused(
                 f"it {e}",
                 "import-refused",
-                help=f"an import names a .kspec file of at most {files.MAX_SPEC_BYTES >> 20} MiB",
+                help=f"an import names a .kspec file of at most {_limit()}",
             )
         except UnicodeDecodeError:
             return Refused("it is not UTF-8 text", "import-refused")
@@ -96,7 +96,9 @@ class ResolvedFiles:
         if not isinstance(text, str):
             return Refused(f"the resolver gave {type(text).__name__}, not text", "import-refused")
         if len(text) > files.MAX_SPEC_BYTES:
-            return Refused(f"it is larger than {files.MAX_SPEC_BYTES >> 20} MiB", "import-refused")
+            return Refused(
+                f"it is larger than {files.size_text(files.MAX_SPEC_BYTES)}", "import-refused"
+            )
         return text
 
 
@@ -115,6 +117,10 @@ class NoFiles:
         refused = self.find(key, "", True)
         assert isinstance(refused, Refused)
         return refused
+
+
+def _limit() -> str:
+    return files.size_text(files.MAX_SPEC_BYTES)
 
 
 def shown_path(path: str) -> str:

@@ -116,6 +116,17 @@ def _printable(text: str) -> str:
     return text if text.isprintable() else string_literal(text)[1:-1]
 
 
+def import_json(text: str | bytes, origin: str) -> str:
+    """The spec text for a model config's JSON text (what a .json model file holds)."""
+    try:
+        data = decode(text)
+    except DecodeError as e:
+        raise KspecError(
+            [Diagnostic("import-error", f"{origin} {e}", Span(0, 0, 0, 0, origin))]
+        ) from None
+    return config_to_text(data, origin)
+
+
 def from_keras_model(model: Any) -> str:
     """The spec text for a keras.Model (read through its config, as from a file)."""
     name = _printable(str(model.name))
@@ -133,6 +144,14 @@ def config_to_text(data: Any, origin: str) -> str:
         if notes.errors:
             raise notes.errors[0]
         text = print_spec(write_spec(models))
+    except RecursionError:  # values compared whole (Bidirectional's layers) nest too deep
+        raise KspecError(
+            [
+                Diagnostic(
+                    "import-error", f"{origin} nests values too deep", Span(0, 0, 0, 0, origin)
+                )
+            ]
+        ) from None
     except ValueError as e:  # the printer refuses a name that is not a NAME: a kspec bug
         raise KspecError([Diagnostic("cannot-import", str(e), Span(0, 0, 0, 0, origin))]) from None
     except ConfigError as e:
@@ -156,7 +175,7 @@ def config_to_text(data: Any, origin: str) -> str:
 def _bare_config(data: Field) -> Field:
     """A get_config() dict without the class wrapper around it."""
     cls = "Functional" if data.has("input_layers") else "Sequential"
-    return Field({"class_name": cls, "config": data.value}, "")
+    return Field({"class_name": cls, "config": data.value})
 
 
 def model_node(entry: Field, models: list[ModelNode], notes: Notes) -> ModelNode:
@@ -220,16 +239,18 @@ def _unique(names: list[str], field: Field) -> None:
     seen: set[str] = set()
     for i, n in enumerate(names):
         if n in seen:
-            Field(None, f"{field.path}[{i}]").fail(f"a second layer named '{n}'")
+            Field(None, field, i).fail(f"a second layer named '{n}'")
         seen.add(n)
 
 
 def sequential(name: str, config: Field, models: list[ModelNode], notes: Notes) -> ModelNode:
     model = ModelNode(name, sequential=True)
     entries = list(config["layers"].each()) if config.has("layers") else []
-    _unique([entry_name(e) for e in entries], config["layers"])
+    names = [entry_name(e) for e in entries]
+    _unique(names, config["layers"])
     if entries and entries[0]["class_name"].value == "InputLayer":
         model.inputs.append(_input(entries.pop(0)))
+        names.pop(0)
     elif config.has("build_input_shape"):
         shape = config["build_input_shape"]
         if not shape.as_list():
@@ -241,9 +262,9 @@ def sequential(name: str, config: Field, models: list[ModelNode], notes: Notes) 
             help="build it (call it on data or give it an Input) before saving",
         )
     prev = model.inputs[0].tensor
-    for entry in entries:
+    for entry, layer_name in zip(entries, names, strict=True):
         try:
-            layer = _layer(entry, models, notes)
+            layer = _layer(entry, models, notes, layer_name)
         except ConfigError as e:  # go on, to report every layer the spec cannot say
             notes.errors.append(e)
             continue
@@ -257,14 +278,13 @@ def sequential(name: str, config: Field, models: list[ModelNode], notes: Notes) 
     return model
 
 
-def _layer(entry: Field, models: list[ModelNode], notes: Notes) -> LayerNode:
-    name = entry_name(entry)
+def _layer(entry: Field, models: list[ModelNode], notes: Notes, name: str) -> LayerNode:
     if _is_model(entry):
         inner = model_node(entry, models, notes)
         return LayerNode(name, None, model=inner.name)
     if is_operation(entry):
         return LayerNode(name, op_spec(entry))
-    return LayerNode(name, layer_spec(entry, notes))
+    return LayerNode(name, layer_spec(entry, notes, name))
 
 
 def functional(name: str, config: Field, models: list[ModelNode], notes: Notes) -> ModelNode:
@@ -284,7 +304,7 @@ def functional(name: str, config: Field, models: list[ModelNode], notes: Notes) 
         if n in inputs:
             continue
         try:
-            layers[n] = _layer(e, models, notes)
+            layers[n] = _layer(e, models, notes, n)
             for k, node in enumerate(e["inbound_nodes"].each() if e.has("inbound_nodes") else []):
                 node.as_object()
                 nodes[f"{n}[{k}]"] = (n, k, node)

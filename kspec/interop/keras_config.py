@@ -9,6 +9,8 @@ Keras's own objects are listed below (tests/test_import.py checks them against K
 
 from __future__ import annotations
 
+import contextlib
+import json
 import keyword
 import math
 import struct
@@ -79,6 +81,9 @@ class Notes:
 
     items: list[str] = field(default_factory=list)
     errors: list[ConfigError] = field(default_factory=list)  # every item the spec cannot say
+    # A config already read (its JSON without the name) -> its catalog entry: a big model
+    # repeats a few layer configs thousands of times.
+    specs: dict[str, LayerSpec] = field(default_factory=dict)
 
 
 def tidy_float(x: float) -> float:
@@ -169,10 +174,10 @@ def entry_name(entry: Field, default: str | None = None) -> str:
     return default if default is not None else config["name"].name()
 
 
-def layer_class(entry: Field) -> str:
+def layer_class(entry: Field, layer_name: str | None = None) -> str:
     """The Keras class a serialized layer names, refusing code and classes outside Keras."""
     name = entry["class_name"].as_str()
-    layer_name = entry_name(entry)
+    layer_name = layer_name or entry_name(entry)
     if name in keras_names.REFUSED_LAYERS:
         raise ConfigError(
             f"layer '{layer_name}' is a {name}, which holds Python code; kspec "
@@ -194,18 +199,34 @@ def layer_class(entry: Field) -> str:
     return name
 
 
-def layer_spec(entry: Field | dict[str, Any], notes: Notes) -> LayerSpec:
+def layer_spec(
+    entry: Field | dict[str, Any], notes: Notes, layer_name: str | None = None
+) -> LayerSpec:
     """A serialized layer (`{"class_name", "config"}`) as a catalog entry or GenericLayer."""
     if not isinstance(entry, Field):
         entry = Field(entry)
-    name = layer_class(entry)
-    layer_name = entry_name(entry)
+    layer_name = layer_name or entry_name(entry)
+    name = layer_class(entry, layer_name)
     config = entry["config"]
     fields = dict(config.items())
-    for key in ("name", "vocabulary_size"):  # vocabulary_size: state Keras derives on loading
-        fields.pop(key, None)
+    for drop in ("name", "vocabulary_size"):  # vocabulary_size: state Keras derives on loading
+        fields.pop(drop, None)
     trainable = fields.pop("trainable", Field(True)).as_bool(True)
     _note_policy(layer_name, trainable, fields.pop("dtype", Field(None)), notes)
+    key: str | None = None
+    with contextlib.suppress(TypeError, ValueError, RecursionError):  # a BigInt: not cached
+        key = json.dumps([name, {k: f.value for k, f in fields.items()}], sort_keys=True)
+    if key is not None and key in notes.specs:
+        return notes.specs[key]
+    spec = _layer_spec(name, layer_name, fields, config, notes)
+    if key is not None:
+        notes.specs[key] = spec
+    return spec
+
+
+def _layer_spec(
+    name: str, layer_name: str, fields: dict[str, Field], config: Field, notes: Notes
+) -> LayerSpec:
     cls = lookup(name)
     if cls is None:
         return GenericLayer(
@@ -361,4 +382,6 @@ def input_shape(config: Field) -> tuple[int | None, ...]:
             if not shape.as_list():
                 shape.fail("expected a shape with a batch axis, got an empty list")
             return shape.shape()[1:]
-    return config["shape"].shape() if config.has("shape") else ()
+    if not config.has("shape"):
+        config["batch_shape"].fail("expected the input's shape, got none")
+    return config["shape"].shape()

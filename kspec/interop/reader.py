@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterator
 from typing import Any, NoReturn
 
@@ -53,25 +54,12 @@ def decode(text: str | bytes) -> Any:
     try:
         data = json.loads(text, parse_int=_int)
     except RecursionError:
-        raise DecodeError(f"nests lists or objects more than {MAX_DEPTH} deep") from None
+        raise DecodeError("nests lists or objects too deep to decode") from None
     except json.JSONDecodeError as e:
         raise DecodeError(f"is not JSON: {e.msg} at line {e.lineno}") from None
     except (ValueError, UnicodeDecodeError) as e:
         raise DecodeError(f"is not JSON: {e}") from None
-    _check_depth(data)
     return data
-
-
-def _check_depth(data: Any) -> None:
-    stack = [(data, 0)]
-    while stack:
-        value, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            raise DecodeError(f"nests lists or objects more than {MAX_DEPTH} deep")
-        if isinstance(value, dict):
-            stack.extend((v, depth + 1) for v in value.values() if isinstance(v, dict | list))
-        elif isinstance(value, list):
-            stack.extend((v, depth + 1) for v in value if isinstance(v, dict | list))
 
 
 def kind(value: Any) -> str:
@@ -95,13 +83,33 @@ def kind(value: Any) -> str:
 
 
 class Field:
-    """A JSON value and where it is in the file."""
+    """A JSON value and where it is in the file (its path is spelled only for a diagnostic)."""
 
-    __slots__ = ("path", "value")
+    __slots__ = ("depth", "key", "parent", "value")
 
-    def __init__(self, value: Any, path: str = ""):
+    def __init__(self, value: Any, parent: Field | None = None, key: str | int | None = None):
         self.value = value
-        self.path = path
+        self.parent = parent
+        self.key = key
+        self.depth: int = 0 if parent is None else parent.depth + 1
+        if self.depth > MAX_DEPTH:
+            self.fail(f"nested more than {MAX_DEPTH} deep")
+
+    @property
+    def path(self) -> str:
+        """`config.layers[3].inbound_nodes[0]`."""
+        parts: list[str] = []
+        f: Field | None = self
+        while f is not None and f.key is not None:
+            k = f.key
+            if isinstance(k, int):
+                parts.append(f"[{k}]")
+            elif k.isidentifier():
+                parts.append(f".{k}")
+            else:
+                parts.append(f"[{k!r}]")
+            f = f.parent
+        return "".join(reversed(parts)).lstrip(".")
 
     def fail(self, message: str, help: str | None = None) -> NoReturn:
         raise ConfigError(f"{self.path or 'the file'}: {message}", help)
@@ -112,22 +120,22 @@ class Field:
     # -- children -----------------------------------------------------------------------------
     def __getitem__(self, key: str) -> Field:
         """A member of an object (null when absent)."""
-        obj = self.as_object()
-        sep = "." if self.path else ""
-        path = f"{self.path}{sep}{key}" if key.isidentifier() else f"{self.path}[{key!r}]"
-        return Field(obj.get(key), path)
+        value = self.value
+        if type(value) is not dict:
+            self.expected("an object")
+        return Field(value.get(key), self, key)
 
     def has(self, key: str) -> bool:
         return isinstance(self.value, dict) and self.value.get(key) is not None
 
     def items(self) -> Iterator[tuple[str, Field]]:
-        for key in self.as_object():
-            yield key, self[key]
+        for key, value in self.as_object().items():
+            yield key, Field(value, self, key)
 
     def each(self) -> Iterator[Field]:
         """The items of a list."""
         for i, v in enumerate(self.as_list()):
-            yield Field(v, f"{self.path}[{i}]")
+            yield Field(v, self, i)
 
     # -- typed values -------------------------------------------------------------------------
     def as_object(self) -> dict[str, Any]:
@@ -170,7 +178,7 @@ class Field:
         """A layer, model or input name as Keras accepts it: a non-empty string without `/`
         (keras/src/ops/operation.py), here also printable, so that diagnostics can show it."""
         text = self.as_str()
-        if not text or "/" in text or not text.isprintable() or _surrogate(text):
+        if not text or "/" in text or not text.isprintable():  # surrogates are not printable
             self.fail(
                 f"{text!r} is not a Keras name",
                 help="Keras names are non-empty strings without '/' or control characters",
@@ -190,8 +198,11 @@ class Field:
         return tuple(f.dim() for f in self.each())
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _surrogate(text: str) -> bool:
-    return any(0xD800 <= ord(c) <= 0xDFFF for c in text)
+    return _SURROGATE.search(text) is not None
 
 
 def spec_value(f: Field) -> Any:
