@@ -37,6 +37,7 @@ from kspec.interop.keras_config import (
 from kspec.interop.reader import ConfigError, DecodeError, Field, decode
 from kspec.source import Span
 from kspec.syntax.layout import string_literal
+from kspec.syntax.parse import paused_gc
 from kspec.syntax.printer import print_spec
 
 MODEL_CLASSES = ("Functional", "Sequential", "Model")
@@ -46,7 +47,8 @@ MAX_ENTRY_RATIO = 100  # a zip entry inflating more than this is refused (a zip 
 def import_file(path: str | Path) -> str:
     """The spec text for a .keras file or a model config .json file."""
     p = Path(path)
-    return config_to_text(read_config(p), _printable(p.name))
+    with paused_gc():  # a big model's JSON is millions of young objects (bench/README.md)
+        return config_to_text(read_config(p), _printable(p.name))
 
 
 def read_config(path: Path) -> Any:
@@ -118,13 +120,14 @@ def _printable(text: str) -> str:
 
 def import_json(text: str | bytes, origin: str) -> str:
     """The spec text for a model config's JSON text (what a .json model file holds)."""
-    try:
-        data = decode(text)
-    except DecodeError as e:
-        raise KspecError(
-            [Diagnostic("import-error", f"{origin} {e}", Span(0, 0, 0, 0, origin))]
-        ) from None
-    return config_to_text(data, origin)
+    with paused_gc():
+        try:
+            data = decode(text)
+        except DecodeError as e:
+            raise KspecError(
+                [Diagnostic("import-error", f"{origin} {e}", Span(0, 0, 0, 0, origin))]
+            ) from None
+        return config_to_text(data, origin)
 
 
 def from_keras_model(model: Any) -> str:

@@ -9,8 +9,6 @@ Keras's own objects are listed below (tests/test_import.py checks them against K
 
 from __future__ import annotations
 
-import contextlib
-import json
 import keyword
 import math
 import struct
@@ -208,19 +206,17 @@ def layer_spec(
     layer_name = layer_name or entry_name(entry)
     name = layer_class(entry, layer_name)
     config = entry["config"]
-    fields = dict(config.items())
-    for drop in ("name", "vocabulary_size"):  # vocabulary_size: state Keras derives on loading
-        fields.pop(drop, None)
-    trainable = fields.pop("trainable", Field(True)).as_bool(True)
-    _note_policy(layer_name, trainable, fields.pop("dtype", Field(None)), notes)
-    key: str | None = None
-    with contextlib.suppress(TypeError, ValueError, RecursionError):  # a BigInt: not cached
-        key = json.dumps([name, {k: f.value for k, f in fields.items()}], sort_keys=True)
-    if key is not None and key in notes.specs:
-        return notes.specs[key]
+    raw = config.as_object()
+    _note_policy(layer_name, config["trainable"].as_bool(True), config["dtype"], notes)
+    skip = ("name", "vocabulary_size", "trainable", "dtype")  # vocabulary_size: lookup state
+    # Keyed by the values' repr (C-fast; a BigInt's repr is its digit count: it never imports).
+    key = repr((name, [(k, v) for k, v in raw.items() if k not in skip]))
+    known = notes.specs.get(key)
+    if known is not None:
+        return known
+    fields = {k: f for k, f in config.items() if k not in skip}
     spec = _layer_spec(name, layer_name, fields, config, notes)
-    if key is not None:
-        notes.specs[key] = spec
+    notes.specs[key] = spec
     return spec
 
 

@@ -37,6 +37,9 @@ class BigInt:
     def __init__(self, digits: int):
         self.digits = digits
 
+    def __repr__(self) -> str:
+        return f"BigInt({self.digits})"
+
 
 def _int(text: str) -> int | BigInt:
     digits = len(text.lstrip("-"))
