@@ -180,7 +180,17 @@ def test_an_input_dtype_cannot_write_a_train_section(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "dtype", [3, 2.5, None, [], {"config": {"name": "float32\n"}}, "complex64"]
+    "dtype",
+    [
+        3,
+        2.5,
+        None,
+        [],
+        {"class_name": "DTypePolicy", "config": {"name": "float32\n"}},
+        {"class_name": "Lambda", "config": {}},  # found by the property: not a policy
+        {"class_name": "DTypePolicy", "config": {}},
+        "complex64",
+    ],
 )
 def test_every_input_dtype_is_checked(dtype: Any) -> None:
     config = sequential()
@@ -499,3 +509,42 @@ def test_hostile_model_files_import_to_the_model_or_a_diagnostic(case: tuple[str
     )
     assert got == steps
     assert [(t.shape, t.dtype) for t in graph.inputs] == inputs
+
+
+def _zip_bytes() -> bytes:
+    import io
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("metadata.json", '{"keras_version": "3.15.1"}')
+        z.writestr("config.json", json.dumps(functional()))
+    return out.getvalue()
+
+
+ZIP = _zip_bytes()
+
+
+@settings(
+    max_examples=int(os.environ.get("KSPEC_HOSTILE_EXAMPLES", 300)) // 3,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    st.lists(st.tuples(st.integers(0, len(ZIP) - 1), st.integers(0, 255)), max_size=8),
+    st.integers(22, len(ZIP)),
+)
+def test_damaged_keras_zips_import_or_are_a_diagnostic(
+    tmp_path: Path, flips: list[tuple[int, int]], length: int
+) -> None:
+    data = bytearray(ZIP[:length])
+    for at, byte in flips:
+        if at < len(data):
+            data[at] = byte
+    path = tmp_path / "model.keras"
+    path.write_bytes(bytes(data))
+    try:
+        text = import_file(path)
+    except KspecError as e:
+        assert all(d.code in ("import-error", "cannot-import") for d in e.diagnostics)
+        return
+    assert_only_the_model(text)

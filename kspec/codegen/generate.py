@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from kspec.check.graph import Checked
+from kspec.check.imports import ImportFiles
 from kspec.codegen.pycode import Function
 from kspec.codegen.pyexpr import file_expression
 from kspec.codegen.pyliteral import doc_text, py_literal
@@ -40,7 +41,7 @@ def codegen(
     text: str,
     path: str = "<string>",
     overrides: list[str] | dict[str, Any] | None = None,
-    imports: Any = None,
+    imports: ImportFiles | None = None,
     **options: Any,
 ) -> str:
     """The script for a spec's text; raises KspecError for a spec with errors. `imports`: where
@@ -62,7 +63,7 @@ def template_context(
     text: str,
     path: str = "<string>",
     overrides: list[str] | dict[str, Any] | None = None,
-    imports: Any = None,
+    imports: ImportFiles | None = None,
     **options: Any,
 ) -> dict[str, Any]:
     """What the templates receive (docs/codegen.md)."""

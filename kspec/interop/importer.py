@@ -227,8 +227,13 @@ def _dtype(f: Field) -> str:
     """An input's dtype: a name a spec's `input x: (...) as DTYPE` accepts."""
     if f.value is None:
         return "float32"
-    if isinstance(f.value, dict):
-        return _dtype(f["config"]["name"])
+    if isinstance(f.value, dict):  # a dtype policy: its name is the dtype
+        if f["class_name"].as_str() not in ("DTypePolicy", "FloatDTypePolicy"):
+            f["class_name"].fail(f"{shown(f['class_name'].value)} is not a Keras dtype policy")
+        name = f["config"]["name"]
+        if name.value is None:
+            name.expected("a dtype name")
+        return _dtype(name)
     dtype = f.as_str()
     if dtype not in keras_names.DTYPES:
         f.fail(
