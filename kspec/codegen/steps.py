@@ -107,6 +107,12 @@ class Steps:
                 ctor.name.runs.append(Run(call.layer.name, run.prefix, run.index))
                 self.record_args(ctor, decl, decl_expr, call.layer.spec)
                 self.builder_args(ctor, call)
+                if self.items is not None and len(call.layer.calls) == 1 and where is f.into[-1]:
+                    # Made in the Sequential list, where the builder makes it: a seeded layer
+                    # before it (RandomFlip) draws its seed first, so the weights agree.
+                    where.remove(line)
+                    self.placed.add(id(line))
+                    return self.emit_call(call, [ctor], target)
                 if where is f.into[-1] and id(line) not in self.placed:
                     # Made where it is first used, as the Keras builder makes it: layers draw
                     # their initializers' seeds as they are made, so seeded weights agree.

@@ -297,10 +297,8 @@ def argument(f: Field, default: Any, convert: Any, notes: Notes) -> Any:
         if _is_layer(f):
             return layer_spec(f, notes)
         return keras_object(f, default)
-    if isinstance(value, list) and value and all(is_object(v) for v in value):
-        items = list(f.each())
-        if all(_is_layer(g) for g in items):  # StackedRNNCells' and RNN's cells
-            return [layer_spec(g, notes) for g in items]
+    if isinstance(value, list) and any(is_object(v) for v in value):  # RNN(cell=[cells...])
+        return [argument(g, None, None, notes) for g in f.each()]
     if convert is to_activation and value == "linear" and default is None:
         return None  # Keras writes the identity activation as "linear"
     return plain(f)

@@ -82,18 +82,17 @@ def prepare(x, y):
 
 def build_model():
     """The `flowers` model, layer for layer as the spec builds it."""
-    base = keras.applications.MobileNetV2(
-        include_top=False,
-        weights=WEIGHTS,
-        input_shape=(160, 160, 3),
-        name="base",
-    )
     return keras.Sequential(
         [
             keras.Input(shape=(160, 160, 3), name="image"),
             layers.RandomFlip("horizontal", name="random_flip"),
             layers.Rescaling(1 / 127.5, offset=-1, name="rescaling"),
-            base,
+            keras.applications.MobileNetV2(
+                include_top=False,
+                weights=WEIGHTS,
+                input_shape=(160, 160, 3),
+                name="base",
+            ),
             layers.GlobalAveragePooling2D(name="global_average_pooling2d"),
             layers.Dropout(0.2, name="dropout"),
             layers.Dense(5, name="dense"),
