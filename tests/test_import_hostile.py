@@ -548,3 +548,15 @@ def test_damaged_keras_zips_import_or_are_a_diagnostic(
         assert all(d.code in ("import-error", "cannot-import") for d in e.diagnostics)
         return
     assert_only_the_model(text)
+
+
+def test_an_input_layer_that_is_not_a_model_input() -> None:
+    config = functional()  # found by the property: the InputLayer is read but not listed
+    config["config"]["input_layers"] = []
+    assert "config.input_layers: expected at least one input" in error_of(config)
+    config["config"]["layers"].append(input_layer("y"))
+    config["config"]["layers"][2]["inbound_nodes"][0]["args"][0] = tensor("y", 8)
+    config["config"]["input_layers"] = [["x", 0, 0]]
+    assert "reads the tensor y[0][0] of layer 'y', which the model does not have" in error_of(
+        config
+    )

@@ -321,8 +321,10 @@ def functional(name: str, config: Field, models: list[ModelNode], notes: Notes) 
             notes.errors.append(err)
     if notes.errors:  # calls would read the layers that failed
         return model
-    done: set[str] = {f"{n}[0]" for n in inputs}
-    produced: set[str] = {i.tensor for i in model.inputs} | {f"{n}[0][0]" for n in inputs}
+    if not model.inputs:
+        config["input_layers"].fail("expected at least one input, got none")
+    done: set[str] = {i.tensor.rsplit("[", 1)[0] for i in model.inputs}  # only listed inputs
+    produced: set[str] = {i.tensor for i in model.inputs}
     entered: set[str] = set()
 
     def visit(key: str) -> None:  # depth first, so each call comes after what it reads
