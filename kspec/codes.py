@@ -13,6 +13,7 @@ Code = Literal[
     "file-error",
     "syntax-error",
     "bad-escape",
+    "bad-character",
     "too-deep",
     "bad-override",
     # imports between spec files
@@ -94,18 +95,20 @@ Code = Literal[
     "bad-output",
     "missing-graphviz",
     "graphviz-failed",
+    "write-error",
 ]
 
 DESCRIPTIONS: dict[Code, str] = {
     "file-error": "a spec file cannot be read (missing, unreadable, or not UTF-8)",
     "syntax-error": "the text does not parse: what was found, what was expected there",
-    "bad-escape": "a string holds an escape sequence kspec does not know",
+    "bad-escape": "a string holds an escape sequence kspec does not know, or half a surrogate pair",
+    "bad-character": "text that is not Unicode (a lone surrogate, from a non-UTF-8 --set argument)",
     "too-deep": "brackets, blocks or models nested deeper than kspec allows",
     "bad-override": "a `--set NAME=VALUE` override is malformed or names nothing",
     "import-missing": "an `import` names a file that does not exist",
     "import-cycle": "spec files import each other in a circle",
     "import-refused": "an `import` names something kspec does not read: not a regular file, "
-    "over the size limit (kspec/files.py), not UTF-8, or text that does not parse as a spec",
+    "over the size limit (kspec/limits.py), not UTF-8, or text that does not parse as a spec",
     "import-not-allowed": "`kspec.loads` was given no base folder or resolver, so an `import` "
     "reads no file",
     "wrong-kind": "a value of the wrong kind (a string where a number belongs, ...)",
@@ -176,6 +179,8 @@ DESCRIPTIONS: dict[Code, str] = {
     "bad-output": "an output path whose format cannot be told from its extension",
     "missing-graphviz": "writing an image needs Graphviz's `dot`, which is not installed",
     "graphviz-failed": "Graphviz's `dot` failed",
+    "write-error": "an output file cannot be written (disk full, read-only, no permission); "
+    "the old file is kept",
 }
 
 assert set(get_args(Code)) == set(DESCRIPTIONS), "kspec/codes.py: Code and DESCRIPTIONS differ"

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-MAX_SPEC_BYTES = 32 * 2**20  # an imported .kspec file; 100,000 written-out layers are ~3 MiB
+from kspec import limits
 
 
 class NotRegular(Exception):
@@ -41,8 +41,8 @@ def read_regular(path: str | Path) -> Iterator[BinaryIO]:
 
 def read_text(path: str | Path, limit: int | None = None) -> str:
     """A regular file's UTF-8 text; NotRegular when it is not one or exceeds `limit` bytes
-    (MAX_SPEC_BYTES by default)."""
-    limit = MAX_SPEC_BYTES if limit is None else limit
+    (kspec/limits.py's MAX_SPEC_BYTES by default)."""
+    limit = limits.MAX_SPEC_BYTES if limit is None else limit
     with read_regular(path) as f:
         data = f.read(limit + 1)
     if len(data) > limit:

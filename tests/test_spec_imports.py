@@ -1,5 +1,5 @@
 """Where `import` lines read files: `kspec.loads` reads none unless given a base folder or a
-resolver; files are read only when regular and within kspec.files.MAX_SPEC_BYTES; a file that
+resolver; files are read only when regular and within kspec.limits.MAX_SPEC_BYTES; a file that
 is not a spec is one diagnostic at the import line that shows none of its text."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import kspec
-from kspec import files
+from kspec import limits
 from kspec.cli import main
 from kspec.diagnostics import KspecError
 
@@ -76,7 +76,7 @@ def test_an_import_over_the_size_limit(tmp_path: Path, monkeypatch: pytest.Monke
     (tmp_path / "big.kspec").write_text("units = 1\n" + "# padding\n" * 40)
     (tmp_path / "main.kspec").write_text('import "big.kspec"\n' + MODEL)
     assert kspec.load(tmp_path / "main.kspec").check() == []
-    monkeypatch.setattr(files, "MAX_SPEC_BYTES", 200)  # main.kspec is smaller
+    monkeypatch.setattr(limits, "MAX_SPEC_BYTES", 200)  # main.kspec is smaller
     d = kspec.load(tmp_path / "main.kspec").check()[0]  # then `units` is undefined
     assert d.code == "import-refused" and "larger than 200 bytes" in d.message
 

@@ -3,7 +3,8 @@
 (`kspec.loads`), or nowhere (`kspec.loads` without either: an `import` is a diagnostic).
 
 Files on the disk are read only when they are regular files of at most MAX_SPEC_BYTES
-(kspec/files.py): a FIFO, a device or a folder is refused at the import line.
+(kspec/limits.py; read by kspec/files.py): a FIFO, a device or a folder is refused at the
+import line.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from kspec import files
+from kspec import files, limits
 from kspec.codes import Code
 from kspec.files import NotRegular, read_text
 from kspec.syntax.layout import string_literal
@@ -95,9 +96,9 @@ class ResolvedFiles:
             return Refused(f"the resolver has no such file ({type(e).__name__})", "import-missing")
         if not isinstance(text, str):
             return Refused(f"the resolver gave {type(text).__name__}, not text", "import-refused")
-        if len(text) > files.MAX_SPEC_BYTES:
+        if len(text) > limits.MAX_SPEC_BYTES:
             return Refused(
-                f"it is larger than {files.size_text(files.MAX_SPEC_BYTES)}", "import-refused"
+                f"it is larger than {files.size_text(limits.MAX_SPEC_BYTES)}", "import-refused"
             )
         return text
 
@@ -120,7 +121,7 @@ class NoFiles:
 
 
 def _limit() -> str:
-    return files.size_text(files.MAX_SPEC_BYTES)
+    return files.size_text(limits.MAX_SPEC_BYTES)
 
 
 def shown_path(path: str) -> str:
