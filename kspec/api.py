@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kspec.check.graph import Checked, Graph
+from kspec.check.imports import DiskFiles, ImportFiles, NoFiles, ResolvedFiles
 from kspec.diagnostics import Diagnostic, KspecError
 from kspec.source import Span
 
@@ -20,11 +23,16 @@ class Spec:
     """A spec's text plus overrides; checking happens once, on first use, without TensorFlow."""
 
     def __init__(
-        self, text: str, filename: str = "<string>", overrides: dict[str, Any] | None = None
+        self,
+        text: str,
+        filename: str = "<string>",
+        overrides: dict[str, Any] | None = None,
+        imports: ImportFiles | None = None,
     ):
         self.text = text
         self.filename = filename
         self.overrides: dict[str, Any] = dict(overrides or {})
+        self.imports = imports if imports is not None else NoFiles()  # where `import` reads
 
     def __repr__(self) -> str:
         return f"kspec.Spec({self.filename!r})"
@@ -33,7 +41,9 @@ class Spec:
     def _result(self) -> tuple[Checked | None, list[Diagnostic], dict[str, Any]]:
         from kspec.check.spec import check_text
 
-        checked, diags = check_text(self.text, self.filename, self.overrides, raise_errors=False)
+        checked, diags = check_text(
+            self.text, self.filename, self.overrides, raise_errors=False, imports=self.imports
+        )
         if diags.errors:
             checked = None
         return checked, list(diags.items), dict(diags.sources)
@@ -70,9 +80,34 @@ class Spec:
 
     def build(self, model: str | None = None) -> keras.Model:
         """The keras.Model for `model` (default: train.model, else the last); imports Keras."""
-        from kspec.keras.build import build_checked
+        from kspec.keras.build import build_checked  # imports Keras, so keras.* is imported
 
+        self._allow_uses()
         return build_checked(self.checked, self.graph(model).name)
+
+    def _allow_uses(self) -> None:
+        """A spec given as text imports no new package for its `use` lines (that would read code
+        from the disk and run it) unless the caller gave a base folder or a resolver: the
+        package must be Keras or one the process has imported already."""
+        if not isinstance(self.imports, NoFiles):
+            return
+        for name, target in self.checked.uses.items():
+            module = target.partition(":")[0] if ":" in target else target.rpartition(".")[0]
+            top = module.partition(".")[0]
+            if top not in sys.modules and top != "keras":  # the builder imports Keras anyway
+                span = self.checked.use_spans.get(name, Span(0, 0, 0, 0, self.filename))
+                raise KspecError(
+                    [
+                        Diagnostic(
+                            "use-import",
+                            f'use "{target}": this spec was given as text, and kspec imports '
+                            f"no new package for it ('{top}' is not imported yet)",
+                            span,
+                            "import the module first, or pass kspec.loads(text, base=FOLDER)",
+                        )
+                    ],
+                    self.checked.sources,
+                )
 
     def fit(self, **options: Any) -> RunResult:
         """Train as `kspec run` does; returns the trained model, its history and the run folder.
@@ -86,6 +121,7 @@ class Spec:
             f"{k}={v if isinstance(v, str) else spec_text(v)}" for k, v in self.overrides.items()
         ]
         graph = self.graph(options.pop("model", None))
+        self._allow_uses()
         return run(self.checked, RunOptions(model=graph.name, overrides=overrides, **options))
 
     def codegen(self, **options: Any) -> str:
@@ -96,7 +132,7 @@ class Spec:
         """
         from kspec.codegen.generate import codegen
 
-        return codegen(self.text, self.filename, self.overrides, **options)
+        return codegen(self.text, self.filename, self.overrides, self.imports, **options)
 
     def to_json(self) -> dict[str, Any]:
         """The checked graph as `kspec ir` prints it (schema/kspec-ir.schema.json)."""
@@ -106,17 +142,32 @@ class Spec:
 
     def with_overrides(self, overrides: dict[str, Any]) -> Spec:
         """A new Spec with `--set`-style overrides added (`{"units": 256, "train.epochs": 1}`)."""
-        return Spec(self.text, self.filename, {**self.overrides, **overrides})
+        return Spec(self.text, self.filename, {**self.overrides, **overrides}, self.imports)
 
 
 def load(path: str | Path, overrides: dict[str, Any] | None = None) -> Spec:
     from kspec.check.spec import read_spec
 
-    return Spec(read_spec(path), str(path), overrides)
+    return Spec(read_spec(path), str(path), overrides, DiskFiles())
 
 
-def loads(text: str, filename: str = "<string>", overrides: dict[str, Any] | None = None) -> Spec:
-    return Spec(text, filename, overrides)
+def loads(
+    text: str,
+    filename: str = "<string>",
+    overrides: dict[str, Any] | None = None,
+    *,
+    base: str | Path | None = None,
+    resolver: Callable[[str], str] | None = None,
+) -> Spec:
+    """A Spec from text. It reads nothing from the disk: an `import` is a diagnostic and a
+    `use` imports no module, unless `base` (the folder its imports are relative to) or
+    `resolver` (a function from an import's path to its text) is given."""
+    if base is not None and resolver is not None:
+        raise ValueError("kspec.loads takes base= or resolver=, not both")
+    imports: ImportFiles = (
+        DiskFiles(base) if base is not None else ResolvedFiles(resolver) if resolver else NoFiles()
+    )
+    return Spec(text, filename, overrides, imports)
 
 
 def from_json(data: dict[str, Any] | str, filename: str = "<json>") -> Spec:

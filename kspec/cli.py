@@ -475,9 +475,12 @@ def cmd_lsp(args: argparse.Namespace) -> int:
 
 # -- plumbing ----------------------------------------------------------------------------
 def _read(path: str) -> str:
+    from kspec.files import NotRegular, read_text
+
     try:
-        with open(path, encoding="utf-8") as f:
-            return f.read()
+        return read_text(path)
+    except NotRegular as e:
+        raise UsageError(f"{path}: cannot read: it {e}") from None
     except FileNotFoundError:
         raise UsageError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as e:

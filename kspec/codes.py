@@ -19,6 +19,8 @@ Code = Literal[
     # imports between spec files
     "import-missing",
     "import-cycle",
+    "import-refused",
+    "import-not-allowed",
     # expressions, values and arguments
     "wrong-kind",
     "bad-argument",
@@ -105,6 +107,10 @@ DESCRIPTIONS: dict[Code, str] = {
     "bad-override": "a `--set NAME=VALUE` override is malformed or names nothing",
     "import-missing": "an `import` names a file that does not exist",
     "import-cycle": "spec files import each other in a circle",
+    "import-refused": "an `import` names something kspec does not read: not a regular file, "
+    "over the size limit (kspec/limits.py), not UTF-8, or text that does not parse as a spec",
+    "import-not-allowed": "`kspec.loads` was given no base folder or resolver, so an `import` "
+    "reads no file",
     "wrong-kind": "a value of the wrong kind (a string where a number belongs, ...)",
     "bad-argument": "an argument value a layer or function refuses",
     "argument-order": "a positional argument follows a keyword argument",

@@ -14,3 +14,4 @@ MAX_DIGITS = 301  # digits of an integer (10 ** 300 has 301): counts stay printa
 MAX_LAYERS = 200_000  # layer calls one model may unroll to
 MAX_NESTING = 100  # blocks in blocks, models in models: deeper would exhaust Python's stack
 MAX_WORK = 1_000_000  # statements run plus items built (one per 16) while checking one file
+MAX_SPEC_BYTES = 32 * 2**20  # an imported .kspec file; 100,000 written-out layers are ~3 MiB

@@ -311,7 +311,7 @@ def test_use_builds_the_named_class() -> None:
     ],
 )
 def test_bad_use_names_the_use_line(target: str, name: str, words: str) -> None:
-    spec = kspec.loads(USE_SPEC.format(target=target, name=name), "use.kspec")
+    spec = kspec.loads(USE_SPEC.format(target=target, name=name), "use.kspec", base=".")
     spec.checked  # noqa: B018  (checking alone never imports what `use` names)
     with pytest.raises(KspecError) as info:
         spec.build()

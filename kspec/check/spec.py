@@ -8,6 +8,7 @@ from typing import Any
 
 from kspec.check.evaluate import Evaluator, Scope, Skip, block_scope, work_budget
 from kspec.check.graph import Checked, Graph, Phase, Setting
+from kspec.check.imports import DiskFiles, ImportFiles, Refused, shown_path
 from kspec.check.model import ModelChecker, ModelState
 from kspec.check.phases import SELECTOR_FIELDS, check_phase, check_selectors, set_field
 from kspec.check.sections import SECTION_FIELDS, check_against_model, check_field
@@ -92,8 +93,9 @@ class FileScope:
 class SpecChecker:
     """Checks one file and what it imports; collects every diagnostic before raising."""
 
-    def __init__(self, diags: Diagnostics):
+    def __init__(self, diags: Diagnostics, imports: ImportFiles | None = None):
         self.diags = diags
+        self.imports = imports if imports is not None else DiskFiles()
         self.files: dict[str, FileScope] = {}
         self.graphs: dict[tuple[str, str], Graph] = {}
         self.checking: list[tuple[str, str]] = []
@@ -153,9 +155,16 @@ class SpecChecker:
         return scope
 
     def import_file(self, scope: FileScope, item: ir.Import, stack: tuple[str, ...]) -> None:
-        base = Path(scope.path).parent
-        target = base / item.path
-        key = _display(target)
+        found = self.imports.find(item.path, scope.path, root=not stack)
+        if isinstance(found, Refused):
+            self.diags.error(
+                f"cannot import '{shown_path(item.path)}': {found.reason}",
+                item.span,
+                code=found.code,
+                help=found.help,
+            )
+            return
+        key = found
         if key in stack or key == scope.path:
             chain = list(stack[stack.index(key) :]) if key in stack else []
             cycle = " -> ".join([*chain, scope.path, key])
@@ -167,20 +176,29 @@ class SpecChecker:
             )
             return
         if key not in self.files:
-            try:
-                text = target.read_text(encoding="utf-8")
-            except OSError as e:
-                reason = str(e.strerror or e)
-                reason = reason[:1].lower() + reason[1:]
+            text = self.imports.read(key)
+            if isinstance(text, Refused):
                 self.diags.error(
-                    f"cannot import '{item.path}': {reason}",
+                    f"cannot import '{shown_path(item.path)}': {text.reason}",
                     item.span,
-                    code="import-missing",
-                    help=f"the path is relative to this file: {target}",
+                    code=text.code,
+                    help=text.help,
                 )
                 return
             try:
-                self.load(text, key, (*stack, scope.path), [])
+                spec = parse(text, key)
+            except KspecError as e:  # not a spec: say so at the import, echoing none of it
+                first = e.diagnostics[0]
+                self.diags.error(
+                    f"cannot import '{shown_path(item.path)}': it is not a spec (line "
+                    f"{first.span.line}, column {first.span.column}: {first.message})",
+                    item.span,
+                    code="import-refused",
+                    help="an import names a .kspec file; its text is not shown here",
+                )
+                return
+            try:
+                self.load(text, key, (*stack, scope.path), [], spec)
             except KspecError as e:
                 for d in e.diagnostics:
                     self.diags.add(d)
@@ -394,14 +412,18 @@ def check_text(
     *,
     raise_errors: bool = True,
     parsed: ir.Spec | None = None,
+    imports: ImportFiles | None = None,
 ) -> tuple[Checked | None, Diagnostics]:
     """Check a spec; returns the Checked result and all diagnostics (warnings included).
 
     `parsed` is `text`'s IR when the caller has it (the language server reparses edits in part).
+    `imports` is where `import` lines read their files: by default the disk, relative to `path`.
     """
     # paused_gc: a big spec's graph makes every collection walk more (PERF-NOTES.md)
     with paused_gc(), work_budget():
-        return _check_text(text, path, overrides, raise_errors=raise_errors, parsed=parsed)
+        return _check_text(
+            text, path, overrides, raise_errors=raise_errors, parsed=parsed, imports=imports
+        )
 
 
 def _check_text(
@@ -411,9 +433,10 @@ def _check_text(
     *,
     raise_errors: bool,
     parsed: ir.Spec | None = None,
+    imports: ImportFiles | None = None,
 ) -> tuple[Checked | None, Diagnostics]:
     diags = Diagnostics()
-    sc = SpecChecker(diags)
+    sc = SpecChecker(diags, imports)
     ovs = parse_overrides(overrides or [], diags)
     try:
         scope = sc.load(text, path, (), ovs, parsed)
@@ -542,18 +565,17 @@ def _name_span(span: Span, name: str) -> Span:
     return Span(span.line, span.column, span.line, span.column + len(name), span.path)
 
 
-def _display(p: Path) -> str:
-    """Paths as the user would write them: relative to the working directory when possible."""
-    try:
-        return str(p.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(p.resolve())
-
-
 def read_spec(path: str | Path) -> str:
     """A spec file's text; a file that cannot be read is a `file-error` diagnostic."""
+    from kspec.files import NotRegular, read_text
+
     try:
-        return Path(path).read_text(encoding="utf-8")
+        return read_text(path)
+    except NotRegular as e:
+        shown = shown_path(str(path))
+        raise KspecError(
+            [Diagnostic("file-error", f"cannot read {shown}: it {e}", Span(0, 0, 0, 0, shown))]
+        ) from None
     except (OSError, UnicodeDecodeError) as e:
         reason = getattr(e, "strerror", None) or str(e)
         raise KspecError(

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from kspec.check.graph import Checked
+from kspec.check.imports import ImportFiles
 from kspec.codegen.pycode import Function
 from kspec.codegen.pyexpr import file_expression
 from kspec.codegen.pyliteral import doc_text, py_literal
@@ -40,11 +41,13 @@ def codegen(
     text: str,
     path: str = "<string>",
     overrides: list[str] | dict[str, Any] | None = None,
+    imports: ImportFiles | None = None,
     **options: Any,
 ) -> str:
-    """The script for a spec's text; raises KspecError for a spec with errors."""
+    """The script for a spec's text; raises KspecError for a spec with errors. `imports`: where
+    its `import` lines read files (kspec/check/imports.py; by default the disk)."""
     opts = Options(**options)
-    context = template_context(text, path, overrides, **options)
+    context = template_context(text, path, overrides, imports, **options)
     template = MODEL_TEMPLATE if opts.only == "model" else SCRIPT_TEMPLATE
     script = render(context, template, opts.template_dir)
     # Imports are offered generously and kept when the script reads what they bind.
@@ -60,6 +63,7 @@ def template_context(
     text: str,
     path: str = "<string>",
     overrides: list[str] | dict[str, Any] | None = None,
+    imports: ImportFiles | None = None,
     **options: Any,
 ) -> dict[str, Any]:
     """What the templates receive (docs/codegen.md)."""
@@ -68,7 +72,7 @@ def template_context(
     opts = Options(**options)
     if opts.only not in (None, "model"):
         raise ValueError(f"only= takes 'model', got {opts.only!r}")
-    checked, _ = check_text(text, path, overrides)
+    checked, _ = check_text(text, path, overrides, imports=imports)
     assert checked is not None
     return build_context(checked, opts)
 

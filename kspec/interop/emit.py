@@ -58,6 +58,9 @@ class ModelNode:
         self.calls.append(call)
 
 
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # the grammar's NAME
+
+
 # -- names -------------------------------------------------------------------------------------
 class Names:
     """Identifiers for tensors, shared layers and models, unique and clear of symbols in use."""
@@ -114,9 +117,13 @@ class ModelWriter:
         for t, _ in model.outputs:
             self.consumers[t] = self.consumers.get(t, 0) + 1
         reserved = set(models.values())
+        seen: set[int] = set()  # a big model shares a few specs among thousands of layers
         for call in model.calls:
-            if call.layer.spec is not None:
-                reserved |= {s for s in strings_in(call.layer.spec) if s.isidentifier()}
+            spec = call.layer.spec
+            if spec is not None and id(spec) not in seen:
+                seen.add(id(spec))
+                reserved |= {s for s in strings_in(spec) if s.isidentifier()}
+        self.calls_of: dict[int, ir.Call] = {}  # id(spec) -> its call, once names are settled
         self.values = Values()
         self.names = Names(reserved)
         self.names.made |= set(models.values())  # a model's name read as a symbol is the model
@@ -229,7 +236,8 @@ class ModelWriter:
                 if named[0] not in (None, last.layer.name):
                     return set()
                 order.append(t)
-                if not plain or named[0] is None:  # `output chain`: the layer keeps its name
+                if not plain or named[0] is None or not _NAME.fullmatch(named[0]):
+                    # `output chain`: the layer keeps its name (a string, where not a NAME)
                     self.unnamed_outputs.add(t)
         return set(order) if order == [t for t, _ in outputs] else set()
 
@@ -287,7 +295,10 @@ class ModelWriter:
             self.auto.take(base, interim)
         elif not self.auto.take(base, layer.name):
             extra.insert(0, ir.Arg("name", ir.Literal(layer.name)))
-        return self.values.layer_call(layer.spec, tuple(extra))
+        made = self.calls_of.get(id(layer.spec))
+        if made is None:
+            made = self.calls_of[id(layer.spec)] = self.values.layer_call(layer.spec)
+        return ir.Call(made.func, (*made.args, *extra)) if extra else made
 
     def operation(self, call: CallNode, spec: OpSpec) -> ir.Expr:
         """`a + 3`, `ops.sum(x, axis=-1)`: the expression that makes this operation node."""

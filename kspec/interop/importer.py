@@ -10,79 +10,153 @@ from __future__ import annotations
 
 import json
 import zipfile
+import zlib
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
+from kspec.catalog import names as keras_names
 from kspec.catalog.opbase import OpSpec
 from kspec.catalog.ops_shape import Split
 from kspec.check.ops import constant_operand
 from kspec.diagnostics import Diagnostic, KspecError
+from kspec.files import NotRegular, read_regular
+from kspec.interop import reader
 from kspec.interop.emit import CallNode, InputNode, LayerNode, ModelNode, write_spec
 from kspec.interop.keras_config import (
-    ConfigError,
     Notes,
+    argument_name,
+    entry_name,
     input_shape,
     is_operation,
     layer_spec,
     op_spec,
     plain,
+    shown,
 )
+from kspec.interop.reader import ConfigError, DecodeError, Field, decode
 from kspec.source import Span
+from kspec.syntax.layout import string_literal
+from kspec.syntax.parse import paused_gc
 from kspec.syntax.printer import print_spec
 
 MODEL_CLASSES = ("Functional", "Sequential", "Model")
+MAX_ENTRY_RATIO = 100  # a zip entry inflating more than this is refused (a zip bomb)
 
 
 def import_file(path: str | Path) -> str:
     """The spec text for a .keras file or a model config .json file."""
     p = Path(path)
-    return config_to_text(read_config(p), f"{p.name}")
+    with paused_gc():  # a big model's JSON is millions of young objects (bench/README.md)
+        return config_to_text(read_config(p), _printable(p.name))
 
 
-def read_config(path: Path) -> dict[str, Any]:
+def read_config(path: Path) -> Any:
+    """The decoded JSON of a model file: a regular file (not a FIFO or a device) of at most
+    reader.MAX_FILE_BYTES, or a .keras zip whose config.json entry is one."""
+    if path.suffix == ".h5":
+        raise _file_error(
+            path,
+            "is in the legacy HDF5 format; kspec reads .keras files",
+            "open it in Keras and save it with model.save('model.keras')",
+        )
     try:
-        if path.suffix == ".h5":
-            raise _file_error(
-                path,
-                "is in the legacy HDF5 format; kspec reads .keras files",
-                "open it in Keras and save it with model.save('model.keras')",
-            )
-        if zipfile.is_zipfile(path):
-            with zipfile.ZipFile(path) as z:
-                if "config.json" not in z.namelist():
-                    raise _file_error(path, "is a zip file without config.json, not a .keras model")
-                data = json.loads(z.read("config.json"))
-        else:
-            data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, zipfile.BadZipFile) as e:
+        with read_regular(path) as f:
+            if zipfile.is_zipfile(f):
+                text = _zip_config(path, f)
+            else:
+                f.seek(0)
+                text = f.read(reader.MAX_FILE_BYTES + 1)
+    except NotRegular as e:
+        raise _file_error(path, str(e)) from None
+    except (OSError, zipfile.BadZipFile, EOFError, zlib.error) as e:
         raise _file_error(path, f"cannot be read: {getattr(e, 'strerror', None) or e}") from None
-    except json.JSONDecodeError as e:
-        raise _file_error(path, f"is not JSON: {e.msg} at line {e.lineno}") from None
-    if not isinstance(data, dict):
-        raise _file_error(path, "does not hold a Keras model config")
+    try:
+        return decode(text)
+    except DecodeError as e:
+        raise _file_error(path, str(e)) from None
+
+
+def _zip_config(path: Path, f: BinaryIO) -> bytes:
+    try:
+        z = zipfile.ZipFile(f)
+        info = z.getinfo("config.json")
+    except KeyError:
+        raise _file_error(path, "is a zip file without config.json, not a .keras model") from None
+    if info.flag_bits & 0x1:
+        raise _file_error(path, "holds an encrypted config.json; Keras never encrypts it")
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise _file_error(
+            path,
+            f"holds config.json compressed with method {info.compress_type}; Keras writes "
+            "it stored or deflated",
+        )
+    if info.file_size > reader.MAX_FILE_BYTES or info.file_size > MAX_ENTRY_RATIO * max(
+        info.compress_size, 1 << 16
+    ):
+        raise _file_error(
+            path, f"holds a config.json larger than {reader.MAX_FILE_BYTES >> 20} MiB"
+        )
+    with z.open(info) as entry:
+        data = entry.read(reader.MAX_FILE_BYTES + 1)
+    if len(data) > reader.MAX_FILE_BYTES:
+        raise _file_error(
+            path, f"holds a config.json larger than {reader.MAX_FILE_BYTES >> 20} MiB"
+        )
     return data
 
 
 def _file_error(path: Path, message: str, help: str | None = None) -> KspecError:
+    where = _printable(str(path))
     return KspecError(
-        [Diagnostic("import-error", f"{path} {message}", Span(0, 0, 0, 0, str(path)), help)]
+        [Diagnostic("import-error", f"{where} {message}", Span(0, 0, 0, 0, where), help)]
     )
+
+
+def _printable(text: str) -> str:
+    """A file or model name as a diagnostic or a comment shows it: on one line."""
+    return text if text.isprintable() else string_literal(text)[1:-1]
+
+
+def import_json(text: str | bytes, origin: str) -> str:
+    """The spec text for a model config's JSON text (what a .json model file holds)."""
+    with paused_gc():
+        try:
+            data = decode(text)
+        except DecodeError as e:
+            raise KspecError(
+                [Diagnostic("import-error", f"{origin} {e}", Span(0, 0, 0, 0, origin))]
+            ) from None
+        return config_to_text(data, origin)
 
 
 def from_keras_model(model: Any) -> str:
     """The spec text for a keras.Model (read through its config, as from a file)."""
-    return config_to_text(json.loads(model.to_json()), f"the Keras model '{model.name}'")
+    name = _printable(str(model.name))
+    return config_to_text(json.loads(model.to_json()), f"the Keras model '{name}'")
 
 
-def config_to_text(data: dict[str, Any], origin: str) -> str:
-    entry = data if "class_name" in data else _bare_config(data)
+def config_to_text(data: Any, origin: str) -> str:
+    root = Field(data)
     models: list[ModelNode] = []
     notes = Notes()
     try:
+        root.as_object()
+        entry = root if root.has("class_name") else _bare_config(root)
         model_node(entry, models, notes)
         if notes.errors:
             raise notes.errors[0]
+        text = print_spec(write_spec(models))
+    except RecursionError:  # values compared whole (Bidirectional's layers) nest too deep
+        raise KspecError(
+            [
+                Diagnostic(
+                    "import-error", f"{origin} nests values too deep", Span(0, 0, 0, 0, origin)
+                )
+            ]
+        ) from None
+    except ValueError as e:  # the printer refuses a name that is not a NAME: a kspec bug
+        raise KspecError([Diagnostic("cannot-import", str(e), Span(0, 0, 0, 0, origin))]) from None
     except ConfigError as e:
         errors = notes.errors or [e]
         raise KspecError(
@@ -91,35 +165,32 @@ def config_to_text(data: dict[str, Any], origin: str) -> str:
                 for x in errors
             ]
         ) from None
-    except (KeyError, TypeError, IndexError, ValueError) as e:
-        message = (
-            f"{origin} is not a Keras model config this kspec understands ({type(e).__name__}: {e})"
-        )
-        raise KspecError([Diagnostic("import-error", message, Span(0, 0, 0, 0, origin))]) from None
-    if data.get("compile_config"):
+    if root.value.get("compile_config"):
         notes.items.append(
             "the model was compiled; its optimizer, loss and metrics are not "
             "imported: write them in a train { ... } section"
         )
     header = [f"# imported from {origin} by kspec import"]
     header += [f"# note: {n}" for n in dict.fromkeys(notes.items)]
-    return "\n".join(header) + "\n" + print_spec(write_spec(models))
+    return "\n".join(header) + "\n" + text
 
 
-def _bare_config(data: dict[str, Any]) -> dict[str, Any]:
+def _bare_config(data: Field) -> Field:
     """A get_config() dict without the class wrapper around it."""
-    cls = "Functional" if "input_layers" in data else "Sequential"
-    return {"class_name": cls, "config": data}
+    cls = "Functional" if data.has("input_layers") else "Sequential"
+    return Field({"class_name": cls, "config": data.value})
 
 
-def model_node(entry: dict[str, Any], models: list[ModelNode], notes: Notes) -> ModelNode:
+def model_node(entry: Field, models: list[ModelNode], notes: Notes) -> ModelNode:
     """The model (and before it, in `models`, every model nested in it)."""
-    cls = entry.get("class_name")
-    config = entry.get("config") or {}
-    name = config.get("name") or entry.get("name") or "model"
-    if cls not in MODEL_CLASSES or entry.get("registered_name") not in (None, cls):
+    cls = entry["class_name"].as_str()
+    config = entry["config"]
+    config.as_object()
+    name = entry_name(entry, "model")
+    registered = entry["registered_name"].opt_str()
+    if cls not in MODEL_CLASSES or registered not in (None, cls):
         raise ConfigError(
-            f"model '{name}' has the custom class '{entry.get('registered_name') or cls}'; "
+            f"model '{name}' has the custom class '{shown(registered or cls)[1:-1]}'; "
             "kspec imports Functional and Sequential models"
         )
     known = next((m for m in models if m.name == name), None)
@@ -134,46 +205,79 @@ def model_node(entry: dict[str, Any], models: list[ModelNode], notes: Notes) -> 
     return model
 
 
-def _is_model(entry: dict[str, Any]) -> bool:
-    return entry.get("class_name") in MODEL_CLASSES and str(
-        entry.get("module", "keras")
+def _is_model(entry: Field) -> bool:
+    return entry["class_name"].as_str() in MODEL_CLASSES and (
+        entry["module"].opt_str() or "keras"
     ).startswith("keras")
 
 
-def _input(entry: dict[str, Any]) -> InputNode:
-    config = entry.get("config") or {}
-    name = config.get("name") or entry.get("name")
-    if config.get("sparse") or config.get("ragged"):
+def _input(entry: Field) -> InputNode:
+    config = entry["config"]
+    config.as_object()
+    name = entry_name(entry)
+    if config["sparse"].as_bool() or config["ragged"].as_bool():
         raise ConfigError(f"input '{name}' is sparse or ragged; a spec's inputs are dense tensors")
-    dtype = config.get("dtype", "float32")
-    if isinstance(dtype, dict):
-        dtype = dtype.get("config", {}).get("name", "float32")
+    dtype = _dtype(config["dtype"])
     return InputNode(
-        str(name), input_shape(config), None if dtype == "float32" else str(dtype), f"{name}[0][0]"
+        name, input_shape(config), None if dtype == "float32" else dtype, f"{name}[0][0]"
     )
 
 
-def sequential(
-    name: str, config: dict[str, Any], models: list[ModelNode], notes: Notes
-) -> ModelNode:
+def _dtype(f: Field) -> str:
+    """An input's dtype: a name a spec's `input x: (...) as DTYPE` accepts."""
+    if f.value is None:
+        return "float32"
+    if isinstance(f.value, dict):  # a dtype policy: its name is the dtype
+        if f["class_name"].as_str() not in ("DTypePolicy", "FloatDTypePolicy"):
+            f["class_name"].fail(f"{shown(f['class_name'].value)} is not a Keras dtype policy")
+        name = f["config"]["name"]
+        if name.value is None:
+            name.expected("a dtype name")
+        return _dtype(name)
+    dtype = f.as_str()
+    if dtype not in keras_names.DTYPES:
+        f.fail(
+            f"{shown(dtype)} is not a dtype a spec's input takes",
+            help=f"a spec's inputs are one of {', '.join(keras_names.DTYPES)}",
+        )
+    return dtype
+
+
+def _unique(names: list[str], field: Field) -> None:
+    seen: set[str] = set()
+    for i, n in enumerate(names):
+        if n in seen:
+            Field(None, field, i).fail(f"a second layer named '{n}'")
+        seen.add(n)
+
+
+def sequential(name: str, config: Field, models: list[ModelNode], notes: Notes) -> ModelNode:
     model = ModelNode(name, sequential=True)
-    entries = list(config.get("layers", []))
-    if entries and entries[0].get("class_name") == "InputLayer":
+    entries = list(config["layers"].each()) if config.has("layers") else []
+    names = [entry_name(e) for e in entries]
+    _unique(names, config["layers"])
+    if entries and entries[0]["class_name"].value == "InputLayer":
         model.inputs.append(_input(entries.pop(0)))
-    elif config.get("build_input_shape"):
-        shape = tuple(config["build_input_shape"][1:])
-        model.inputs.append(InputNode("input_layer", shape, None, "input_layer[0][0]"))
+        names.pop(0)
+    elif config.has("build_input_shape"):
+        shape = config["build_input_shape"]
+        if not shape.as_list():
+            shape.fail("expected a shape with a batch axis, got an empty list")
+        model.inputs.append(InputNode("input_layer", shape.shape()[1:], None, "input_layer[0][0]"))
     else:
         raise ConfigError(
             f"model '{name}' was never built, so its input shape is unknown",
             help="build it (call it on data or give it an Input) before saving",
         )
     prev = model.inputs[0].tensor
-    for entry in entries:
+    for entry, layer_name in zip(entries, names, strict=True):
         try:
-            layer = _layer(entry, models, notes)
+            layer = _layer(entry, models, notes, layer_name)
         except ConfigError as e:  # go on, to report every layer the spec cannot say
             notes.errors.append(e)
+            continue
+        if entry["class_name"].value == "InputLayer":
+            notes.errors.append(ConfigError(f"{entry.path}: an InputLayer after the first layer"))
             continue
         out = f"{layer.name}[0][0]"
         model.add(CallNode(layer, prev, {}, [out]))
@@ -182,38 +286,46 @@ def sequential(
     return model
 
 
-def _layer(entry: dict[str, Any], models: list[ModelNode], notes: Notes) -> LayerNode:
-    name = (entry.get("config") or {}).get("name") or entry.get("name")
+def _layer(entry: Field, models: list[ModelNode], notes: Notes, name: str) -> LayerNode:
     if _is_model(entry):
         inner = model_node(entry, models, notes)
-        return LayerNode(str(name), None, model=inner.name)
+        return LayerNode(name, None, model=inner.name)
     if is_operation(entry):
-        return LayerNode(str(name), op_spec(entry))
-    return LayerNode(str(name), layer_spec(entry, notes))
+        return LayerNode(name, op_spec(entry))
+    return LayerNode(name, layer_spec(entry, notes, name))
 
 
-def functional(
-    name: str, config: dict[str, Any], models: list[ModelNode], notes: Notes
-) -> ModelNode:
+def functional(name: str, config: Field, models: list[ModelNode], notes: Notes) -> ModelNode:
     model = ModelNode(name)
-    entries = {e.get("name") or e["config"]["name"]: e for e in config["layers"]}
-    inputs = {n: _input(e) for n, e in entries.items() if e.get("class_name") == "InputLayer"}
-    model.inputs = [inputs[ref[0]] for ref in _refs(config["input_layers"])]
+    listed = list(config["layers"].each())
+    _unique([entry_name(e) for e in listed], config["layers"])
+    entries = {entry_name(e): e for e in listed}
+    inputs = {n: _input(e) for n, e in entries.items() if e["class_name"].value == "InputLayer"}
+    for ref, f in _refs(config["input_layers"]):
+        if ref[0] not in inputs:
+            f.fail(f"names '{ref[0]}', which is not an InputLayer of the model")
+        model.inputs.append(inputs[ref[0]])
     layers: dict[str, LayerNode] = {}
-    nodes: dict[str, tuple[str, int, dict[str, Any]]] = {}  # output tensor prefix -> node
+    nodes: dict[str, tuple[str, int, Field]] = {}  # output tensor prefix -> node
     order: list[tuple[str, int]] = []
     for n, e in entries.items():
         if n in inputs:
             continue
         try:
-            layers[n] = _layer(e, models, notes)
+            layers[n] = _layer(e, models, notes, n)
+            for k, node in enumerate(e["inbound_nodes"].each() if e.has("inbound_nodes") else []):
+                node.as_object()
+                nodes[f"{n}[{k}]"] = (n, k, node)
+                order.append((n, k))
         except ConfigError as err:  # go on, to report every layer the spec cannot say
             notes.errors.append(err)
-            continue
-        for k, node in enumerate(e.get("inbound_nodes", [])):
-            nodes[f"{n}[{k}]"] = (n, k, node)
-            order.append((n, k))
-    done: set[str] = {f"{n}[0]" for n in inputs}
+    if notes.errors:  # calls would read the layers that failed
+        return model
+    if not model.inputs:
+        config["input_layers"].fail("expected at least one input, got none")
+    done: set[str] = {i.tensor.rsplit("[", 1)[0] for i in model.inputs}  # only listed inputs
+    produced: set[str] = {i.tensor for i in model.inputs}
+    entered: set[str] = set()
 
     def visit(key: str) -> None:  # depth first, so each call comes after what it reads
         stack = [key]
@@ -223,44 +335,76 @@ def functional(
                 stack.pop()
                 continue
             n, k, node = nodes[top]
-            try:
-                call = _call(layers[n], k, node, models)
-            except ConfigError as err:
-                notes.errors.append(err)
-                stack.pop()
-                done.add(top)
-                continue
-            pending = [
-                t.rsplit("[", 1)[0] for t in _tensors(call) if t.rsplit("[", 1)[0] not in done
-            ]
+            call = _call(layers[n], k, node, models)
+            pending = []
+            for t in _tensors(call):
+                prefix = t.rsplit("[", 1)[0]
+                if prefix in done:
+                    continue
+                if prefix not in nodes:
+                    node.fail(
+                        f"reads the tensor {t} of layer '{prefix.rsplit('[', 1)[0]}', "
+                        "which the model does not have"
+                    )
+                if prefix == top or prefix in entered:
+                    cycle = [nodes[s][0] for s in stack[stack.index(prefix) :]] + [nodes[prefix][0]]
+                    node.fail(
+                        f"the layers form a cycle ({' -> '.join(cycle)}); a model's graph has none"
+                    )
+                pending.append(prefix)
             if pending:
+                entered.add(top)
                 stack.extend(reversed(pending))
                 continue
             stack.pop()
+            entered.discard(top)
             done.add(top)
             model.add(call)
+            produced.update(call.outputs)
+            for t in _tensors(call):
+                if t not in produced:
+                    node.fail(f"reads the tensor {t}, which layer '{n}' does not make")
 
-    if notes.errors:  # calls would read the layers that failed
-        return model
     for n, k in order:
         visit(f"{n}[{k}]")
     outputs = config["output_layers"]
-    names = list(outputs) if isinstance(outputs, dict) else None  # Keras 3's dict outputs
-    model.outputs = [
-        (f"{r[0]}[{r[1]}][{r[2]}]", names[i] if names else str(r[0]))
-        for i, r in enumerate(_refs(outputs))
-    ]
+    names = list(outputs.value) if isinstance(outputs.value, dict) else None  # dict outputs
+    model.outputs = []
+    for i, (r, f) in enumerate(_refs(outputs)):
+        t = f"{r[0]}[{r[1]}][{r[2]}]"
+        if t not in produced:
+            f.fail(f"names the tensor {t}, which the model does not make")
+        model.outputs.append((t, names[i] if names else r[0]))
+    if not model.outputs:
+        outputs.fail("expected at least one output, got none")
     return model
 
 
-def _refs(value: Any) -> list[list[Any]]:
+def _refs(f: Field) -> list[tuple[tuple[str, int, int], Field]]:
     """Keras writes one input or output as `[name, node, index]`, several as a list of them,
     or (inputs and outputs given as dicts) as a dict of them by name."""
-    if isinstance(value, dict):
-        return [r for v in value.values() for r in _refs(v)]
-    if value and isinstance(value[0], str):
-        return [value]
-    return list(value)
+    if isinstance(f.value, dict):
+        return [r for _, v in f.items() for r in _refs(v)]
+    items = f.as_list()
+    if items and isinstance(items[0], str):
+        return [(_history(f), f)]
+    return [(_history(g), g) for g in f.each()]
+
+
+def _history(f: Field) -> tuple[str, int, int]:
+    """`[layer name, node index, tensor index]`."""
+    items = list(f.each())
+    if len(items) != 3:
+        f.expected("[layer name, node index, tensor index]")
+    name, node, index = items
+    return name.name(), _index(node), _index(index)
+
+
+def _index(f: Field) -> int:
+    v = f.as_int()
+    if not 0 <= v < 2**31:
+        f.fail(f"{v} is not an index")
+    return v
 
 
 def _tensors(call: CallNode) -> list[str]:
@@ -270,36 +414,42 @@ def _tensors(call: CallNode) -> list[str]:
     return out
 
 
-def _ref(value: Any) -> str | list[str] | None:
+def _is_tensor(f: Field) -> bool:
+    return isinstance(f.value, dict) and f.value.get("class_name") == "__keras_tensor__"
+
+
+def _ref(f: Field) -> str | list[str] | None:
     """A serialized tensor (or list of them) as tensor ids; None for anything else."""
-    if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
-        layer, node, index = value["config"]["keras_history"]
+    if _is_tensor(f):
+        layer, node, index = _history(f["config"]["keras_history"])
         return f"{layer}[{node}][{index}]"
-    if isinstance(value, list) and value and all(isinstance(_ref(v), str) for v in value):
-        return [str(_ref(v)) for v in value]
+    if isinstance(f.value, list) and f.value and all(_is_tensor(g) for g in f.each()):
+        return [str(_ref(g)) for g in f.each()]
     return None
 
 
-def _op_call(layer: LayerNode, spec: OpSpec, index: int, node: dict[str, Any]) -> CallNode:
+def _op_call(layer: LayerNode, spec: OpSpec, index: int, node: Field) -> CallNode:
     """An operation's node: tensors (a list for concatenate), Python numbers kept by position."""
     tensors: list[str] = []
     scalars: list[tuple[int, Any]] = []
-    if node.get("kwargs"):
+    kwargs = node["kwargs"].object_or_empty()
+    if kwargs:
         raise ConfigError(
             f"operation '{layer.name}' is called with keyword arguments "
-            f"{', '.join(node['kwargs'])}, which kspec's {spec.op_name()} does not read"
+            f"{shown(', '.join(kwargs))[1:-1]}, which kspec's {spec.op_name()} does not read"
         )
-    for i, arg in enumerate(node.get("args", [])):
+    for i, arg in enumerate(node["args"].each() if node.has("args") else []):
         ref = _ref(arg)
         if isinstance(ref, list):
             tensors.extend(ref)
         elif ref is not None:
             tensors.append(ref)
-        elif constant_operand(arg):
-            scalars.append((i, plain(arg) if not isinstance(arg, list) else arg))
+        elif constant_operand(arg.value) and not isinstance(arg.value, dict):
+            scalars.append((i, plain(arg)))
         else:
             raise ConfigError(
-                f"operation '{layer.name}' is called on {arg!r}, neither a tensor nor a number"
+                f"operation '{layer.name}' is called on {shown(arg.value)}, neither a tensor nor "
+                "a number"
             )
     layer.spec = replace(
         spec, scalars=tuple(scalars), written_as_operator=spec.operator is not None
@@ -312,16 +462,16 @@ def _op_call(layer: LayerNode, spec: OpSpec, index: int, node: dict[str, Any]) -
     return CallNode(layer, tensors, {}, outputs)
 
 
-def _call(layer: LayerNode, index: int, node: dict[str, Any], models: list[ModelNode]) -> CallNode:
+def _call(layer: LayerNode, index: int, node: Field, models: list[ModelNode]) -> CallNode:
     if isinstance(layer.spec, OpSpec):
         return _op_call(layer, layer.spec, index, node)
-    args = [_ref(a) for a in node.get("args", [])]
+    args = [_ref(a) for a in (node["args"].each() if node.has("args") else [])]
     if not args or any(a is None for a in args):
         raise ConfigError(f"layer '{layer.name}' is called on something that is not a tensor")
     inputs: str | list[str] = args[0] if len(args) == 1 else [a for a in args if isinstance(a, str)]  # type: ignore[assignment]
     tensors: dict[str, str | list[str]] = {}
     spec = layer.spec
-    for key, value in (node.get("kwargs") or {}).items():
+    for key, value in node["kwargs"].items() if node.has("kwargs") else []:
         ref = _ref(value)
         if (
             ref is not None
@@ -331,10 +481,10 @@ def _call(layer: LayerNode, index: int, node: dict[str, Any], models: list[Model
         ):
             inputs = [*inputs, *([ref] if isinstance(ref, str) else ref)]
         elif ref is not None:
-            tensors[key] = ref
-        elif value is not None and not (key == "training" and value is False):
+            tensors[argument_name(value, key)] = ref
+        elif value.value is not None and not (key == "training" and value.value is False):
             raise ConfigError(
-                f"layer '{layer.name}' is called with {key}={value!r}; "
+                f"layer '{layer.name}' is called with {shown(key)[1:-1]}={shown(value.value)}; "
                 "a spec's steps take tensors only"
             )
     count = _output_count(layer, models, node)
@@ -342,13 +492,13 @@ def _call(layer: LayerNode, index: int, node: dict[str, Any], models: list[Model
     return CallNode(layer, inputs, tensors, outputs)
 
 
-def _output_count(layer: LayerNode, models: list[ModelNode], node: dict[str, Any]) -> int:
+def _output_count(layer: LayerNode, models: list[ModelNode], node: Field) -> int:
     """How many tensors a call returns: a nested model's outputs, a layer's shape rule."""
     if layer.model is not None:
         inner = next(m for m in models if m.name == layer.model)
         return len(inner.outputs)
     spec = layer.spec
-    shapes = [_shape(a) for a in node.get("args", [])]
+    shapes = [_shape(a) for a in (node["args"].each() if node.has("args") else [])]
     if spec is None or not spec.statically_checked or any(s is None for s in shapes):
         return 1
     try:
@@ -359,10 +509,11 @@ def _output_count(layer: LayerNode, models: list[ModelNode], node: dict[str, Any
     return len(out) if isinstance(out, list) else 1
 
 
-def _shape(value: Any) -> Any:
-    if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
-        return tuple(value["config"]["shape"][1:])
-    if isinstance(value, list):
-        inner = [_shape(v) for v in value]
+def _shape(f: Field) -> Any:
+    if _is_tensor(f):
+        shape = f["config"]["shape"]
+        return shape.shape()[1:] if shape.as_list() else None
+    if isinstance(f.value, list):
+        inner = [_shape(v) for v in f.each()]
         return None if any(s is None for s in inner) else inner
     return None

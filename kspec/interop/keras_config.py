@@ -9,6 +9,7 @@ Keras's own objects are listed below (tests/test_import.py checks them against K
 
 from __future__ import annotations
 
+import keyword
 import math
 import struct
 from collections.abc import Mapping
@@ -19,6 +20,7 @@ from kspec.catalog import GenericLayer, KerasObject, LayerSpec, ParamError, look
 from kspec.catalog import names as keras_names
 from kspec.catalog.base import to_activation
 from kspec.catalog.opbase import OPS, OpSpec
+from kspec.interop.reader import ConfigError, Field, spec_value
 
 # Non-None entries of each object's default get_config() (Keras 3), and its string aliases.
 OBJECT_DEFAULTS: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {
@@ -71,21 +73,15 @@ LAYER_MODULES = ("keras.layers", "keras.src.layers")
 OP_MODULE = "keras.src.ops."
 
 
-class ConfigError(Exception):
-    """A config the spec cannot express; the message names the layer."""
-
-    def __init__(self, message: str, help: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.help = help
-
-
 @dataclass
 class Notes:
     """What an import drops on purpose (frozen layers, dtype policies), said to the user."""
 
     items: list[str] = field(default_factory=list)
     errors: list[ConfigError] = field(default_factory=list)  # every item the spec cannot say
+    # A config already read (its JSON without the name) -> its catalog entry: a big model
+    # repeats a few layer configs thousands of times.
+    specs: dict[str, LayerSpec] = field(default_factory=dict)
 
 
 def tidy_float(x: float) -> float:
@@ -116,83 +112,134 @@ def is_object(value: Any) -> bool:
     return isinstance(value, dict) and "class_name" in value and "config" in value
 
 
-def plain(value: Any) -> Any:
-    """A JSON config value as a spec value: lists become tuples, floats tidied."""
-    if isinstance(value, float):
-        return tidy_float(value)
+def plain(f: Field) -> Any:
+    """A config value as a spec value: lists become tuples, floats tidied, Keras objects their
+    alias or call; anything a spec cannot say is an error naming the field."""
+    value = f.value
+    if is_object(value):
+        return keras_object(f, None)
     if isinstance(value, list):
-        return tuple(plain(v) for v in value)
+        return tuple(plain(v) for v in f.each())
     if isinstance(value, dict):
-        if is_object(value):
-            return keras_object(value, None)
-        return {k: plain(v) for k, v in value.items()}
-    return value
+        return {k: plain(v) for k, v in f.items()}
+    value = spec_value(f)
+    return tidy_float(value) if isinstance(value, float) else value
 
 
-def keras_object(value: dict[str, Any], default: Any) -> Any:
+def keras_object(f: Field, default: Any) -> Any:
     """An initializer/regularizer/constraint config: its alias when it is the default one."""
-    name = value["class_name"]
-    if name == "function" and isinstance(value["config"], str):
-        return value["config"]
-    if value.get("registered_name") not in (None, name) or name not in OBJECT_DEFAULTS:
+    name = f["class_name"].as_str()
+    registered = f["registered_name"].opt_str()
+    if name == "function" and isinstance(f["config"].value, str):
+        return plain(f["config"])
+    if registered not in (None, name) or name not in OBJECT_DEFAULTS:
         raise ConfigError(
-            f"'{value.get('registered_name') or name}' is not a Keras object kspec knows",
+            f"'{registered or name}' is not a Keras object kspec knows",
             help="kspec imports Keras's own initializers, regularizers and constraints",
         )
     defaults, aliases = OBJECT_DEFAULTS[name]
-    config = {k: plain(v) for k, v in (value["config"] or {}).items() if v is not None}
+    config = {k: plain(v) for k, v in f["config"].items() if v.value is not None}
     changed = {k: v for k, v in config.items() if k not in defaults or not _close(v, defaults[k])}
     if not changed and aliases:
         return default if default in aliases else aliases[0]
+    for k in changed:
+        argument_name(f["config"][k], k)
     return KerasObject(name, (), tuple(changed.items()))
 
 
-def layer_class(entry: dict[str, Any]) -> str:
+def argument_name(f: Field, key: str) -> str:
+    """A config key written as `key=` in the spec: a Python identifier, as a Keras constructor
+    argument is."""
+    if not (key.isidentifier() and key.isascii()) or keyword.iskeyword(key):
+        f.fail(f"{key!r} is not an argument name", help="Keras's arguments are Python names")
+    return key
+
+
+def shown(value: Any, limit: int = 60) -> str:
+    """A value from the file as a diagnostic quotes it: one line, at most `limit` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def entry_name(entry: Field, default: str | None = None) -> str:
+    """A serialized layer's name (Keras writes it in the config; functional models also beside
+    it)."""
+    config = entry["config"]
+    if config.has("name"):
+        return config["name"].name()
+    if entry.has("name"):
+        return entry["name"].name()
+    return default if default is not None else config["name"].name()
+
+
+def layer_class(entry: Field, layer_name: str | None = None) -> str:
     """The Keras class a serialized layer names, refusing code and classes outside Keras."""
-    name = entry.get("class_name", "?")
-    layer_name = entry.get("config", {}).get("name") or entry.get("name") or "?"
+    name = entry["class_name"].as_str()
+    layer_name = layer_name or entry_name(entry)
     if name in keras_names.REFUSED_LAYERS:
         raise ConfigError(
             f"layer '{layer_name}' is a {name}, which holds Python code; kspec "
             "never runs code from a model file (as Keras's safe_mode refuses it)",
             help="rewrite it with Keras layers, or as a custom layer class and a `use` line",
         )
-    module = entry.get("module") or "keras.layers"
-    registered = entry.get("registered_name")
+    module = entry["module"].opt_str() or "keras.layers"
+    registered = entry["registered_name"].opt_str()
     known = module in LAYER_MODULES and name in keras_names.KERAS_LAYERS
     entry_cls = lookup(name)  # or a layer that Keras registers itself (ConvNeXt's LayerScale)
     known = known or (entry_cls is not None and entry_cls.keras_class == f"{module}.{name}")
     if not known or registered not in (None, name):
-        shown = registered or f"{module}.{name}"
+        shown_name = shown(registered or f"{module}.{name}")[1:-1]
         raise ConfigError(
-            f"layer '{layer_name}' has the custom class '{shown}'; kspec does not "
+            f"layer '{layer_name}' has the custom class '{shown_name}'; kspec does not "
             "load code from a model file (as Keras's safe_mode refuses it)",
             help='add `use "package.module:Class"` to the spec by hand',
         )
-    return str(name)
+    return name
 
 
-def layer_spec(entry: dict[str, Any], notes: Notes) -> LayerSpec:
+def layer_spec(
+    entry: Field | dict[str, Any], notes: Notes, layer_name: str | None = None
+) -> LayerSpec:
     """A serialized layer (`{"class_name", "config"}`) as a catalog entry or GenericLayer."""
-    name = layer_class(entry)
-    config = dict(entry.get("config") or {})
-    layer_name = config.pop("name", None) or "?"
-    config.pop("vocabulary_size", None)  # the lookups' state, which Keras derives on loading
-    _note_policy(layer_name, config.pop("trainable", True), config.pop("dtype", None), notes)
+    if not isinstance(entry, Field):
+        entry = Field(entry)
+    layer_name = layer_name or entry_name(entry)
+    name = layer_class(entry, layer_name)
+    config = entry["config"]
+    raw = config.as_object()
+    _note_policy(layer_name, config["trainable"].as_bool(True), config["dtype"], notes)
+    skip = ("name", "vocabulary_size", "trainable", "dtype")  # vocabulary_size: lookup state
+    # Keyed by the values' repr (C-fast; a BigInt's repr is its digit count: it never imports).
+    key = repr((name, [(k, v) for k, v in raw.items() if k not in skip]))
+    known = notes.specs.get(key)
+    if known is not None:
+        return known
+    fields = {k: f for k, f in config.items() if k not in skip}
+    spec = _layer_spec(name, layer_name, fields, config, notes)
+    notes.specs[key] = spec
+    return spec
+
+
+def _layer_spec(
+    name: str, layer_name: str, fields: dict[str, Field], config: Field, notes: Notes
+) -> LayerSpec:
     cls = lookup(name)
     if cls is None:
-        return GenericLayer(class_name=name, kwargs=tuple((k, plain(v)) for k, v in config.items()))
+        return GenericLayer(
+            class_name=name,
+            kwargs=tuple((argument_name(f, k), plain(f)) for k, f in fields.items()),
+        )
     params = cls.params()
     kwargs: dict[str, Any] = {}
-    for key, value in config.items():
+    for key, f in fields.items():
         if key not in params:
-            if key in IGNORED_DEFAULTS and value in IGNORED_DEFAULTS[key]:
+            if key in IGNORED_DEFAULTS and _is_default(f.value, IGNORED_DEFAULTS[key]):
                 continue
             raise ConfigError(
-                f"layer '{layer_name}' ({name}) has {key}={value!r}, which kspec's "
-                f"{name} does not take"
+                f"layer '{layer_name}' ({name}) has {shown(key)[1:-1]}={shown(f.value)}, which "
+                f"kspec's {name} does not take"
             )
-        kwargs[key] = argument(value, params[key].default, params[key].convert, notes)
+        kwargs[key] = argument(f, params[key].default, params[key].convert, notes)
     if name == "Bidirectional":
         kwargs = _bidirectional(kwargs, config)
     _unresolve(kwargs, params)
@@ -202,30 +249,37 @@ def layer_spec(entry: dict[str, Any], notes: Notes) -> LayerSpec:
         raise ConfigError(f"layer '{layer_name}' ({name}): {e.message}", help=e.help) from None
 
 
-def is_operation(entry: dict[str, Any]) -> bool:
+def _is_default(value: Any, defaults: tuple[Any, ...]) -> bool:
+    return any(type(value) is type(d) and value == d for d in defaults)
+
+
+def is_operation(entry: Field) -> bool:
     """A keras.ops node (`x + 3` in the model's code): `Add` of keras.src.ops.numpy is not the
     Add layer."""
-    return str(entry.get("module") or "").startswith(OP_MODULE)
+    return (entry["module"].opt_str() or "").startswith(OP_MODULE)
 
 
-def op_spec(entry: dict[str, Any]) -> OpSpec:
+def op_spec(entry: Field) -> OpSpec:
     """A serialized operation as its ops catalog entry (without its call's numbers)."""
-    qualified = f"{entry.get('module')}.{entry.get('class_name')}"
-    config = dict(entry.get("config") or {})
-    name = config.pop("name", None) or entry.get("name") or "?"
+    class_name = entry["class_name"].as_str()
+    qualified = f"{entry['module'].as_str()}.{class_name}"
+    name = entry_name(entry)
     cls = next((c for c in OPS.values() if c.keras_class == qualified), None)
-    if cls is None or entry.get("registered_name") not in (None, entry.get("class_name")):
+    if cls is None or entry["registered_name"].opt_str() not in (None, class_name):
         raise ConfigError(
-            f"operation '{name}' is {qualified}, which kspec's ops catalog does not have",
+            f"operation '{name}' is {shown(qualified)[1:-1]}, which kspec's ops catalog does not "
+            "have",
             help="docs/layers.md lists the keras.ops functions a spec may use; "
             "rewrite this step with one of them or with a layer",
         )
     params = cls.params()
-    kwargs = {k: plain(v) for k, v in config.items() if k in params}
-    unknown = [k for k in config if k not in params and k not in ("trainable", "dtype")]
+    fields = dict(entry["config"].items())
+    fields.pop("name", None)
+    kwargs = {k: plain(f) for k, f in fields.items() if k in params}
+    unknown = [k for k in fields if k not in params and k not in ("trainable", "dtype")]
     if unknown:
         raise ConfigError(
-            f"operation '{name}' ({cls.op_name()}) has {', '.join(unknown)}, "
+            f"operation '{name}' ({cls.op_name()}) has {shown(', '.join(unknown))[1:-1]}, "
             f"which kspec's {cls.op_name()} does not take"
         )
     try:
@@ -236,20 +290,23 @@ def op_spec(entry: dict[str, Any]) -> OpSpec:
         ) from None
 
 
-def argument(value: Any, default: Any, convert: Any, notes: Notes) -> Any:
+def argument(f: Field, default: Any, convert: Any, notes: Notes) -> Any:
     """One constructor argument from a config, in the form the catalog compares with its default."""
+    value = f.value
     if is_object(value):
-        if (
-            value.get("module", "").startswith(LAYER_MODULES)
-            or value["class_name"] in keras_names.KERAS_LAYERS
-        ):
-            return layer_spec(value, notes)
-        return keras_object(value, default)
+        if _is_layer(f):
+            return layer_spec(f, notes)
+        return keras_object(f, default)
     if isinstance(value, list) and any(is_object(v) for v in value):  # RNN(cell=[cells...])
-        return [argument(v, None, None, notes) for v in value]
+        return [argument(g, None, None, notes) for g in f.each()]
     if convert is to_activation and value == "linear" and default is None:
         return None  # Keras writes the identity activation as "linear"
-    return plain(value)
+    return plain(f)
+
+
+def _is_layer(f: Field) -> bool:
+    module = f["module"].opt_str() or ""
+    return module.startswith(LAYER_MODULES) or f["class_name"].as_str() in keras_names.KERAS_LAYERS
 
 
 def _unresolve(kwargs: dict[str, Any], params: Mapping[str, Any]) -> None:
@@ -281,11 +338,14 @@ def _unresolve(kwargs: dict[str, Any], params: Mapping[str, Any]) -> None:
         kwargs["axis"] = axis[0] if axis else None  # Normalization keeps axis as a tuple
 
 
-def _bidirectional(kwargs: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+def _bidirectional(kwargs: dict[str, Any], config: Field) -> dict[str, Any]:
     """Keras writes the backward layer it derived itself; the spec leaves it out."""
-    backward, forward = config.get("backward_layer"), config.get("layer")
+    backward, forward = config["backward_layer"].value, config["layer"].value
     if isinstance(backward, dict) and isinstance(forward, dict):
-        b, f = dict(backward.get("config", {})), dict(forward.get("config", {}))
+        b, f = (
+            dict(config["backward_layer"]["config"].object_or_empty()),
+            dict(config["layer"]["config"].object_or_empty()),
+        )
         for c in (b, f):
             c.pop("name", None)
             c.pop("go_backwards", None)
@@ -294,22 +354,28 @@ def _bidirectional(kwargs: dict[str, Any], config: dict[str, Any]) -> dict[str, 
     return kwargs
 
 
-def _note_policy(layer: str, trainable: Any, dtype: Any, notes: Notes) -> None:
+def _note_policy(layer: str, trainable: bool, dtype: Field, notes: Notes) -> None:
     if trainable is False:
         notes.items.append(
             f"layer '{layer}' is frozen (trainable=false); a spec does not record "
             "trainability, so the imported model trains it"
         )
-    policy = dtype.get("config", {}).get("name") if isinstance(dtype, dict) else dtype
+    policy = dtype["config"]["name"].as_str() if isinstance(dtype.value, dict) else dtype.opt_str()
     if policy not in (None, "float32"):
         notes.items.append(
-            f"layer '{layer}' has dtype policy '{policy}'; the imported spec uses "
+            f"layer '{layer}' has dtype policy {shown(policy)}; the imported spec uses "
             "float32 (train { mixed_precision = true } sets mixed_float16)"
         )
 
 
-def input_shape(config: dict[str, Any]) -> tuple[int | None, ...]:
-    shape = config.get("batch_shape") or config.get("batch_input_shape")
-    if shape is None:
-        shape = [None, *(config.get("shape") or [])]
-    return tuple(shape[1:])
+def input_shape(config: Field) -> tuple[int | None, ...]:
+    """An InputLayer's shape without the batch axis."""
+    for key in ("batch_shape", "batch_input_shape"):
+        if config.has(key):
+            shape = config[key]
+            if not shape.as_list():
+                shape.fail("expected a shape with a batch axis, got an empty list")
+            return shape.shape()[1:]
+    if not config.has("shape"):
+        config["batch_shape"].fail("expected the input's shape, got none")
+    return config["shape"].shape()

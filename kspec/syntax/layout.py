@@ -136,7 +136,9 @@ class ExprLayout:
             case ir.DictExpr(items):
                 return "{" + ", ".join(f"{dict_key(k)}: {self.flat(v)}" for k, v in items) + "}"
             case ir.Call(func, args):
-                return func + "(" + ", ".join(self.arg(a) for a in args) + ")"
+                return (
+                    name_text(func, dotted=True) + "(" + ", ".join(self.arg(a) for a in args) + ")"
+                )
             case ir.Unary(op, operand):
                 if op == "not":
                     return "not " + self.flat(operand, NOT)
@@ -160,7 +162,7 @@ class ExprLayout:
                 low_text = "" if lower is None else self.flat(lower)
                 return low_text + ":" + ("" if upper is None else self.flat(upper))
             case ir.Attr(obj, name):
-                return f"{self.postfix_obj(obj)}.{name}"
+                return f"{self.postfix_obj(obj)}.{name_text(name)}"
             case ir.Chain(items):
                 if len(items) < 2:
                     raise ValueError("a chain has at least two items")
@@ -174,7 +176,9 @@ class ExprLayout:
         return self.flat(obj, POSTFIX)
 
     def arg(self, a: ir.Arg) -> str:
-        return self.flat(a.value) if a.name is None else f"{a.name}={self.flat(a.value)}"
+        if a.name is None:
+            return self.flat(a.value)
+        return f"{name_text(a.name)}={self.flat(a.value)}"
 
     def literal(self, lit: ir.Literal) -> str:
         written = self.literal_text(lit)
@@ -243,7 +247,8 @@ class ExprLayout:
                 return self.chain(e, items, col, indent, tail, dict_ok, prefix)
             case ir.Call(func, args) if args:
                 parts = [self.argspan_lines(a, indent + 1) for a in args]
-                return self.container(prefix + func + "(", start, parts, ")", indent, tail, e)
+                head = prefix + name_text(func, dotted=True) + "("
+                return self.container(head, start, parts, ")", indent, tail, e)
             case ir.ListExpr(items) | ir.TupleExpr(items) if items:
                 opening, closing = ("[", "]") if isinstance(e, ir.ListExpr) else ("(", ")")
                 parts = [
@@ -356,7 +361,7 @@ class ExprLayout:
         return lines
 
     def argspan_lines(self, a: ir.Arg, indent: int) -> list[Line]:
-        head = INDENT * indent + (f"{a.name}=" if a.name is not None else "")
+        head = INDENT * indent + (f"{name_text(a.name)}=" if a.name is not None else "")
         lines = self.layout(a.value, len(head), indent, 1, True, prefix=head)
         if a.span.line:
             lines[0].first = min(lines[0].first or a.span.line, a.span.line)
@@ -406,6 +411,15 @@ def _copy(lines: list[Line]) -> list[Line]:
 
 def _end_column(lines: list[Line], start: int) -> int:
     return start + len(lines[0].text) if len(lines) == 1 else len(lines[-1].text)
+
+
+def name_text(text: str, dotted: bool = False) -> str:
+    """A name as the printer writes it, refusing anything the grammar's NAME does not match:
+    text from a tool (`kspec import` reads untrusted model files) can never become syntax."""
+    parts = text.split(".") if dotted else [text]
+    if not all(_NAME.fullmatch(p) for p in parts):
+        raise ValueError(f"{text!r} is not a name a spec can hold")
+    return text
 
 
 def dict_key(key: str) -> str:

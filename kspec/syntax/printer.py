@@ -18,6 +18,7 @@ from kspec.syntax.layout import (
     ExprLayout,
     Line,
     dict_ok,
+    name_text,
     span_lines,
     string_literal,
 )
@@ -96,26 +97,31 @@ class Printer(ExprLayout):
         pad = INDENT * indent
         match node:
             case ir.Model(name, body):
-                return self.compound(node, [Line(f"model {name}")], body, 0)
+                return self.compound(node, [Line(f"model {name_text(name)}")], body, 0)
             case ir.Block(name, params, body):
                 parts = [self.param(p) for p in params]
-                head = self.container(f"block {name}(", 0, parts, ")", 0, len(" {"), node)
+                head = self.container(
+                    f"block {name_text(name)}(", 0, parts, ")", 0, len(" {"), node
+                )
                 return self.compound(node, head, body, 0)
             case ir.Section(kind, fields, phases):
                 return self.compound(node, [Line(kind)], (*fields, *phases), 0)
             case ir.Phase(name, fields):
-                return self.compound(node, [Line(f"{pad}phase {name}")], fields, indent)
+                return self.compound(node, [Line(f"{pad}phase {name_text(name)}")], fields, indent)
             case ir.Const(name, value) | ir.Field(name, value):
-                return self.emit(node, self.place(f"{pad}{name} = ", value), indent)
+                return self.emit(node, self.place(f"{pad}{name_text(name)} = ", value), indent)
             case ir.Import(path):
                 return self.emit(
                     node, [Line(f"import {string_literal(path)}", *span_lines(node))], 0
                 )
             case ir.Use(target, alias):
-                text = f"use {string_literal(target)}" + (f" as {alias}" if alias else "")
+                text = f"use {string_literal(target)}" + (
+                    f" as {name_text(alias)}" if alias else ""
+                )
                 return self.emit(node, [Line(text, *span_lines(node))], 0)
             case ir.Input(name, shape, dtype):
-                tail = f" as {dtype}" if dtype else ""
+                name = name_text(name)
+                tail = f" as {name_text(dtype)}" if dtype else ""
                 if shape is None:
                     return self.emit(
                         node, [Line(f"{pad}input {name}{tail}", *span_lines(node))], indent
@@ -124,16 +130,19 @@ class Printer(ExprLayout):
                 lines[-1].text += tail
                 return self.emit(node, lines, indent)
             case ir.Bind(targets, value):
-                return self.emit(node, self.place(f"{pad}{', '.join(targets)} = ", value), indent)
+                names = ", ".join(name_text(t) for t in targets)
+                return self.emit(node, self.place(f"{pad}{names} = ", value), indent)
             case ir.Output(name, value):
-                out = f"{pad}output {name} = " if name is not None else f"{pad}output "
+                out = f"{pad}output {name_text(name)} = " if name is not None else f"{pad}output "
                 return self.emit(node, self.place(out, value), indent)
             case ir.ChainStmt(value):
                 return self.emit(node, self.place(pad, value), indent)
             case ir.SharedLayer(name, value):
-                return self.emit(node, self.place(f"{pad}layer {name} = ", value), indent)
+                shared = f"{pad}layer {name_text(name)} = "
+                return self.emit(node, self.place(shared, value), indent)
             case ir.ForLoop(targets, iterable, body):
-                head = self.place(f"{pad}for {', '.join(targets)} in ", iterable, len(" {"))
+                names = ", ".join(name_text(t) for t in targets)
+                head = self.place(f"{pad}for {names} in ", iterable, len(" {"))
                 return self.compound(node, head, body, indent)
             case ir.IfElse():
                 return self.if_else(node, indent, f"{pad}if ")
@@ -142,8 +151,8 @@ class Printer(ExprLayout):
 
     def param(self, p: ir.Param) -> list[Line]:
         if p.default is None:
-            return [Line(INDENT + p.name, *span_lines(p))]
-        head = f"{INDENT}{p.name}="
+            return [Line(INDENT + name_text(p.name), *span_lines(p))]
+        head = f"{INDENT}{name_text(p.name)}="
         return self.layout(p.default, len(head), 1, 1, True, prefix=head)
 
     def compound(
