@@ -6,6 +6,7 @@ import contextlib
 import csv
 import gzip
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -104,8 +105,9 @@ def load_npz(req: Request) -> Loaded:
             arrays = {k: f[k] for k in f.files}
     except FileNotFoundError:
         raise req.fail(f"npz(): no such file: {path}", code="data-missing") from None
-    except (OSError, ValueError) as e:
-        raise req.fail(f"npz(): cannot read {path}: {e}") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        # An empty or truncated file is EOFError or BadZipFile, not OSError.
+        raise req.fail(f"npz(): cannot read {path}: {e or type(e).__name__}") from None
 
     def pick(spec: Any, what: str) -> dict[str, np.ndarray]:
         if spec is None:
