@@ -12,8 +12,6 @@ def environment_record(seed: int | None) -> dict[str, Any]:
     import numpy as np
     import tensorflow as tf
 
-    import kspec
-
     devices = []
     for d in tf.config.list_physical_devices():
         name = d.name
@@ -25,7 +23,7 @@ def environment_record(seed: int | None) -> dict[str, Any]:
         devices.append({"type": d.device_type, "name": name})
     return {
         "versions": {
-            "kspec": kspec.__version__,
+            "kspec": _kspec_version(),
             "keras": keras.__version__,
             "tensorflow": tf.__version__,
             "python": sys.version.split()[0],
@@ -36,3 +34,13 @@ def environment_record(seed: int | None) -> dict[str, Any]:
         "devices": devices,
         "seed": seed,
     }
+
+
+def _kspec_version() -> str:
+    """The installed distribution's version (importing `kspec` here would be an import loop)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("kspec")
+    except PackageNotFoundError:
+        return "unknown"
