@@ -101,8 +101,12 @@ def load_npz(req: Request) -> Loaded:
     args = req.args()
     path = req.path(args["path"])
     try:
-        with np.load(path, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
+        with open(path, "rb") as handle:  # ours to close, also when np.load fails
+            loaded = np.load(handle, allow_pickle=False)
+            if not isinstance(loaded, np.lib.npyio.NpzFile):
+                raise ValueError("not a .npz archive (a single .npy array?)")
+            with loaded as f:
+                arrays = {k: f[k] for k in f.files}
     except FileNotFoundError:
         raise req.fail(f"npz(): no such file: {path}", code="data-missing") from None
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
