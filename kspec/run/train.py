@@ -242,8 +242,9 @@ def resume(run_dir: Path, options: RunOptions) -> RunResult:
         info = record.read_info(run_dir)
         gone = remove_temporary(run_dir)
         finished = info["status"] == "finished"
-        if finished and options.epochs is None:
-            shutil.rmtree(run_dir / rundir.BACKUP_DIR, ignore_errors=True)  # a kill's leftover
+        # Killed after run.json said finished but before the backup went: finish tidying up.
+        leftover = finished and (run_dir / rundir.BACKUP_DIR).exists()
+        if finished and options.epochs is None and not leftover:
             raise fail(
                 f"the run in {run_dir} already finished its {info['epochs']} epochs",
                 Span(0, 0, 0, 0, str(run_dir)),
@@ -448,6 +449,9 @@ def _train(
     start = len(records)
     seconds = list(info.get("epoch_seconds", []))[:start]
     cpu_seconds = list(info.get("epoch_cpu_seconds", []))[:start]
+    times = _times_writer(run_dir, tracker, seconds, cpu_seconds)
+    at = tracker.callbacks.index(tracker.backup) if tracker.backup in tracker.callbacks else None
+    tracker.callbacks.insert(len(tracker.callbacks) if at is None else at, times)
     started = time.time()
     val_ds = None
     trained = False  # whether this process has run a fit yet
@@ -549,6 +553,21 @@ def _train(
     if status == "finished":
         shutil.rmtree(run_dir / rundir.BACKUP_DIR, ignore_errors=True)
     return RunResult(model, history, run_dir, metrics, done, interrupted, notes)
+
+
+def _times_writer(run_dir: Path, tracker: Any, seconds: list[float],
+                  cpu_seconds: list[float]) -> Any:  # fmt: skip
+    """Records each epoch's wall and CPU time in run.json before its checkpoint is saved, so a
+    resumed run's record has every epoch's."""
+    import keras
+
+    class Times(keras.callbacks.Callback):  # type: ignore[misc]
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            if not tracker.partial_epoch():
+                _update_info(run_dir, epoch_seconds=seconds + tracker.epoch_seconds,
+                             epoch_cpu_seconds=cpu_seconds + tracker.epoch_cpu_seconds)  # fmt: skip
+
+    return Times()
 
 
 def _compile(model: Any, stage: Any, checked: Checked, strategy: Any) -> None:
