@@ -186,6 +186,24 @@ def test_a_removed_backup_folder_restarts_from_epoch_one(tmp_path: Path) -> None
     assert_complete(run_dir, 3)
 
 
+def test_a_garbled_history_stops_the_resume_unless_forced(tmp_path: Path) -> None:
+    spec, run_dir = tiny(tmp_path, extra="    steps_per_execution = 1\n"), tmp_path / "run"
+    dies = "original = checkpoint.save\n" + (
+        "def save(run_dir, model, epoch):\n    original(run_dir, model, epoch)\n"
+        "    if epoch == 2:\n        die()\ncheckpoint.save = save\n"
+    )
+    killed(
+        kspec("run", str(spec), "-q", "-o", str(run_dir), "--epochs", "3", cwd=tmp_path, fault=dies)
+    )
+    (run_dir / "history.json").write_text('{"epoch": [1, 2], "loss": "garbage"}')
+    refused = kspec("run", "--resume", str(run_dir), "-q", cwd=tmp_path)
+    assert refused.returncode == 1 and "history.json: `loss` is not a list" in refused.stderr
+    assert "--force` continues from epoch 3" in refused.stderr
+    err = resume(run_dir, tmp_path, "--force")
+    assert "its epochs are dropped" in err and "at epoch 3 of 3" in err
+    assert_complete(run_dir, 3)
+
+
 def test_killed_after_finishing_but_before_the_backup_went(tmp_path: Path) -> None:
     spec, run_dir = tiny(tmp_path), tmp_path / "run"
     fault = (
@@ -377,11 +395,11 @@ def kill_after(process: subprocess.Popen[str], delay: float) -> bool:
     """SIGKILL `process` after `delay` seconds; False if it had ended by then."""
     try:
         process.wait(timeout=delay)
-        return False
     except subprocess.TimeoutExpired:
         process.kill()
         process.communicate()
         return True
+    return False  # the caller reads its output
 
 
 def test_killed_at_a_random_moment_resumes_to_a_complete_folder(tmp_path: Path) -> None:
@@ -398,9 +416,11 @@ def test_killed_at_a_random_moment_resumes_to_a_complete_folder(tmp_path: Path) 
     for trial in range(trials()):
         run_dir = tmp_path / f"run-{trial}"
         delay = rng.uniform(0.2, length)
-        hit = kill_after(
-            start("run", str(spec), "-q", "-o", str(run_dir), "--epochs", "3", cwd=tmp_path), delay
-        )
+        run = start("run", str(spec), "-q", "-o", str(run_dir), "--epochs", "3", cwd=tmp_path)
+        hit = kill_after(run, delay)
+        if not hit:
+            first = run.communicate()
+            assert run.returncode == 0, first
         kills = [round(delay, 2)] if hit else []
         for _ in range(5):  # resumes, the odd ones killed again at a random moment
             if (
