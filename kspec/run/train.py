@@ -94,6 +94,7 @@ def run(checked: Checked, options: RunOptions) -> RunResult:
         with output_errors(options.output):
             run_dir = rundir.new_run_dir(graph.name, options.output)
         with lock.locked(run_dir), output_errors(run_dir):
+            _refuse_existing(run_dir, options.force, locked=True)  # one that began meanwhile
             if options.force:
                 _clear(run_dir)
             applied = options.overrides + (
@@ -124,10 +125,11 @@ def run(checked: Checked, options: RunOptions) -> RunResult:
             )
 
 
-def _refuse_existing(path: Path, force: bool) -> None:
+def _refuse_existing(path: Path, force: bool, locked: bool = False) -> None:
     if not (path / rundir.RUN_FILE).exists():
         return
-    lock.check_free(path)
+    if not locked:
+        lock.check_free(path)
     if force:
         return
     try:
