@@ -68,7 +68,7 @@ class Emitter(Steps, Evaluator):
         self.frame = Frame(self.fn, names, "", self.scope, chain, into=[self.fn.body])
         self.names = names  # the model function's identifiers (nested models' variables)
         self.prefer: list[str] = []  # variables the step being emitted reads, when they hold it
-        # id(SharedRef) -> (variable, constructor, declaring run, step, expression)
+        # id(SharedRef.layer) -> (variable, constructor, declaring run, step, expression)
         self.shared: dict[int, tuple[str, Ctor, Run, LayerStep, ir.Expr, Line, list[Any]]] = {}
         self.placed: set[int] = set()  # id() of shared-layer lines moved to their first use
 
@@ -235,7 +235,7 @@ class Emitter(Steps, Evaluator):
                 ctor = self.ctor(step, value, self.key("shared"))
                 line = self.line(self.key(), [var, " = ", ctor], assigns=var, optional=ctor.name)
                 decl = (var, ctor, self.run_record(None), step, value, line, f.into[-1])
-                self.shared[id(ref)] = decl
+                self.shared[id(ref.layer)] = decl  # copies made by `d(training=false)` share it
             case ir.ForLoop(targets, iterable, body):
                 self.for_loop(s, targets, iterable, body)
             case ir.IfElse(test, body, orelse):

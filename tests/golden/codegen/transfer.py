@@ -82,24 +82,21 @@ def prepare(x, y):
 
 def build_model():
     """The `flowers` model, layer for layer as the spec builds it."""
+    image = keras.Input(shape=(160, 160, 3), name="image")
+    x = layers.RandomFlip("horizontal", name="random_flip")(image)
+    x = layers.Rescaling(1 / 127.5, offset=-1, name="rescaling")(x)
     base = keras.applications.MobileNetV2(
         include_top=False,
         weights=WEIGHTS,
         input_shape=(160, 160, 3),
         name="base",
     )
-    return keras.Sequential(
-        [
-            keras.Input(shape=(160, 160, 3), name="image"),
-            layers.RandomFlip("horizontal", name="random_flip"),
-            layers.Rescaling(1 / 127.5, offset=-1, name="rescaling"),
-            base,
-            layers.GlobalAveragePooling2D(name="global_average_pooling2d"),
-            layers.Dropout(0.2, name="dropout"),
-            layers.Dense(5, name="dense"),
-        ],
-        name="flowers",
-    )
+    base.trainable = False
+    x = base(x, training=False)
+    x = layers.GlobalAveragePooling2D(name="global_average_pooling2d")(x)
+    x = layers.Dropout(0.2, name="dropout")(x)
+    x = layers.Dense(5, name="dense")(x)
+    return keras.Model(image, x, name="flowers")
 
 
 def main(argv=None):
@@ -128,6 +125,28 @@ def main(argv=None):
         epochs=args.epochs,
         shuffle=False,
     )
+    # phase finetune: 10 more epochs, its own trainable set
+    base = model.get_layer("base")
+    base.trainable = True
+    for layer in base.layers[:100]:
+        layer.trainable = False
+    model.compile(
+        optimizer=keras.optimizers.RMSprop(learning_rate=1e-05),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+        steps_per_execution=STEPS_PER_EXECUTION,
+    )
+    done = len(history.epoch)
+    more = model.fit(
+        train_data,
+        validation_data=validation_data,
+        initial_epoch=done,
+        epochs=done + 10,
+        shuffle=False,
+    )
+    history.epoch += more.epoch
+    for key, values in more.history.items():
+        history.history.setdefault(key, []).extend(values)
     model.save(args.output)
     if validation_data is None:
         validation_data = make_dataset(train, args.batch_size, training=False)
