@@ -402,6 +402,7 @@ def kill_after(process: subprocess.Popen[str], delay: float) -> bool:
     return False  # the caller reads its output
 
 
+@pytest.mark.timeout(120 + 150 * trials())  # KSPEC_KILL_TRIALS=N runs past the default limit
 def test_killed_at_a_random_moment_resumes_to_a_complete_folder(tmp_path: Path) -> None:
     seed = int(os.environ.get("KSPEC_KILL_SEED", str(random.SystemRandom().randrange(10**6))))
     rng = random.Random(seed)
