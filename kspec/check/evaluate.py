@@ -502,7 +502,7 @@ class Evaluator:
                         "a tensor cannot be a positional argument",
                         a.span,
                         "misplaced-tensor",
-                        help=f"feed it through the chain: x -> {e.func}(...)",
+                        help=_chain_help(e),
                     )
                 args.append(value)
                 continue
@@ -786,3 +786,13 @@ def _arg_span(e: ir.Call, arg: str | int | None) -> Span:
             if a.name == arg:
                 return a.span
     return e.span
+
+
+def _chain_help(e: ir.Call) -> str:
+    """`add_norm(e, a)` -> `[e, a] -> add_norm()`: the tensors written as arguments, chained."""
+    names = [a.value.id for a in e.args if a.name is None and isinstance(a.value, ir.Name)]
+    rest = [a for a in e.args if not (a.name is None and isinstance(a.value, ir.Name))]
+    call = f"{e.func}({'...' if rest else ''})"
+    if len(names) > 1:
+        return f"feed them through the chain: [{', '.join(names)}] -> {call}"
+    return f"feed it through the chain: {names[0] if names else 'x'} -> {call}"

@@ -430,6 +430,23 @@ def _check_text(
         if isinstance(item, ir.Model):
             models[item.name] = sc.model_graph(item, path)
     settings, phases = sc.sections(scope, ovs)
+    choice = settings["train"].get("model")
+    imported = scope.globals.get(str(choice.value)) if choice is not None else None
+    if choice is not None and choice.value not in models and isinstance(imported, ModelDef):
+        # `import "lib.kspec"` then `train { model = enc }`: the imported model is trained
+        models[str(choice.value)] = sc.model_graph(imported.model, imported.globals_key)
+    if not models and (settings["data"] or settings["train"]):
+        where = next(iter({**settings["train"], **settings["data"]}.values())).span
+        names = sorted(k for k, v in scope.globals.items() if isinstance(v, ModelDef))
+        diags.error(
+            f"{_display(Path(path)) if path else 'this file'} defines no model for its "
+            "data and train sections",
+            where,
+            code="no-model",
+            help=f"name an imported one: train {{ model = {names[0]} }}"
+            if names
+            else "add `model NAME { ... }`, or import a file that defines one",
+        )
     constants = {
         k: v for k, v in scope.globals.items() if not isinstance(v, BlockDef | ModelDef | UseDef)
     }
