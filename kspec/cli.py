@@ -189,7 +189,17 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("--output", "-o", metavar="DIR", help="run folder (default: runs/MODEL-TIME/)")
     p.add_argument("--model", metavar="NAME", help="which model of the file to train")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
-    p.add_argument("--resume", metavar="DIR", help="continue an interrupted or killed run")
+    p.add_argument(
+        "--resume",
+        metavar="DIR",
+        help="continue an interrupted, killed or failed run; with --epochs N, extend a "
+        "finished run to N epochs",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace the run in --output; with --resume, continue past an unreadable history.json",
+    )
     _common(p, formats=False)
 
 
@@ -212,10 +222,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         quiet=args.quiet,
         overrides=list(args.overrides),
         note=_print_note,
+        force=args.force,
     )
     if args.resume is not None:
-        if args.file or args.overrides or args.epochs or args.model or args.output:
-            raise UsageError("--resume DIR continues a run as it started; give nothing else")
+        if args.file or args.overrides or args.model or args.output:
+            raise UsageError(
+                "--resume DIR continues a run as it started; give nothing else but --epochs N"
+            )
         result = train.resume(Path(args.resume), options)
     else:
         if args.file is None:
@@ -224,7 +237,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         if diags.errors or checked is None:
             raise KspecError(diags.items, diags.sources)
         _print_warnings(diags.warnings, diags.sources, "text")
-        result = train.run(checked, options)
+        try:
+            result = train.run(checked, options)
+        except train.RunExists as e:
+            print(e.render(), file=sys.stderr)
+            return EXIT_USAGE
     shown = ", ".join(f"{k} {v:.4f}" for k, v in result.metrics.items() if isinstance(v, float))
     state = "interrupted" if result.interrupted else "done"
     print(
@@ -511,7 +528,8 @@ COMMANDS: dict[str, tuple[str, str, Configure, Command]] = {
         "train a spec's model; writes a run folder (model.keras, history, metrics, curves.png)",
         "examples:\n  kspec run examples/digits.kspec\n"
         "  kspec run examples/mnist.kspec --epochs 1 --set data.source='idx(\"data/mnist\")'\n"
-        "  kspec run --resume runs/mnist-20250101-120000",
+        "  kspec run --resume runs/mnist-20250101-120000\n"
+        "  kspec run --resume runs/mnist-20250101-120000 --epochs 20",
         _configure_run,
         cmd_run,
     ),

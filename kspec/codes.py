@@ -86,6 +86,13 @@ Code = Literal[
     "use-import",
     "keras-error",
     "run-error",
+    "run-locked",
+    "run-exists",
+    "bad-run-folder",
+    "bad-checkpoint",
+    "bad-data",
+    "loss-nan",
+    "output-error",
     # code generation, import and export
     "no-model",
     "codegen-use",
@@ -171,6 +178,16 @@ DESCRIPTIONS: dict[Code, str] = {
     "use-import": "a `use` target that cannot be imported or is not a Keras layer",
     "keras-error": "Keras refuses the model while building it",
     "run-error": "training or prediction fails (run folder, weights, inputs)",
+    "run-locked": "another kspec process is writing the run folder (its pid is named)",
+    "run-exists": "`--output` names a folder that holds a run already (`--force` replaces it)",
+    "bad-run-folder": "a run folder's run.json or history.json is missing, garbled or of the "
+    "wrong shape",
+    "bad-checkpoint": "a note: a checkpoint in the run's backup/ is truncated or garbled and is "
+    "skipped for the last good one",
+    "bad-data": "loaded data that cannot train the model: wrong dtype, NaN or infinite values, "
+    "labels outside the model's classes, arrays of different lengths, unreadable images",
+    "loss-nan": "the loss became NaN or infinite: the run stopped at that epoch and batch",
+    "output-error": "the run folder cannot be written (read-only, full, or not a folder)",
     "no-model": "a command that needs a model, on a file that defines none",
     "codegen-use": "a `use` target that a generated script cannot import",
     "cannot-import": "a Keras model file holds something a spec cannot express",

@@ -136,7 +136,7 @@ def test_run_folder_evaluate_and_predict(
     assert (run_dir / "summary.txt").read_text() == kspec.load(spec).summary_text() + "\n"
     assert (run_dir / "curves.png").read_bytes().startswith(b"\x89PNG")
     info = read(run_dir / "run.json")
-    assert (info["status"], info["epochs_done"]) == ("completed", 3)
+    assert (info["status"], info["epochs_done"]) == ("finished", 3)
 
     assert main(["evaluate", str(run_dir), "--format", "json"]) == 0
     evaluated = json.loads(capsys.readouterr().out)
@@ -201,10 +201,9 @@ def wait_for(condition: Any, process: subprocess.Popen[str], timeout: float = 24
 
 
 def backup_epoch(run_dir: Path) -> int:
-    try:
-        return int(read(run_dir / "backup" / "training_metadata.json")["epoch"])
-    except (OSError, ValueError, KeyError):
-        return 0
+    from kspec.run.train import backup_epoch as newest
+
+    return newest(run_dir)
 
 
 def test_killed_run_resumes_from_its_last_epoch(tmp_path: Path) -> None:
@@ -228,7 +227,7 @@ def test_killed_run_resumes_from_its_last_epoch(tmp_path: Path) -> None:
     history = read(run_dir / "history.json")
     assert history["epoch"] == [1, 2, 3, 4]
     assert history["loss"][:done] == before["loss"][:done]  # the epochs before the kill are kept
-    assert read(run_dir / "run.json")["status"] == "completed"
+    assert read(run_dir / "run.json")["status"] == "finished"
     assert len(weights(run_dir / "model.keras")) == 4
 
 

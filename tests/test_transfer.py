@@ -149,7 +149,7 @@ def test_killed_in_the_second_phase_resumes_inside_it(tmp_path: Path) -> None:
     assert history["epoch"] == [1, 2, 3, 4]
     assert history["loss"][:done] == before["loss"][:done]
     info = read(run_dir / "run.json")
-    assert info["status"] == "completed" and len(info["phases"]) == 2
+    assert info["status"] == "finished" and len(info["phases"]) == 2
     start = weights_by_layer(tmp_path / "start.keras")
     end = weights_by_layer(run_dir / "model.keras")
     assert same(end["encoder/dense"], start["encoder/dense"])  # still frozen after the resume

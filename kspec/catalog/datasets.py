@@ -15,6 +15,7 @@ class Dataset:
     classes: int | None  # label classes for classification, None for regression/unknown
     task: str  # "classification", "binary", "regression", "sequence-classification"
     keras: bool = True  # loaded by keras.datasets.<name>.load_data(); else by kspec itself
+    labels: str | None = "index"  # "index": one class number per example; None: real values
 
 
 DATASETS: dict[str, Dataset] = {
@@ -24,7 +25,7 @@ DATASETS: dict[str, Dataset] = {
     "cifar100": Dataset((32, 32, 3), 100, "classification"),
     "imdb": Dataset((None,), 2, "binary"),
     "reuters": Dataset((None,), 46, "classification"),
-    "boston_housing": Dataset((13,), None, "regression"),
+    "boston_housing": Dataset((13,), None, "regression", labels=None),
     "digits": Dataset((8, 8), 10, "classification", keras=False),  # scikit-learn's, offline
 }
 KERAS_DATASETS = tuple(name for name, d in DATASETS.items() if d.keras)
@@ -41,6 +42,7 @@ class LoaderArg:
 class Loader:
     doc: str  # what it reads, for docs/layers.md and the generated script's docstring
     args: tuple[LoaderArg, ...]
+    labels: str | None = None  # "index" when every label it yields is a class number
 
 
 # Loader calls: `idx("dir")`, `npz("f.npz", x="x_train", y="y_train")`, ...
@@ -52,6 +54,7 @@ LOADERS: dict[str, Loader] = {
             LoaderArg("images", "str", None),
             LoaderArg("labels", "str", None),
         ),
+        labels="index",
     ),
     "npz": Loader(
         "arrays from a NumPy .npz file",
@@ -75,6 +78,7 @@ LOADERS: dict[str, Loader] = {
             LoaderArg("color_mode", "str", "rgb"),
             LoaderArg("labels", "str", "inferred"),
         ),
+        labels="index",  # Keras's label_mode="int"
     ),
     "text": Loader(
         "text files, one folder per class",
@@ -83,6 +87,7 @@ LOADERS: dict[str, Loader] = {
             LoaderArg("max_tokens", "int", 20000),
             LoaderArg("sequence_length", "int", 200),
         ),
+        labels="index",
     ),
     "synthetic": Loader(
         "random examples shaped to the model, the same for the same seed",
@@ -92,5 +97,5 @@ LOADERS: dict[str, Loader] = {
             LoaderArg("seed", "int", 0),
         ),
     ),
-    "digits": Loader("scikit-learn's 8x8 handwritten digits", ()),
+    "digits": Loader("scikit-learn's 8x8 handwritten digits", (), labels="index"),
 }

@@ -281,6 +281,7 @@ def check_against_model(
     loss = train.get("loss")
     if loss is None or not graph.outputs:
         return
+    labels, source_name = _label_format(source)
     losses = loss.value if isinstance(loss.value, dict) else {None: loss.value}
     names = [n or t.layer.name for n, t in zip(graph.output_names, graph.outputs, strict=True)]
     for key, value in losses.items():
@@ -295,8 +296,38 @@ def check_against_model(
         out = graph.outputs[names.index(key)] if key is not None else graph.outputs[0]
         if key is None and len(graph.outputs) > 1:
             continue
-        classes = dataset.classes if dataset is not None and len(graph.outputs) == 1 else None
+        single = len(graph.outputs) == 1
+        classes = dataset.classes if dataset is not None and single else None
         _check_loss(value, out, classes, loss.span, diags)
+        if single and labels == "index":
+            _check_index_labels(value, source_name, loss.span, diags)
+
+
+def _label_format(source: Setting | None) -> tuple[str | None, str]:
+    """What the source's labels are (catalog/datasets.py says), and the source's name."""
+    if source is None:
+        return None, ""
+    if isinstance(source.value, str) and source.value in DATASETS:
+        return DATASETS[source.value].labels, source.value
+    if isinstance(source.value, KerasObject) and source.value.name in LOADERS:
+        return LOADERS[source.value.name].labels, f"{source.value.name}()"
+    return None, ""
+
+
+def _check_index_labels(value: Any, source: str, span: Span, diags: Diagnostics) -> None:
+    """categorical_crossentropy wants one-hot labels; these sources yield class indices, and
+    Keras would fail at the first step with a shape error."""
+    name = value if isinstance(value, str) else value.name if isinstance(value, KerasObject) else ""
+    key = name.lower().replace("_", "")
+    if key in ("categoricalcrossentropy", "categoricalfocalcrossentropy"):
+        sparse = "sparse_categorical_crossentropy"
+        diags.error(
+            f"{name} takes one-hot labels, but the labels of {source} are class indices "
+            "(one number per example)",
+            span,
+            code="loss-mismatch",
+            help=f"use loss = {sparse} (the same loss, on class indices), or one-hot labels",
+        )
 
 
 def _check_input_fits(

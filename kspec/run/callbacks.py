@@ -1,4 +1,4 @@
-"""The run's own Keras callbacks: per-epoch history, BackupAndRestore, Ctrl-C; and the user's."""
+"""The run's own Keras callbacks: per-epoch history, checkpoints, NaN, Ctrl-C; and the user's."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from kspec.catalog import KerasObject
-from kspec.run import rundir
+from kspec.run import checkpoint, rundir
+from kspec.run.guards import nan_guard
 
 # Arguments naming files a callback writes: relative ones land in the run folder.
 PATH_ARGS = {"ModelCheckpoint": "filepath", "TensorBoard": "log_dir", "CSVLogger": "filename",
@@ -46,26 +47,28 @@ class Tracker:
     interrupted: bool = False
     steps: int | None = None
     last_batch: int = -1
-    backup: Any = None  # the run's BackupAndRestore, when kspec keeps one
-    restore: bool = True  # only the first fit of a process restores the backup (a resume)
+    backup: Any = None  # the run's checkpoint callback, when kspec keeps one
+    run_dir: Path = Path()
+    stopped: Any = None  # a guards.NanStop: the epoch it happened in is not complete
 
-    def checkpoint(self, epochs: int) -> None:
+    def checkpoint(self, model: Any, epochs: int) -> None:
         """Save the backup now, as after epoch `epochs`: between two phases, the weights a fit
         ended with (restored best weights, say) and the next phase's optimizer are where a
         resume starts."""
-        if self.backup is not None and self.backup.model is not None:
-            self.backup._current_epoch = epochs
-            self.backup._save_model()
+        if self.backup is not None:
+            checkpoint.save(self.run_dir, model, epochs)
 
     def partial_epoch(self) -> bool:
         """Keras ends an interrupted epoch as if complete; it is not, unless its last batch ran."""
+        if self.stopped is not None:
+            return True
         return self.interrupted and (self.steps is None or self.last_batch + 1 < self.steps)
 
 
 def make_tracker(run_dir: Path, records: list[dict[str, Any]], *, with_backup: bool) -> Tracker:
     import keras
 
-    tracker = Tracker(list(records))
+    tracker = Tracker(list(records), run_dir=run_dir)
 
     class EpochWriter(keras.callbacks.Callback):  # type: ignore[misc]
         """Writes history.json/.csv after every complete epoch, so a kill loses at most one."""
@@ -88,33 +91,13 @@ def make_tracker(run_dir: Path, records: list[dict[str, Any]], *, with_backup: b
             tracker.records[epoch:] = [{k: float(v) for k, v in (logs or {}).items()}]
             rundir.write_history(run_dir, tracker.records)
 
-    class Backup(keras.callbacks.BackupAndRestore):  # type: ignore[misc]
-        """BackupAndRestore that skips the half epoch Ctrl-C leaves and keeps its checkpoint
-        after an interruption (kspec deletes it once the run completes)."""
+    def stop(nan: Any) -> None:
+        tracker.stopped = nan
 
-        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
-            if not tracker.partial_epoch():
-                super().on_epoch_end(epoch, logs)
-
-        def on_train_begin(self, logs: Any = None) -> None:
-            if not tracker.restore:  # a later phase: the weights in memory are the latest
-                return
-            tracker.restore = False
-            try:
-                super().on_train_begin(logs)
-            except ValueError as e:
-                # Saved before a phase recompiled with another optimizer: the model's weights
-                # have loaded, the optimizer starts afresh as the phase would have.
-                if "could not be loaded" not in str(e):
-                    raise
-                meta = rundir.read_json(run_dir / rundir.BACKUP_DIR / "training_metadata.json")
-                self.model._initial_epoch = int(meta["epoch"])
-
+    tracker.callbacks.append(nan_guard(stop))
     tracker.callbacks.append(EpochWriter())
     if with_backup:
-        tracker.backup = Backup(
-            str(run_dir / rundir.BACKUP_DIR), double_checkpoint=True, delete_checkpoint=False
-        )
+        tracker.backup = checkpoint.callback(run_dir, tracker.partial_epoch)
         tracker.callbacks.append(tracker.backup)
     return tracker
 

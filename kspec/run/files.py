@@ -6,6 +6,7 @@ import contextlib
 import csv
 import gzip
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -100,12 +101,17 @@ def load_npz(req: Request) -> Loaded:
     args = req.args()
     path = req.path(args["path"])
     try:
-        with np.load(path, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
+        with open(path, "rb") as handle:  # ours to close, also when np.load fails
+            loaded = np.load(handle, allow_pickle=False)
+            if not isinstance(loaded, np.lib.npyio.NpzFile):
+                raise ValueError("not a .npz archive (a single .npy array?)")
+            with loaded as f:
+                arrays = {k: f[k] for k in f.files}
     except FileNotFoundError:
         raise req.fail(f"npz(): no such file: {path}", code="data-missing") from None
-    except (OSError, ValueError) as e:
-        raise req.fail(f"npz(): cannot read {path}: {e}") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        # An empty or truncated file is EOFError or BadZipFile, not OSError.
+        raise req.fail(f"npz(): cannot read {path}: {e or type(e).__name__}") from None
 
     def pick(spec: Any, what: str) -> dict[str, np.ndarray]:
         if spec is None:

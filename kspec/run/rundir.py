@@ -12,7 +12,6 @@ import csv
 import io
 import json
 import math
-import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,7 +19,6 @@ from typing import Any
 
 from kspec import output
 from kspec.check.graph import Checked
-from kspec.source import Source, Span
 
 RUN_FILE = "run.json"  # what `--resume` needs: the spec text, overrides, options, status
 BACKUP_DIR = "backup"  # keras.callbacks.BackupAndRestore's folder inside the run
@@ -116,64 +114,7 @@ def read_history(run_dir: Path) -> list[dict[str, float]]:
 
 # -- the resolved spec ---------------------------------------------------------------------
 def resolved_spec(checked: Checked, overrides: list[str]) -> str:
-    """The spec as it ran: the file's text with every `--set` spliced in where it applies.
+    """The spec as it ran (kspec/run/resolved.py prints it)."""
+    from kspec.run.resolved import resolved_spec as printed
 
-    A constant's or field's value is replaced in place; a field the file does not set is
-    added to its section (or a new section at the end). A header lists what was changed.
-    """
-    source = checked.sources[checked.path]
-    edits: list[tuple[Span, str]] = []
-    additions: dict[str, list[str]] = {}
-    applied = []
-    for item in overrides:
-        name, _, value = item.partition("=")
-        name, value = name.strip(), value.strip()
-        applied.append(f"{name} = {value}")
-        target = _find_value_span(checked, name)
-        if target is not None:
-            edits.append((target, value))
-        elif "." in name:
-            section, _, field = name.partition(".")
-            additions.setdefault(section, []).append(f"    {field} = {value}")
-    text = _splice(source, edits)
-    for section, lines in additions.items():
-        text = _add_to_section(text, checked, section, lines)
-    header = ["# resolved by `kspec run`: the spec exactly as it was trained"]
-    header += [f"# --set {a}" for a in applied]
-    return "\n".join(header) + "\n" + text
-
-
-def _find_value_span(checked: Checked, name: str) -> Span | None:
-    from kspec.syntax import ir
-
-    section, dot, field = name.partition(".")
-    for item in checked.spec.items:
-        if not dot and isinstance(item, ir.Const) and item.name == name:
-            return item.value.span
-        if dot and isinstance(item, ir.Section) and item.kind == section:
-            for f in item.fields:
-                if f.name == field:
-                    return f.value.span
-    return None
-
-
-def _offset(source: Source, line: int, column: int) -> int:
-    return sum(len(x) + 1 for x in source.text.splitlines()[: line - 1]) + column - 1
-
-
-def _splice(source: Source, edits: list[tuple[Span, str]]) -> str:
-    text = source.text
-    ordered = sorted(edits, key=lambda e: (e[0].line, e[0].column), reverse=True)
-    for span, value in ordered:
-        start = _offset(source, span.line, span.column)
-        end = _offset(source, span.end_line, span.end_column)
-        text = text[:start] + value + text[end:]
-    return text
-
-
-def _add_to_section(text: str, checked: Checked, section: str, lines: list[str]) -> str:
-    match = re.search(rf"(?m)^{section}\s*\{{", text)
-    if match is None:
-        return text.rstrip("\n") + f"\n\n{section} {{\n" + "\n".join(lines) + "\n}\n"
-    at = match.end()
-    return text[:at] + "\n" + "\n".join(lines) + text[at:]
+    return printed(checked, overrides)
