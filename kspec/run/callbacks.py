@@ -13,11 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from kspec.catalog import KerasObject
+from kspec.catalog.names import CALLBACK_PATHS
 from kspec.run import rundir
-
-# Arguments naming files a callback writes: relative ones land in the run folder.
-PATH_ARGS = {"ModelCheckpoint": "filepath", "TensorBoard": "log_dir", "CSVLogger": "filename",
-             "BackupAndRestore": "backup_dir"}  # fmt: skip
 
 
 def user_callback(value: Any, run_dir: Path) -> Any:
@@ -26,13 +23,24 @@ def user_callback(value: Any, run_dir: Path) -> Any:
 
     if isinstance(value, str):
         value = KerasObject(value)
-    arg = PATH_ARGS.get(value.name)
-    kwargs = dict(value.kwargs)
-    if arg in kwargs and isinstance(kwargs[arg], str) and not os.path.isabs(kwargs[arg]):
-        kwargs[arg] = str(run_dir / kwargs[arg])
+    args, kwargs = list(value.args), dict(value.kwargs)
+    if value.name in CALLBACK_PATHS:
+        index, name, default = CALLBACK_PATHS[value.name]
+        if len(args) > index:
+            args[index] = _in_run(args[index], run_dir)
+        elif name in kwargs:
+            kwargs[name] = _in_run(kwargs[name], run_dir)
+        elif default is not None:
+            kwargs[name] = _in_run(default, run_dir)
     return keras_value(
-        KerasObject(value.name, value.args, tuple(kwargs.items())), "keras.callbacks"
+        KerasObject(value.name, tuple(args), tuple(kwargs.items())), "keras.callbacks"
     )
+
+
+def _in_run(path: Any, run_dir: Path) -> Any:
+    if isinstance(path, str) and not os.path.isabs(path):
+        return str(run_dir / path)
+    return path
 
 
 @dataclass
