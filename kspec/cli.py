@@ -220,7 +220,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         if args.file is None:
             raise UsageError("give a FILE to train, or --resume DIR")
-        checked, diags = check_text(_read(args.file), args.file, args.overrides, raise_errors=False)
+        epochs = [f"train.epochs={args.epochs}"] if args.epochs else []  # the checker sees them
+        checked, diags = check_text(
+            _read(args.file), args.file, [*args.overrides, *epochs], raise_errors=False
+        )
         if diags.errors or checked is None:
             raise KspecError(diags.items, diags.sources)
         _print_warnings(diags.warnings, diags.sources, "text")

@@ -10,6 +10,7 @@ from kspec.check.evaluate import Evaluator, Scope, Skip, block_scope
 from kspec.check.graph import Checked, Graph, Phase, Setting
 from kspec.check.model import MAX_NESTING, ModelChecker, ModelState
 from kspec.check.phases import SELECTOR_FIELDS, check_phase, check_selectors, set_field
+from kspec.check.schedules import check_schedules
 from kspec.check.sections import SECTION_FIELDS, check_against_model, check_field
 from kspec.check.values import BlockDef, BlockRef, ModelDef, ModelRef, UseDef
 from kspec.diagnostics import Diagnostic, Diagnostics, KspecError, suggest
@@ -441,6 +442,7 @@ def _check_text(
         graph = checked.model()  # train.model was checked just above
         if graph.complete:
             check_against_model(graph, checked.data, checked.train, diags)
+            check_schedules(checked, graph, diags)
             check_selectors(graph, phases, diags)
     checked.warnings = diags.warnings
     if diags.errors and raise_errors:
