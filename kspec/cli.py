@@ -131,55 +131,66 @@ def cmd_check(args: argparse.Namespace) -> int:
 # -- summary -----------------------------------------------------------------------------
 def _configure_summary(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FILE")
-    p.add_argument("--model", help="which model of the file (default: train.model, else all)")
+    p.add_argument("--model", help="print only this model (default: every model of the file)")
     p.add_argument(
         "--phase", help="the trainable split in this training phase (a `phase NAME` of train)"
+    )
+    p.add_argument(
+        "--trainable",
+        action="store_true",
+        help="add Keras's Trainable column (Y, N, or - for a layer without weights)",
     )
     _common(p)
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
+    import shutil
+
     from kspec.check.spec import check_text
-    from kspec.report.summary import render_summary, summary_json
+    from kspec.report.summary import line_length, render_summary, summary_json
 
     checked, diags = check_text(_read(args.file), args.file, args.overrides, raise_errors=False)
     if diags.errors or checked is None:
         raise KspecError(diags.items, diags.sources)
     _print_warnings(diags.warnings, diags.sources, args.format)
+    flags, phase = None, args.phase
     if args.phase is not None:
-        return _phase_summary(checked, args)
-    if args.model is not None:
+        graphs = [_model(checked, args.model)]
+        flags = _phase_flags(checked, graphs[0], args.phase)
+    elif args.model is not None:
         graphs = [_model(checked, args.model)]
     else:
         graphs = list(checked.models.values())
-    if args.format == "json":
-        out: Any = [summary_json(g) for g in graphs]
-        print(json.dumps(out[0] if len(out) == 1 else out, indent=2))
-    else:
-        print("\n\n".join(render_summary(g) for g in graphs))
+    if args.format == "json":  # always a list, one entry per model
+        print(json.dumps([summary_json(g, flags, phase) for g in graphs], indent=2))
+        return EXIT_OK
+    columns = shutil.get_terminal_size().columns  # as Keras: COLUMNS, the terminal, or 80
+    tables = [
+        render_summary(
+            g,
+            flags,
+            phase,
+            width=line_length(g, args.trainable, columns),
+            trainable=args.trainable,
+        )
+        for g in graphs
+    ]
+    print("\n\n".join(tables))
     return EXIT_OK
 
 
-def _phase_summary(checked: Checked, args: argparse.Namespace) -> int:
-    """The trained model's summary with the trainable split of one phase."""
+def _phase_flags(checked: Checked, graph: Graph, phase: str) -> Any:
+    """Each layer's trainable flag in training phase `phase`."""
     from kspec.check.phases import phase_flags
     from kspec.diagnostics import suggest
-    from kspec.report.summary import render_summary, summary_json
 
     names = [p.name for p in checked.phases]
-    if args.phase not in names:
+    if phase not in names:
         known = f"its phases: {', '.join(names)}" if names else "it has no `phase NAME { ... }`"
         raise UsageError(
-            f"the train section has no phase '{args.phase}'; "
-            + (suggest(args.phase, names) or known)
+            f"the train section has no phase '{phase}'; " + (suggest(phase, names) or known)
         )
-    graph = _model(checked, args.model)
-    flags = phase_flags(graph, checked.phases)[names.index(args.phase) + 1]
-    if args.format == "json":
-        print(json.dumps(summary_json(graph, flags, args.phase), indent=2))
-    else:
-        print(render_summary(graph, flags, args.phase))
-    return EXIT_OK
+    return phase_flags(graph, checked.phases)[names.index(phase) + 1]
 
 
 # -- run, evaluate, predict ---------------------------------------------------------------
@@ -504,7 +515,8 @@ COMMANDS: dict[str, tuple[str, str, Configure, Command]] = {
     ),
     "summary": (
         "print the model table Keras's model.summary() prints, without importing TensorFlow",
-        "example:\n  kspec summary examples/mnist.kspec --format json",
+        "examples:\n  kspec summary examples/mnist.kspec --format json\n"
+        "  kspec summary examples/transfer.kspec --trainable",
         _configure_summary,
         cmd_summary,
     ),
@@ -595,6 +607,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `kspec summary ... | head`: the reader has what it wanted
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except Exception as e:  # a bug in kspec, not in the spec
         import os
         import traceback

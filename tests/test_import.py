@@ -77,7 +77,7 @@ def test_applications_round_trip_through_the_cli(
     assert main(["check", str(out)]) == 0
     capsys.readouterr()
     assert main(["summary", str(out), "--format", "json"]) == 0
-    summary = json.loads(capsys.readouterr().out)
+    (summary,) = json.loads(capsys.readouterr().out)  # a list: one entry per model
     assert summary["total_params"] == original.count_params()
     assert_same_model(original, kspec.load(out), predict=name == "MobileNetV2")
 
