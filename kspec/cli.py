@@ -199,7 +199,15 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=int, metavar="N", help="override train.epochs")
     p.add_argument("--output", "-o", metavar="DIR", help="run folder (default: runs/MODEL-TIME/)")
     p.add_argument("--model", metavar="NAME", help="which model of the file to train")
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.add_argument("--quiet", "-q", action="store_true", help="one line per epoch, no bar")
+    p.add_argument(
+        "--verbose",
+        "-v",
+        type=int,
+        choices=(0, 1, 2),
+        metavar="N",
+        help="as Keras's verbose: 0 silent, 1 a progress bar (default), 2 one line per epoch",
+    )
     p.add_argument("--resume", metavar="DIR", help="continue an interrupted or killed run")
     _common(p, formats=False)
 
@@ -221,6 +229,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         output=args.output,
         model=args.model,
         quiet=args.quiet,
+        verbose=args.verbose,
         overrides=list(args.overrides),
         note=_print_note,
     )

@@ -26,6 +26,7 @@ from kspec.run import rundir
 from kspec.run.callbacks import catch_sigint, make_tracker, user_callback
 from kspec.run.data import Data, augmenter, load_data, pipeline, request, signature_of_graph
 from kspec.run.pretrained import preflight_weights
+from kspec.run.progress import progress_callbacks, verbosity
 from kspec.run.request import Request
 from kspec.run.runtime import environment
 from kspec.run.sources import preflight
@@ -39,7 +40,8 @@ class RunOptions:
     epochs: int | None = None
     output: str | Path | None = None
     model: str | None = None
-    quiet: bool = False
+    quiet: bool = False  # one line per epoch
+    verbose: int | None = None  # Keras's verbose: 0, 1 (progress bar), 2; wins over quiet
     overrides: list[str] = field(default_factory=list)
     workdir: Path | None = None
     note: Callable[[str], None] | None = None
@@ -256,6 +258,7 @@ def _train(
         if data.validation is not None:
             val_ds = pipeline(data.validation, data.signature, data.options, batch, training=False)
         user = [user_callback(c, run_dir) for c in _list(stage.settings.fields.get("callbacks"))]
+        progress = progress_callbacks(verbosity(options.verbose, options.quiet))
         with catch_sigint(model, tracker):
             try:
                 model.fit(
@@ -264,8 +267,8 @@ def _train(
                     initial_epoch=done,
                     epochs=end,
                     shuffle=False,
-                    verbose=0 if options.quiet else 1,
-                    callbacks=[*user, *tracker.callbacks],
+                    verbose=0,  # kspec's own display: Keras's overflows with steps_per_execution
+                    callbacks=[*user, *tracker.callbacks, *progress],
                 )
             except KeyboardInterrupt:  # a second Ctrl-C: stop now, still keep what was trained
                 tracker.interrupted = True
