@@ -93,7 +93,10 @@ def make_tracker(run_dir: Path, records: list[dict[str, Any]], *, with_backup: b
                 return
             tracker.epoch_seconds.append(round(time.perf_counter() - self.started, 4))
             tracker.epoch_cpu_seconds.append(round(time.process_time() - self.cpu, 4))
-            tracker.records[epoch:] = [{k: float(v) for k, v in (logs or {}).items()}]
+            record = {k: float(v) for k, v in (logs or {}).items()}
+            if "learning_rate" not in record and _scheduled(self.model):  # for curves.png
+                record["learning_rate"] = float(self.model.optimizer.learning_rate)
+            tracker.records[epoch:] = [record]
             rundir.write_history(run_dir, tracker.records)
 
     class Backup(keras.callbacks.BackupAndRestore):  # type: ignore[misc]
@@ -125,6 +128,14 @@ def make_tracker(run_dir: Path, records: list[dict[str, Any]], *, with_backup: b
         )
         tracker.callbacks.append(tracker.backup)
     return tracker
+
+
+def _scheduled(model: Any) -> bool:
+    """Whether the model's optimizer takes its learning rate from a schedule."""
+    import keras
+
+    schedule = getattr(getattr(model, "optimizer", None), "_learning_rate", None)
+    return isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule)
 
 
 @contextlib.contextmanager

@@ -286,8 +286,8 @@ def _train(
     history = rundir.history_table(tracker.records)
     from kspec.run.plot import curves_png
 
-    boundaries = [p["first_epoch"] - 1 for p in log[1:]]
-    rundir.atomic_write(run_dir / "curves.png", curves_png(history, boundaries))
+    phases = [(p["first_epoch"] - 1, p["phase"]) for p in log[1:]]
+    rundir.atomic_write(run_dir / "curves.png", curves_png(history, phases))
     info = rundir.read_json(run_dir / rundir.RUN_FILE)
     done = len(tracker.records)
     status = "interrupted" if interrupted else "completed"
