@@ -89,7 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 # -- check -------------------------------------------------------------------------------
 def _configure_check(p: argparse.ArgumentParser) -> None:
-    p.add_argument("files", nargs="+", metavar="FILE", help=".kspec files to check")
+    p.add_argument(
+        "files", nargs="+", metavar="FILE", help=".kspec files to check (folders: every one inside)"
+    )
     p.add_argument("--strict", action="store_true", help="treat warnings as errors")
     _common(p)
 
@@ -100,7 +102,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     everything: list[Diagnostic] = []
     sources: dict[str, Any] = {}
     failed = False
-    for path in args.files:
+    files = _spec_files(args.files)
+    for path in files:
         text = _read(path)
         _, diags = check_text(text, path, args.overrides, raise_errors=False)
         everything.extend(diags.items)
@@ -118,10 +121,10 @@ def cmd_check(args: argparse.Namespace) -> int:
             print(render_all(everything, sources), file=sys.stderr)
         n_err = sum(d.severity == "error" for d in everything)
         n_warn = len(everything) - n_err
-        files = f"{len(args.files)} file{'s' if len(args.files) != 1 else ''}"
+        count = f"{len(files)} file{'s' if len(files) != 1 else ''}"
         status = "failed" if failed else "ok"
         print(
-            f"{status}: {files}, {n_err} error{'s' if n_err != 1 else ''}, "
+            f"{status}: {count}, {n_err} error{'s' if n_err != 1 else ''}, "
             f"{n_warn} warning{'s' if n_warn != 1 else ''}",
             file=sys.stderr,
         )
@@ -270,17 +273,24 @@ def _configure_evaluate(p: argparse.ArgumentParser) -> None:
         "'idx(\"dir\")' (default: the run's own data)",
     )
     p.add_argument("--batch-size", type=int, metavar="N", help="default: the run's batch_size")
+    p.add_argument("--scale", metavar="S", help="multiply inputs by S (default: the run's scale)")
     p.add_argument("--format", choices=("text", "json"), default="text")
+
+
+SPLITS = {"test": "the source's own test split", "validation": "the validation split",
+          "all": "all of the data (it has no test or validation split)"}  # fmt: skip
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from kspec.run.inference import evaluate
 
-    metrics = evaluate(args.target, args.data, args.batch_size)
+    metrics = evaluate(args.target, args.data, args.batch_size, args.scale)
     if args.format == "json":
         print(json.dumps(metrics, indent=2))
     else:
-        print(f"{metrics.pop('data')} data, {metrics.pop('examples')} examples")
+        prepared = metrics.pop("prepared")
+        print(f"{SPLITS[metrics.pop('data')]}, {metrics.pop('examples'):,} examples")
+        print(f"inputs scaled by {prepared['scale'] or 'nothing'} ({prepared['from']})")
         for name, value in metrics.items():
             print(f"{name:<24} {value:.6g}")
     return EXIT_OK
@@ -289,18 +299,38 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def _configure_predict(p: argparse.ArgumentParser) -> None:
     p.add_argument("target", metavar="DIR|MODEL", help="a run folder or a .keras file")
     p.add_argument("input", metavar="INPUT", help="INPUT.npy (INPUT.npz: one array per input name)")
-    p.add_argument("--output", "-o", required=True, metavar="OUT", help="the predictions file")
-    p.add_argument("--scale", metavar="S", help="multiply inputs by S (default: data.scale)")
+    p.add_argument(
+        "--output",
+        "-o",
+        required=True,
+        metavar="OUT",
+        help="the predictions: .npy, .npz (one array per output), .csv (with a header) or .json",
+    )
+    p.add_argument(
+        "--classes",
+        action="store_true",
+        help="write each example's class index and its probability instead of the scores",
+    )
+    p.add_argument("--scale", metavar="S", help="multiply inputs by S (default: the run's scale)")
     p.add_argument("--batch-size", type=int, metavar="N", help="default: the run's batch_size")
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
     from kspec.run.inference import predict
 
-    shapes = predict(
-        args.target, args.input, args.output, scale=args.scale, batch_size=args.batch_size
+    result = predict(
+        args.target,
+        args.input,
+        args.output,
+        scale=args.scale,
+        batch_size=args.batch_size,
+        classes=args.classes,
     )
-    shown = ", ".join(f"{name} {shape}" for name, shape in shapes.items())
+    prepared = result["prepared"]
+    print(
+        f"inputs scaled by {prepared['scale'] or 'nothing'} ({prepared['from']})", file=sys.stderr
+    )
+    shown = ", ".join(f"{name} {shape}" for name, shape in result["shapes"].items())
     print(f"wrote {args.output}: {shown}")
     return EXIT_OK
 
@@ -311,7 +341,7 @@ def _configure_fmt(p: argparse.ArgumentParser) -> None:
         "files",
         nargs="+",
         metavar="FILE",
-        help=".kspec files to rewrite in place (-: stdin to stdout)",
+        help=".kspec files to rewrite in place (folders: every one inside; -: stdin to stdout)",
     )
     p.add_argument(
         "--check",
@@ -328,7 +358,7 @@ def cmd_fmt(args: argparse.Namespace) -> int:
     errors: list[Diagnostic] = []
     sources: dict[str, Any] = {}
     changed = 0
-    for path in args.files:
+    for path in _spec_files(args.files):
         text = sys.stdin.read() if path == "-" else _read(path)
         try:
             out = format_text(text, path)
@@ -498,6 +528,22 @@ def cmd_lsp(args: argparse.Namespace) -> int:
 
 
 # -- plumbing ----------------------------------------------------------------------------
+def _spec_files(paths: Sequence[str]) -> list[str]:
+    """The paths, each folder replaced by the .kspec files inside it, at any depth, sorted."""
+    from pathlib import Path
+
+    out: list[str] = []
+    for path in paths:
+        if path != "-" and Path(path).is_dir():
+            found = sorted(str(p) for p in Path(path).rglob("*.kspec") if p.is_file())
+            if not found:
+                raise UsageError(f"{path}: a folder with no .kspec files")
+            out += found
+        else:
+            out.append(path)
+    return out
+
+
 def _read(path: str) -> str:
     try:
         with open(path, encoding="utf-8") as f:
@@ -533,20 +579,21 @@ COMMANDS: dict[str, tuple[str, str, Configure, Command]] = {
         "train a spec's model; writes a run folder (model.keras, history, metrics, curves.png)",
         "examples:\n  kspec run examples/digits.kspec\n"
         "  kspec run examples/mnist.kspec --epochs 1 --set data.source='idx(\"data/mnist\")'\n"
-        "  kspec run --resume runs/mnist-20250101-120000",
+        "  kspec run --resume runs/digits-20250101-120000",
         _configure_run,
         cmd_run,
     ),
     "evaluate": (
         "evaluate a saved run or .keras model on data",
         "examples:\n  kspec evaluate runs/digits-20250101-120000\n"
-        "  kspec evaluate model.keras --data examples/mnist.kspec",
+        "  kspec evaluate model.keras --data 'idx(\"data/mnist\")'",
         _configure_evaluate,
         cmd_evaluate,
     ),
     "predict": (
         "run a saved run or .keras model on a .npy file",
-        "example:\n  kspec predict runs/digits-20250101-120000 x.npy -o predictions.npy",
+        "examples:\n  kspec predict runs/digits-20250101-120000 x.npy -o predictions.npy\n"
+        "  kspec predict runs/digits-20250101-120000 x.npy -o classes.csv --classes",
         _configure_predict,
         cmd_predict,
     ),
