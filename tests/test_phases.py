@@ -140,3 +140,49 @@ def test_set_overrides_a_phase_field() -> None:
     with pytest.raises(KspecError) as err:
         kspec.loads(RECIPE, "phases.kspec", {"train.tp.epochs": 3}).checked  # noqa: B018
     assert err.value.diagnostics[0].help == "did you mean 'top'?"
+
+
+APPLICATION_PHASES = """
+model m {
+    input image: (IMAGE, IMAGE, 3)
+    layer base = BASE(include_top=false, weights=none, trainable=false)
+    base(training=false)
+    GlobalAveragePooling2D()
+    Dense(5)
+}
+train {
+    loss = mse
+    phase top {
+        unfreeze = base.layers[100:]
+    }
+    phase named {
+        freeze = "PATTERN"
+    }
+    phase all {
+        unfreeze = base
+    }
+}
+"""
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize(
+    ("base", "image", "pattern"), [("MobileNetV2", 96, "block_1*"), ("DenseNet121", 64, "conv5_*")]
+)
+def test_application_layer_selectors_equal_keras(base: str, image: int, pattern: str) -> None:
+    """`base.layers[100:]` and name patterns reach inside an application, in Keras's
+    model.layers order, and the split in each phase is the one Keras counts."""
+    from kspec.keras.freeze import apply_flags
+
+    text = APPLICATION_PHASES.replace("BASE", base).replace("IMAGE", str(image))
+    text = text.replace("PATTERN", pattern)
+    spec = kspec.loads(text, "apps.kspec")
+    checked = spec.checked
+    graph = checked.model()
+    model = spec.build()
+    got = []
+    for flags in phase_flags(graph, checked.phases):
+        apply_flags(model, flags)
+        got.append(split(graph, flags))
+        assert weight_counts(model) == got[-1]
+    assert len({p.trainable for p in got if p is not None}) == 4  # each phase changes the split

@@ -235,10 +235,10 @@ def call(name: str, kwargs: dict[str, Any]) -> str:
 
 def one_tensor_layers() -> list[tuple[LayerSpec, tuple[Any, ...]]]:
     """Example layers called on one number tensor, with their example input (list inputs need a
-    graph; string layers a string input)."""
+    graph; string layers a string input; a cell is an argument of RNN, not a step)."""
     out = []
     for _, cls in sorted(CATALOG.items()):
-        if not (cls.takes_list or cls.call_inputs):
+        if cls.is_step and not (cls.takes_list or cls.call_inputs):
             out += [(cls.create((), p), s) for p, s in cls.examples if isinstance(s, tuple) and s]
     return [(spec, s) for spec, s in out if numeric(spec)]
 

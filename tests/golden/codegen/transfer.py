@@ -82,24 +82,21 @@ def prepare(x, y):
 
 def build_model():
     """The `flowers` model, layer for layer as the spec builds it."""
+    image = keras.Input(shape=(160, 160, 3), name="image")
+    x = layers.RandomFlip("horizontal", name="random_flip")(image)
+    x = layers.Rescaling(1 / 127.5, offset=-1, name="rescaling")(x)
     base = keras.applications.MobileNetV2(
         include_top=False,
         weights=WEIGHTS,
         input_shape=(160, 160, 3),
         name="base",
     )
-    return keras.Sequential(
-        [
-            keras.Input(shape=(160, 160, 3), name="image"),
-            layers.RandomFlip("horizontal", name="random_flip"),
-            layers.Rescaling(1 / 127.5, offset=-1, name="rescaling"),
-            base,
-            layers.GlobalAveragePooling2D(name="global_average_pooling2d"),
-            layers.Dropout(0.2, name="dropout"),
-            layers.Dense(5, name="dense"),
-        ],
-        name="flowers",
-    )
+    base.trainable = False
+    x = base(x, training=False)
+    x = layers.GlobalAveragePooling2D(name="global_average_pooling2d")(x)
+    x = layers.Dropout(0.2, name="dropout")(x)
+    x = layers.Dense(5, name="dense")(x)
+    return keras.Model(image, x, name="flowers")
 
 
 def main(argv=None):
