@@ -571,7 +571,7 @@ COMMANDS: dict[str, tuple[str, str, Configure, Command]] = {
     "summary": (
         "print the model table Keras's model.summary() prints, without importing TensorFlow",
         "examples:\n  kspec summary examples/mnist.kspec --format json\n"
-        "  kspec summary examples/transfer.kspec --trainable",
+        "  kspec summary examples/transfer.kspec --phase finetune --trainable",
         _configure_summary,
         cmd_summary,
     ),
