@@ -160,7 +160,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
     if args.phase is not None:
         graphs = [_model(checked, args.model)]
         flags = _phase_flags(checked, graphs[0], args.phase)
-    elif args.model is not None:
+    elif args.model is not None or not checked.models:  # no model at all: Checked.model says so
         graphs = [_model(checked, args.model)]
     else:
         graphs = list(checked.models.values())
@@ -378,7 +378,11 @@ def cmd_fmt(args: argparse.Namespace) -> int:
         elif path == "-":
             sys.stdout.write(out)
         else:
-            write_atomically(path, out)
+            try:
+                write_atomically(path, out)
+            except KspecError as e:  # the other files are still formatted
+                errors += e.diagnostics
+                continue
             print(f"reformatted {path}", file=sys.stderr)
     if errors:
         print(render_all(errors, sources), file=sys.stderr)
@@ -423,10 +427,7 @@ def cmd_codegen(args: argparse.Namespace) -> int:
     if args.output is None:
         sys.stdout.write(script)
     else:
-        try:
-            write_script(args.output, script)
-        except OSError as e:
-            raise UsageError(f"cannot write {args.output}: {e.strerror or e}") from None
+        write_script(args.output, script)
         print(f"wrote {args.output}", file=sys.stderr)
     return EXIT_OK
 
@@ -502,11 +503,9 @@ def _write_or_print(path: str | None, text: str) -> None:
     if path is None:
         sys.stdout.write(text)
         return
-    try:
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(text)
-    except OSError as e:
-        raise UsageError(f"cannot write {path}: {e.strerror or e}") from None
+    from kspec.output import write_text
+
+    write_text(path, text)
     print(f"wrote {path}", file=sys.stderr)
 
 

@@ -3,6 +3,9 @@ trainable split in each phase, statically and in Keras."""
 
 from __future__ import annotations
 
+import itertools
+from typing import Any
+
 import pytest
 from test_build import weight_counts
 
@@ -186,3 +189,42 @@ def test_application_layer_selectors_equal_keras(base: str, image: int, pattern:
         got.append(split(graph, flags))
         assert weight_counts(model) == got[-1]
     assert len({p.trainable for p in got if p is not None}) == 4  # each phase changes the split
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("case", ["recipe", "application"])
+def test_generated_flag_statements_give_keras_the_phase_flags(case: str) -> None:
+    """The script's `layer.trainable = ...` lines between phases, run on the built model, give
+    every layer at every depth the flag `kspec run` gives it."""
+    import keras
+
+    from kspec.codegen.phases import flag_statements
+    from kspec.keras.freeze import apply_flags
+
+    if case == "recipe":
+        spec = kspec.loads(RECIPE, "phases.kspec")
+    else:
+        text = APPLICATION_PHASES.replace("BASE", "MobileNetV2").replace("IMAGE", "96")
+        spec = kspec.loads(text.replace("PATTERN", "block_1*"), "apps.kspec")
+    checked = spec.checked
+    graph = checked.model()
+    every = phase_flags(graph, checked.phases)
+    script_model, run_model = spec.build(), spec.build()
+
+    def trainable(model: Any) -> list[tuple[str, bool]]:
+        out = []
+        for layer in model.layers:
+            out.append((layer.name, layer.trainable))
+            if isinstance(layer, keras.Model):
+                out += [(f"{layer.name}/{i}", t) for i, (_, t) in enumerate(trainable(layer))]
+        return out
+
+    apply_flags(run_model, every[0])
+    assert trainable(script_model) == trainable(run_model)  # as built
+    for before, after in itertools.pairwise(every):
+        lines = flag_statements(graph, before, after)
+        assert lines  # every phase here changes something
+        exec("\n".join(lines), {"model": script_model})
+        apply_flags(run_model, after)
+        assert trainable(script_model) == trainable(run_model)
+        assert weight_counts(script_model) == split(graph, after)

@@ -12,6 +12,9 @@ from kspec.check.phases import Flags, layer_split, split
 
 def memory(params: int) -> str:
     """Keras's readable_memory_size for float32 weights."""
+    if params * 4 >= 1024**5 * 10**15:  # beyond a float's exact range: integer arithmetic
+        hundredths = (params * 4 * 100 + 1024**4 // 2) // 1024**4
+        return f"{hundredths // 100}.{hundredths % 100:02d} TB"
     size = float(params * 4)
     for unit in ("B", "KB", "MB", "GB", "TB"):
         if size < 1024 or unit == "TB":
@@ -73,7 +76,8 @@ def rows(graph: Graph, flags: Flags | None = None) -> list[dict[str, Any]]:
 def _layers(graph: Graph) -> list[Layer]:
     # Keras's order, so that the table reads like model.summary(); a Sequential model's summary
     # leaves the input out.
-    return [x for x in graph.keras_layers() if not (graph.is_sequential and x.is_input)]
+    sequential = graph.is_sequential  # a walk of every call: once, not once per layer
+    return [x for x in graph.keras_layers() if not (sequential and x.is_input)]
 
 
 def totals(graph: Graph, flags: Flags | None) -> Params | None:

@@ -125,6 +125,28 @@ def main(argv=None):
         epochs=args.epochs,
         shuffle=False,
     )
+    # phase finetune: 10 more epochs, its own trainable set
+    base = model.get_layer("base")
+    base.trainable = True
+    for layer in base.layers[:100]:
+        layer.trainable = False
+    model.compile(
+        optimizer=keras.optimizers.RMSprop(learning_rate=1e-05),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+        steps_per_execution=STEPS_PER_EXECUTION,
+    )
+    done = len(history.epoch)
+    more = model.fit(
+        train_data,
+        validation_data=validation_data,
+        initial_epoch=done,
+        epochs=done + 10,
+        shuffle=False,
+    )
+    history.epoch += more.epoch
+    for key, values in more.history.items():
+        history.history.setdefault(key, []).extend(values)
     model.save(args.output)
     if validation_data is None:
         validation_data = make_dataset(train, args.batch_size, training=False)
