@@ -112,7 +112,8 @@ class Spec:
     def fit(self, **options: Any) -> RunResult:
         """Train as `kspec run` does; returns the trained model, its history and the run folder.
 
-        Options: epochs, output (the run folder), model, quiet.
+        Options: epochs, output (the run folder), model, quiet (one line per epoch),
+        verbose (Keras's: 0 silent, 1 a progress bar, 2 one line per epoch).
         """
         from kspec.check.evaluate import spec_text
         from kspec.run.train import RunOptions, run

@@ -89,7 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 # -- check -------------------------------------------------------------------------------
 def _configure_check(p: argparse.ArgumentParser) -> None:
-    p.add_argument("files", nargs="+", metavar="FILE", help=".kspec files to check")
+    p.add_argument(
+        "files", nargs="+", metavar="FILE", help=".kspec files to check (folders: every one inside)"
+    )
     p.add_argument("--strict", action="store_true", help="treat warnings as errors")
     _common(p)
 
@@ -100,7 +102,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     everything: list[Diagnostic] = []
     sources: dict[str, Any] = {}
     failed = False
-    for path in args.files:
+    files = _spec_files(args.files)
+    for path in files:
         text = _read(path)
         _, diags = check_text(text, path, args.overrides, raise_errors=False)
         everything.extend(diags.items)
@@ -118,10 +121,10 @@ def cmd_check(args: argparse.Namespace) -> int:
             print(render_all(everything, sources), file=sys.stderr)
         n_err = sum(d.severity == "error" for d in everything)
         n_warn = len(everything) - n_err
-        files = f"{len(args.files)} file{'s' if len(args.files) != 1 else ''}"
+        count = f"{len(files)} file{'s' if len(files) != 1 else ''}"
         status = "failed" if failed else "ok"
         print(
-            f"{status}: {files}, {n_err} error{'s' if n_err != 1 else ''}, "
+            f"{status}: {count}, {n_err} error{'s' if n_err != 1 else ''}, "
             f"{n_warn} warning{'s' if n_warn != 1 else ''}",
             file=sys.stderr,
         )
@@ -131,55 +134,66 @@ def cmd_check(args: argparse.Namespace) -> int:
 # -- summary -----------------------------------------------------------------------------
 def _configure_summary(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FILE")
-    p.add_argument("--model", help="which model of the file (default: train.model, else all)")
+    p.add_argument("--model", help="print only this model (default: every model of the file)")
     p.add_argument(
         "--phase", help="the trainable split in this training phase (a `phase NAME` of train)"
+    )
+    p.add_argument(
+        "--trainable",
+        action="store_true",
+        help="add Keras's Trainable column (Y, N, or - for a layer without weights)",
     )
     _common(p)
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
+    import shutil
+
     from kspec.check.spec import check_text
-    from kspec.report.summary import render_summary, summary_json
+    from kspec.report.summary import line_length, render_summary, summary_json
 
     checked, diags = check_text(_read(args.file), args.file, args.overrides, raise_errors=False)
     if diags.errors or checked is None:
         raise KspecError(diags.items, diags.sources)
     _print_warnings(diags.warnings, diags.sources, args.format)
+    flags, phase = None, args.phase
     if args.phase is not None:
-        return _phase_summary(checked, args)
-    if args.model is not None or not checked.models:  # no model at all: Checked.model says so
+        graphs = [_model(checked, args.model)]
+        flags = _phase_flags(checked, graphs[0], args.phase)
+    elif args.model is not None or not checked.models:  # no model at all: Checked.model says so
         graphs = [_model(checked, args.model)]
     else:
         graphs = list(checked.models.values())
-    if args.format == "json":
-        out: Any = [summary_json(g) for g in graphs]
-        print(json.dumps(out[0] if len(out) == 1 else out, indent=2))
-    else:
-        print("\n\n".join(render_summary(g) for g in graphs))
+    if args.format == "json":  # always a list, one entry per model
+        print(json.dumps([summary_json(g, flags, phase) for g in graphs], indent=2))
+        return EXIT_OK
+    columns = shutil.get_terminal_size().columns  # as Keras: COLUMNS, the terminal, or 80
+    tables = [
+        render_summary(
+            g,
+            flags,
+            phase,
+            width=line_length(g, args.trainable, columns),
+            trainable=args.trainable,
+        )
+        for g in graphs
+    ]
+    print("\n\n".join(tables))
     return EXIT_OK
 
 
-def _phase_summary(checked: Checked, args: argparse.Namespace) -> int:
-    """The trained model's summary with the trainable split of one phase."""
+def _phase_flags(checked: Checked, graph: Graph, phase: str) -> Any:
+    """Each layer's trainable flag in training phase `phase`."""
     from kspec.check.phases import phase_flags
     from kspec.diagnostics import suggest
-    from kspec.report.summary import render_summary, summary_json
 
     names = [p.name for p in checked.phases]
-    if args.phase not in names:
+    if phase not in names:
         known = f"its phases: {', '.join(names)}" if names else "it has no `phase NAME { ... }`"
         raise UsageError(
-            f"the train section has no phase '{args.phase}'; "
-            + (suggest(args.phase, names) or known)
+            f"the train section has no phase '{phase}'; " + (suggest(phase, names) or known)
         )
-    graph = _model(checked, args.model)
-    flags = phase_flags(graph, checked.phases)[names.index(args.phase) + 1]
-    if args.format == "json":
-        print(json.dumps(summary_json(graph, flags, args.phase), indent=2))
-    else:
-        print(render_summary(graph, flags, args.phase))
-    return EXIT_OK
+    return phase_flags(graph, checked.phases)[names.index(phase) + 1]
 
 
 # -- run, evaluate, predict ---------------------------------------------------------------
@@ -188,7 +202,15 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=int, metavar="N", help="override train.epochs")
     p.add_argument("--output", "-o", metavar="DIR", help="run folder (default: runs/MODEL-TIME/)")
     p.add_argument("--model", metavar="NAME", help="which model of the file to train")
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.add_argument("--quiet", "-q", action="store_true", help="one line per epoch, no bar")
+    p.add_argument(
+        "--verbose",
+        "-v",
+        type=int,
+        choices=(0, 1, 2),
+        metavar="N",
+        help="as Keras's verbose: 0 silent, 1 a progress bar (default), 2 one line per epoch",
+    )
     p.add_argument(
         "--resume",
         metavar="DIR",
@@ -220,6 +242,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         output=args.output,
         model=args.model,
         quiet=args.quiet,
+        verbose=args.verbose,
         overrides=list(args.overrides),
         note=_print_note,
         force=args.force,
@@ -233,7 +256,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         if args.file is None:
             raise UsageError("give a FILE to train, or --resume DIR")
-        checked, diags = check_text(_read(args.file), args.file, args.overrides, raise_errors=False)
+        epochs = [f"train.epochs={args.epochs}"] if args.epochs else []  # the checker sees them
+        checked, diags = check_text(
+            _read(args.file), args.file, [*args.overrides, *epochs], raise_errors=False
+        )
         if diags.errors or checked is None:
             raise KspecError(diags.items, diags.sources)
         _print_warnings(diags.warnings, diags.sources, "text")
@@ -264,17 +290,24 @@ def _configure_evaluate(p: argparse.ArgumentParser) -> None:
         "'idx(\"dir\")' (default: the run's own data)",
     )
     p.add_argument("--batch-size", type=int, metavar="N", help="default: the run's batch_size")
+    p.add_argument("--scale", metavar="S", help="multiply inputs by S (default: the run's scale)")
     p.add_argument("--format", choices=("text", "json"), default="text")
+
+
+SPLITS = {"test": "the source's own test split", "validation": "the validation split",
+          "all": "all of the data (it has no test or validation split)"}  # fmt: skip
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from kspec.run.inference import evaluate
 
-    metrics = evaluate(args.target, args.data, args.batch_size)
+    metrics = evaluate(args.target, args.data, args.batch_size, args.scale)
     if args.format == "json":
         print(json.dumps(metrics, indent=2))
     else:
-        print(f"{metrics.pop('data')} data, {metrics.pop('examples')} examples")
+        prepared = metrics.pop("prepared")
+        print(f"{SPLITS[metrics.pop('data')]}, {metrics.pop('examples'):,} examples")
+        print(f"inputs scaled by {prepared['scale'] or 'nothing'} ({prepared['from']})")
         for name, value in metrics.items():
             print(f"{name:<24} {value:.6g}")
     return EXIT_OK
@@ -283,18 +316,38 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def _configure_predict(p: argparse.ArgumentParser) -> None:
     p.add_argument("target", metavar="DIR|MODEL", help="a run folder or a .keras file")
     p.add_argument("input", metavar="INPUT", help="INPUT.npy (INPUT.npz: one array per input name)")
-    p.add_argument("--output", "-o", required=True, metavar="OUT", help="the predictions file")
-    p.add_argument("--scale", metavar="S", help="multiply inputs by S (default: data.scale)")
+    p.add_argument(
+        "--output",
+        "-o",
+        required=True,
+        metavar="OUT",
+        help="the predictions: .npy, .npz (one array per output), .csv (with a header) or .json",
+    )
+    p.add_argument(
+        "--classes",
+        action="store_true",
+        help="write each example's class index and its probability instead of the scores",
+    )
+    p.add_argument("--scale", metavar="S", help="multiply inputs by S (default: the run's scale)")
     p.add_argument("--batch-size", type=int, metavar="N", help="default: the run's batch_size")
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
     from kspec.run.inference import predict
 
-    shapes = predict(
-        args.target, args.input, args.output, scale=args.scale, batch_size=args.batch_size
+    result = predict(
+        args.target,
+        args.input,
+        args.output,
+        scale=args.scale,
+        batch_size=args.batch_size,
+        classes=args.classes,
     )
-    shown = ", ".join(f"{name} {shape}" for name, shape in shapes.items())
+    prepared = result["prepared"]
+    print(
+        f"inputs scaled by {prepared['scale'] or 'nothing'} ({prepared['from']})", file=sys.stderr
+    )
+    shown = ", ".join(f"{name} {shape}" for name, shape in result["shapes"].items())
     print(f"wrote {args.output}: {shown}")
     return EXIT_OK
 
@@ -305,7 +358,7 @@ def _configure_fmt(p: argparse.ArgumentParser) -> None:
         "files",
         nargs="+",
         metavar="FILE",
-        help=".kspec files to rewrite in place (-: stdin to stdout)",
+        help=".kspec files to rewrite in place (folders: every one inside; -: stdin to stdout)",
     )
     p.add_argument(
         "--check",
@@ -322,7 +375,7 @@ def cmd_fmt(args: argparse.Namespace) -> int:
     errors: list[Diagnostic] = []
     sources: dict[str, Any] = {}
     changed = 0
-    for path in args.files:
+    for path in _spec_files(args.files):
         text = sys.stdin.read() if path == "-" else _read(path)
         try:
             out = format_text(text, path)
@@ -491,6 +544,22 @@ def cmd_lsp(args: argparse.Namespace) -> int:
 
 
 # -- plumbing ----------------------------------------------------------------------------
+def _spec_files(paths: Sequence[str]) -> list[str]:
+    """The paths, each folder replaced by the .kspec files inside it, at any depth, sorted."""
+    from pathlib import Path
+
+    out: list[str] = []
+    for path in paths:
+        if path != "-" and Path(path).is_dir():
+            found = sorted(str(p) for p in Path(path).rglob("*.kspec") if p.is_file())
+            if not found:
+                raise UsageError(f"{path}: a folder with no .kspec files")
+            out += found
+        else:
+            out.append(path)
+    return out
+
+
 def _read(path: str) -> str:
     from kspec.files import NotRegular, read_text
 
@@ -520,7 +589,8 @@ COMMANDS: dict[str, tuple[str, str, Configure, Command]] = {
     ),
     "summary": (
         "print the model table Keras's model.summary() prints, without importing TensorFlow",
-        "example:\n  kspec summary examples/mnist.kspec --format json",
+        "examples:\n  kspec summary examples/mnist.kspec --format json\n"
+        "  kspec summary examples/transfer.kspec --phase finetune --trainable",
         _configure_summary,
         cmd_summary,
     ),
@@ -528,21 +598,22 @@ COMMANDS: dict[str, tuple[str, str, Configure, Command]] = {
         "train a spec's model; writes a run folder (model.keras, history, metrics, curves.png)",
         "examples:\n  kspec run examples/digits.kspec\n"
         "  kspec run examples/mnist.kspec --epochs 1 --set data.source='idx(\"data/mnist\")'\n"
-        "  kspec run --resume runs/mnist-20250101-120000\n"
-        "  kspec run --resume runs/mnist-20250101-120000 --epochs 20",
+        "  kspec run --resume runs/digits-20250101-120000\n"
+        "  kspec run --resume runs/digits-20250101-120000 --epochs 20",
         _configure_run,
         cmd_run,
     ),
     "evaluate": (
         "evaluate a saved run or .keras model on data",
         "examples:\n  kspec evaluate runs/digits-20250101-120000\n"
-        "  kspec evaluate model.keras --data examples/mnist.kspec",
+        "  kspec evaluate model.keras --data 'idx(\"data/mnist\")'",
         _configure_evaluate,
         cmd_evaluate,
     ),
     "predict": (
         "run a saved run or .keras model on a .npy file",
-        "example:\n  kspec predict runs/digits-20250101-120000 x.npy -o predictions.npy",
+        "examples:\n  kspec predict runs/digits-20250101-120000 x.npy -o predictions.npy\n"
+        "  kspec predict runs/digits-20250101-120000 x.npy -o classes.csv --classes",
         _configure_predict,
         cmd_predict,
     ),
@@ -612,6 +683,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `kspec summary ... | head`: the reader has what it wanted
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except Exception as e:  # a bug in kspec, not in the spec
         import os
         import traceback

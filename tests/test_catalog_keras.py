@@ -94,3 +94,6 @@ def test_catalog_signature_is_keras(cls: type[LayerSpec]) -> None:
             assert kp.default is not inspect.Parameter.empty, name
             assert p.default == kp.default, f"{name}: {p.default!r} != Keras {kp.default!r}"
     assert REQUIRED not in [p.default for p in cls.params().values() if not p.required]
+    # Keras writes call()'s `training` default into a model's config; the importer reads it back
+    call = inspect.signature(resolve_class(cls.keras_class).call).parameters.get("training")
+    assert cls.training_default == (None if call is None else call.default)

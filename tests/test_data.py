@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import zlib
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,6 @@ from kspec.check.spec import check_file, check_text
 from kspec.diagnostics import KspecError
 from kspec.run import files, rundir, sources
 from kspec.run.data import Data, fits, load_data, pipeline, signature_of_graph
-from kspec.run.plot import TRAIN, VAL, curves_png, decode_png, encode_png
 
 needs_mnist = pytest.mark.skipif(
     not (SHARED_MNIST / "t10k-images-idx3-ubyte.gz").exists(),
@@ -326,26 +324,6 @@ def test_resolved_spec_applies_overrides_and_checks_the_same(tmp_path: Path) -> 
     assert again.constants["vocab"] == 500 and again.train["epochs"].value == 1
     assert again.data["shuffle"].value is False
     assert values(again.train) == values(checked.train)
-
-
-def test_png_encoder_round_trips() -> None:
-    image = np.random.default_rng(0).integers(0, 256, (7, 5, 3), dtype=np.uint8)
-    data = encode_png(image)
-    np.testing.assert_array_equal(decode_png(data), image)
-    broken = data[:-5] + bytes([data[-5] ^ 1]) + data[-4:]  # flip a bit of IEND's CRC
-    with pytest.raises(ValueError, match="bad CRC"):
-        decode_png(broken)
-    zlib.decompress(data[data.index(b"IDAT") + 4 : data.index(b"IEND") - 8])  # valid zlib
-
-
-def test_curves_draw_one_panel_per_metric() -> None:
-    history = {"epoch": [1, 2, 3], "loss": [2.0, 1.0, 0.5], "val_loss": [2.2, 1.3, 0.9],
-               "accuracy": [0.2, 0.6, 0.9], "val_accuracy": [0.1, 0.5, float("nan")]}  # fmt: skip
-    image = decode_png(curves_png(history))
-    assert image.shape == (300, 840, 3)  # two panels side by side
-    for half in (image[:, :420], image[:, 420:]):
-        colors = {tuple(c) for c in half.reshape(-1, 3)}
-        assert TRAIN in colors and VAL in colors
 
 
 def test_npz_arrays_feed_inputs_by_name_or_in_the_order_data_inputs_gives(tmp_path: Path) -> None:

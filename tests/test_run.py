@@ -102,7 +102,8 @@ def test_mnist_convnet_on_real_idx_files(
         [
             "run",
             str(EXAMPLES / "mnist.kspec"),
-            "-q",
+            "-v",
+            "0",
             "--epochs",
             "3",
             "-o",
@@ -125,7 +126,7 @@ def test_run_folder_evaluate_and_predict(
 ) -> None:
     spec = tiny(tmp_path)
     run_dir = tmp_path / "run"
-    assert main(["run", str(spec), "-q", "-o", str(run_dir), "--set", "train.epochs=3"]) == 0
+    assert main(["run", str(spec), "-v", "0", "-o", str(run_dir), "--set", "train.epochs=3"]) == 0
     out = capsys.readouterr().out
     assert f"run folder: {run_dir}" in out and out.startswith("done: 3 epochs; validation ")
     assert {p.name for p in run_dir.iterdir()} == RUN_FILES  # the backup is gone once complete
@@ -181,7 +182,7 @@ def test_mixed_precision_is_a_note_on_cpu(
     if tf.config.list_physical_devices("GPU"):
         pytest.skip("this machine has a GPU: mixed precision applies")
     spec = tiny(tmp_path, extra="    mixed_precision = true\n")
-    assert main(["run", str(spec), "-q", "--epochs", "1", "-o", str(tmp_path / "run")]) == 0
+    assert main(["run", str(spec), "-v", "0", "--epochs", "1", "-o", str(tmp_path / "run")]) == 0
     err = capsys.readouterr().err
     assert "note: mixed_precision = true is ignored: mixed_float16 needs a GPU" in err
 
@@ -210,7 +211,7 @@ def test_killed_run_resumes_from_its_last_epoch(tmp_path: Path) -> None:
     spec = tiny(tmp_path, samples=8192, extra="    steps_per_execution = 1\n")
     run_dir = tmp_path / "run"
     process = kspec_process(
-        "run", str(spec), "-q", "--epochs", "4", "-o", str(run_dir), cwd=tmp_path
+        "run", str(spec), "-v", "0", "--epochs", "4", "-o", str(run_dir), cwd=tmp_path
     )
     wait_for(lambda: backup_epoch(run_dir) >= 2, process)
     process.send_signal(signal.SIGSTOP)  # freeze it at once, then kill it the hard way
@@ -220,7 +221,7 @@ def test_killed_run_resumes_from_its_last_epoch(tmp_path: Path) -> None:
     assert 2 <= done < 4 and not (run_dir / "model.keras").exists()
     before = read(run_dir / "history.json")
 
-    resumed = kspec_process("run", "--resume", str(run_dir), "-q", cwd=tmp_path)
+    resumed = kspec_process("run", "--resume", str(run_dir), "-v", "0", cwd=tmp_path)
     _, err = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, err
     assert f"note: resuming {run_dir} at epoch {done + 1} of 4" in err
@@ -235,7 +236,7 @@ def test_ctrl_c_stops_after_the_batch_and_keeps_the_model(tmp_path: Path) -> Non
     spec = tiny(tmp_path, samples=8192, extra="    steps_per_execution = 1\n")
     run_dir = tmp_path / "run"
     process = kspec_process(
-        "run", str(spec), "-q", "--epochs", "6", "-o", str(run_dir), cwd=tmp_path
+        "run", str(spec), "-v", "0", "--epochs", "6", "-o", str(run_dir), cwd=tmp_path
     )
     wait_for(lambda: (run_dir / "history.json").exists(), process)
     process.send_signal(signal.SIGINT)
@@ -246,7 +247,7 @@ def test_ctrl_c_stops_after_the_batch_and_keeps_the_model(tmp_path: Path) -> Non
     assert info["status"] == "interrupted" and info["epochs_done"] < 6
     assert len(read(run_dir / "history.json")["epoch"]) == info["epochs_done"]
     assert len(weights(run_dir / "model.keras")) == 4
-    assert main(["run", "--resume", str(run_dir), "-q"]) == 0
+    assert main(["run", "--resume", str(run_dir), "-v", "0"]) == 0
     assert read(run_dir / "history.json")["epoch"] == [1, 2, 3, 4, 5, 6]
 
 
@@ -271,7 +272,8 @@ def test_multi_worker_training_ends_with_the_same_weights(tmp_path: Path) -> Non
             kspec_process(
                 "run",
                 str(spec),
-                "-q",
+                "-v",
+                "0",
                 "--epochs",
                 "1",
                 "-o",
@@ -299,7 +301,7 @@ def test_multi_worker_without_tf_config(
 ) -> None:
     monkeypatch.delenv("TF_CONFIG", raising=False)
     spec = tiny(tmp_path, extra="    distribute = multi_worker\n")
-    assert main(["run", str(spec), "-q", "-o", str(tmp_path / "run")]) == 1
+    assert main(["run", str(spec), "-v", "0", "-o", str(tmp_path / "run")]) == 1
     err = capsys.readouterr().err
     assert (
         "error: distribute = multi_worker reads the cluster from TF_CONFIG, which is not set" in err
@@ -351,7 +353,7 @@ train {
 def test_image_and_text_folders_train_and_evaluate_alike(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from kspec.run.plot import encode_png
+    import tensorflow as tf
 
     rng = np.random.default_rng(0)
     for label, words in (("neg", "bad awful poor"), ("pos", "good great fine")):
@@ -359,13 +361,13 @@ def test_image_and_text_folders_train_and_evaluate_alike(
         (tmp_path / "texts" / label).mkdir(parents=True)
         for i in range(8):
             pixels = rng.integers(0, 256, (10, 12, 3), dtype=np.uint8)
-            (tmp_path / "pics" / label / f"{i}.png").write_bytes(encode_png(pixels))
+            (tmp_path / "pics" / label / f"{i}.png").write_bytes(tf.io.encode_png(pixels).numpy())
             (tmp_path / "texts" / label / f"{i}.txt").write_text(f"{words} " * (i + 1))
     for name, text in (("images", IMAGES), ("text", TEXT)):
         spec = tmp_path / f"{name}.kspec"
         spec.write_text(text)
         run_dir = tmp_path / f"run-{name}"
-        assert main(["run", str(spec), "-q", "-o", str(run_dir)]) == 0, capsys.readouterr().err
+        assert main(["run", str(spec), "-v", "0", "-o", str(run_dir)]) == 0, capsys.readouterr().err
         capsys.readouterr()
         assert main(["evaluate", str(run_dir), "--format", "json"]) == 0
         evaluated = json.loads(capsys.readouterr().out)
@@ -384,7 +386,7 @@ def test_evaluate_a_bare_model_on_a_spec_or_a_source(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     spec = tiny(tmp_path)
-    assert main(["run", str(spec), "-q", "-o", str(tmp_path / "run")]) == 0
+    assert main(["run", str(spec), "-v", "0", "-o", str(tmp_path / "run")]) == 0
     metrics = read(tmp_path / "run" / "metrics.json")
     capsys.readouterr()
     model = str(tmp_path / "run" / "model.keras")

@@ -272,6 +272,8 @@ class GroupQueryAttention(LayerSpec):
 class _ScoreAttention(LayerSpec):
     """Shared rule of Attention and AdditiveAttention: output (*query[:-1], value[-1])."""
 
+    training_default = False
+
     takes_list = True
     call_tensors = ("mask",)
     call_options = ("use_causal_mask", "return_attention_scores")

@@ -237,6 +237,9 @@ class LayerSpec:
     # Non-tensor call arguments Keras's call() takes besides `training`, which every step takes
     # (MultiHeadAttention: use_causal_mask, return_attention_scores).
     call_options: ClassVar[tuple[str, ...]] = ()
+    # The `training` Keras's call() defaults to, which Keras writes into a model's config when
+    # the call gave none: True for the image preprocessing layers (they augment unless told).
+    training_default: ClassVar[bool | None] = None
     statically_checked: ClassVar[bool] = True
     # False for recurrent cells: an argument of RNN, never a step of a model.
     is_step: ClassVar[bool] = True

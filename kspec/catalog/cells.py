@@ -36,6 +36,8 @@ from kspec.catalog.shapes import show
 class _Cell(LayerSpec):
     """A cell: one step of a recurrent loop, given to RNN."""
 
+    training_default = False
+
     family: ClassVar[str] = "recurrent"
     is_step: ClassVar[bool] = False
 

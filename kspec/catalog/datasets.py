@@ -16,17 +16,19 @@ class Dataset:
     task: str  # "classification", "binary", "regression", "sequence-classification"
     keras: bool = True  # loaded by keras.datasets.<name>.load_data(); else by kspec itself
     labels: str | None = "index"  # "index": one class number per example; None: real values
+    examples: int | None = None  # training examples (before validation_split), when fixed
 
 
 DATASETS: dict[str, Dataset] = {
-    "mnist": Dataset((28, 28), 10, "classification"),
-    "fashion_mnist": Dataset((28, 28), 10, "classification"),
-    "cifar10": Dataset((32, 32, 3), 10, "classification"),
-    "cifar100": Dataset((32, 32, 3), 100, "classification"),
-    "imdb": Dataset((None,), 2, "binary"),
-    "reuters": Dataset((None,), 46, "classification"),
-    "boston_housing": Dataset((13,), None, "regression", labels=None),
-    "digits": Dataset((8, 8), 10, "classification", keras=False),  # scikit-learn's, offline
+    "mnist": Dataset((28, 28), 10, "classification", examples=60000),
+    "fashion_mnist": Dataset((28, 28), 10, "classification", examples=60000),
+    "cifar10": Dataset((32, 32, 3), 10, "classification", examples=50000),
+    "cifar100": Dataset((32, 32, 3), 100, "classification", examples=50000),
+    "imdb": Dataset((None,), 2, "binary", examples=25000),
+    "reuters": Dataset((None,), 46, "classification", examples=8982),
+    "boston_housing": Dataset((13,), None, "regression", labels=None, examples=404),
+    # scikit-learn's, offline
+    "digits": Dataset((8, 8), 10, "classification", keras=False, examples=1797),
 }
 KERAS_DATASETS = tuple(name for name, d in DATASETS.items() if d.keras)
 

@@ -106,6 +106,15 @@ CALLBACKS = (
     "BackupAndRestore", "CSVLogger", "EarlyStopping", "ModelCheckpoint", "ReduceLROnPlateau",
     "TensorBoard", "TerminateOnNaN", "SwapEMAWeights",
 )  # fmt: skip
+# The file or folder argument of each callback that writes one: (position, name, Keras's
+# default). `kspec run` puts a relative path, written either way or left at its default, in the
+# run folder.
+CALLBACK_PATHS: dict[str, tuple[int, str, str | None]] = {
+    "BackupAndRestore": (0, "backup_dir", None),
+    "CSVLogger": (0, "filename", None),
+    "ModelCheckpoint": (0, "filepath", None),
+    "TensorBoard": (0, "log_dir", "logs"),
+}
 INITIALIZERS = (
     "Constant", "GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform", "Identity", "LecunNormal",
     "LecunUniform", "Ones", "Orthogonal", "RandomNormal", "RandomUniform", "TruncatedNormal",

@@ -213,6 +213,7 @@ class _ImageLayer(LayerSpec):
     """Image layers that keep their input's shape: checks for one (height, width, channels)."""
 
     family = "preprocessing"
+    training_default = True
 
     def compute_output_shape(self, x: Shape, **tensors: Any) -> Shape:
         image(x, getattr(self, "data_format", None), self.layer_name())
@@ -224,6 +225,7 @@ class _ImageLayer(LayerSpec):
 class Resizing(LayerSpec):
     """Resizes images to (height, width)."""
 
+    training_default = True
     keras_class = "keras.layers.Resizing"
     family = "preprocessing"
     positional = ("height", "width")
@@ -262,6 +264,7 @@ class Resizing(LayerSpec):
 class CenterCrop(LayerSpec):
     """Crops the center (height, width) of images, resizing those that are smaller."""
 
+    training_default = True
     keras_class = "keras.layers.CenterCrop"
     family = "preprocessing"
     positional = ("height", "width")

@@ -67,6 +67,7 @@ class _Recurrent(_Gates):
     """Shared rule of the recurrent layers: a loop over axis 1 of the input."""
 
     call_tensors = ("initial_state", "mask")
+    training_default = False
     filters: int
     return_sequences: bool
     return_state: bool
@@ -182,6 +183,8 @@ class LoopArgs(LayerSpec):
 @dataclass(frozen=True, kw_only=True)
 class _Layer(LoopArgs):
     """What the SimpleRNN, LSTM and GRU layers add to their cell's arguments."""
+
+    training_default = False
 
     activity_regularizer: Any = param(None, convert=to_regularizer)
 

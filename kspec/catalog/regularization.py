@@ -44,6 +44,8 @@ def check_noise_shape(noise_shape: tuple[int | None, ...] | None, x: Shape, laye
 class Dropout(LayerSpec):
     """Randomly zeroes a fraction `rate` of the inputs during training."""
 
+    training_default = False
+
     keras_class = "keras.layers.Dropout"
     family = "regularization"
     positional = ("rate",)
@@ -67,6 +69,8 @@ class Dropout(LayerSpec):
 @dataclass(frozen=True, kw_only=True)
 class _SpatialDropout(LayerSpec):
     """Dropout of whole feature maps: shared by SpatialDropout1D, 2D and 3D."""
+
+    training_default = False
 
     rank: ClassVar[int]
     family = "regularization"
@@ -134,6 +138,8 @@ class SpatialDropout3D(_SpatialDropout):
 class GaussianNoise(LayerSpec):
     """Adds zero-centered Gaussian noise with standard deviation `stddev` during training."""
 
+    training_default = False
+
     keras_class = "keras.layers.GaussianNoise"
     family = "regularization"
     positional = ("stddev",)
@@ -155,6 +161,8 @@ class GaussianNoise(LayerSpec):
 class GaussianDropout(LayerSpec):
     """Multiplies the inputs by Gaussian noise centered on 1 during training."""
 
+    training_default = False
+
     keras_class = "keras.layers.GaussianDropout"
     family = "regularization"
     positional = ("rate",)
@@ -175,6 +183,8 @@ class GaussianDropout(LayerSpec):
 @dataclass(frozen=True, kw_only=True)
 class AlphaDropout(LayerSpec):
     """Dropout that keeps the mean and variance of self-normalizing (SELU) activations."""
+
+    training_default = False
 
     keras_class = "keras.layers.AlphaDropout"
     family = "regularization"

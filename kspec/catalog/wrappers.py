@@ -216,6 +216,8 @@ def _kernel_columns(layer: LayerSpec, x: Shape) -> int | None:
 class SpectralNormalization(LayerSpec):
     """Divides a layer's kernel by its largest singular value (estimated by power iteration)."""
 
+    training_default = False
+
     keras_class = "keras.layers.SpectralNormalization"
     positional = ("layer", "power_iterations")
     family: ClassVar[str] = "wrappers"
@@ -252,6 +254,7 @@ class SpectralNormalization(LayerSpec):
 class Pipeline(LayerSpec):
     """Layers applied in turn as one layer (Keras's preprocessing pipeline)."""
 
+    training_default = True
     keras_class = "keras.layers.Pipeline"
     positional = ("layers",)
     family: ClassVar[str] = "wrappers"

@@ -11,6 +11,7 @@ from kspec.check.graph import Checked, Graph, Phase, Setting
 from kspec.check.imports import DiskFiles, ImportFiles, Refused, shown_path
 from kspec.check.model import ModelChecker, ModelState
 from kspec.check.phases import SELECTOR_FIELDS, check_phase, check_selectors, set_field
+from kspec.check.schedules import check_schedules
 from kspec.check.sections import SECTION_FIELDS, check_against_model, check_field
 from kspec.check.values import BlockDef, BlockRef, ModelDef, ModelRef, UseDef
 from kspec.diagnostics import Diagnostic, Diagnostics, KspecError, suggest
@@ -462,7 +463,7 @@ def _check_text(
         where = next(iter({**settings["train"], **settings["data"]}.values())).span
         names = sorted(k for k, v in scope.globals.items() if isinstance(v, ModelDef))
         diags.error(
-            f"{_display(Path(path)) if path else 'this file'} defines no model for its "
+            f"{Path(path).name if path else 'this file'} defines no model for its "
             "data and train sections",
             where,
             code="no-model",
@@ -492,6 +493,7 @@ def _check_text(
         graph = checked.model()  # train.model was checked just above
         if graph.complete:
             check_against_model(graph, checked.data, checked.train, diags)
+            check_schedules(checked, graph, diags)
             check_selectors(graph, phases, diags)
     checked.warnings = diags.warnings
     if diags.errors and raise_errors:

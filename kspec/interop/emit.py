@@ -34,6 +34,7 @@ class LayerNode:
     spec: LayerSpec | None  # None for a nested model
     model: str | None = None  # the nested model's name
     calls: int = 0  # set by ModelNode.add
+    trainable: bool = True  # False writes `trainable=false` on the step
 
 
 @dataclass
@@ -43,6 +44,7 @@ class CallNode:
     tensors: dict[str, str | list[str]]  # call-time tensor arguments (`initial_state=[h, c]`)
     outputs: list[str]  # tensor ids
     labels: list[str | None] = field(default_factory=list)  # preferred variable names
+    options: dict[str, bool] = field(default_factory=dict)  # `training=false`, `use_causal_mask`
 
 
 @dataclass
@@ -277,7 +279,7 @@ class ModelWriter:
             self.auto.used.add(self.models[layer.model])
             if call.tensors:
                 raise emit_error(f"model '{layer.name}' is called with tensor arguments")
-            return ir.Name(self.models[layer.model])
+            return _with_options(self.models[layer.model], call)
         if id(layer) in self.shared:
             if call.tensors:
                 raise emit_error(
@@ -285,8 +287,11 @@ class ModelWriter:
                     help="kspec's shared layers take only their input",
                 )
             self.auto.used.add(self.shared[id(layer)])
-            return ir.Name(self.shared[id(layer)])
+            return _with_options(self.shared[id(layer)], call)
         extra = [ir.Arg(k, self.tensor_expr(v)) for k, v in call.tensors.items()]
+        extra += [ir.Arg(k, ir.Literal(v)) for k, v in call.options.items()]
+        if not layer.trainable:
+            extra.append(ir.Arg("trainable", ir.Literal(False)))
         base = to_snake_case(_class_of(layer.spec))
         if layer is output_layer:  # kspec names it automatically, then renames it to the output
             interim, _ = self.auto.peek(base)
@@ -333,6 +338,14 @@ class ModelWriter:
         if isinstance(value, list):
             return ir.ListExpr(tuple(ir.Name(self.var[t]) for t in value))
         return ir.Name(self.var[value])
+
+
+def _with_options(name: str, call: CallNode) -> ir.Expr:
+    """A model or shared layer as a step: `base`, or `base(training=false)`."""
+    args = [ir.Arg(k, ir.Literal(v)) for k, v in call.options.items()]
+    if not call.layer.trainable:
+        args.insert(0, ir.Arg("trainable", ir.Literal(False)))
+    return ir.Call(name, tuple(args)) if args else ir.Name(name)
 
 
 def _flat(inputs: str | list[str], tensors: dict[str, str | list[str]]) -> list[str]:

@@ -15,7 +15,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from kspec.catalog import LayerSpec
 from kspec.catalog import names as keras_names
+from kspec.catalog.base import CALL_OPTIONS
 from kspec.catalog.opbase import OpSpec
 from kspec.catalog.ops_shape import Split
 from kspec.check.ops import constant_operand
@@ -287,12 +289,17 @@ def sequential(name: str, config: Field, models: list[ModelNode], notes: Notes) 
 
 
 def _layer(entry: Field, models: list[ModelNode], notes: Notes, name: str) -> LayerNode:
+    config = entry["config"]
+    trainable = config["trainable"].as_bool(True) if config.has("trainable") else True
     if _is_model(entry):
         inner = model_node(entry, models, notes)
-        return LayerNode(name, None, model=inner.name)
+        if not trainable:  # `base(trainable=false)` freezes every layer inside: said once
+            for call in inner.calls:
+                call.layer.trainable = True
+        return LayerNode(name, None, model=inner.name, trainable=trainable)
     if is_operation(entry):
         return LayerNode(name, op_spec(entry))
-    return LayerNode(name, layer_spec(entry, notes, name))
+    return LayerNode(name, layer_spec(entry, notes, name), trainable=trainable)
 
 
 def functional(name: str, config: Field, models: list[ModelNode], notes: Notes) -> ModelNode:
@@ -470,6 +477,7 @@ def _call(layer: LayerNode, index: int, node: Field, models: list[ModelNode]) ->
         raise ConfigError(f"layer '{layer.name}' is called on something that is not a tensor")
     inputs: str | list[str] = args[0] if len(args) == 1 else [a for a in args if isinstance(a, str)]  # type: ignore[assignment]
     tensors: dict[str, str | list[str]] = {}
+    options: dict[str, bool] = {}
     spec = layer.spec
     for key, value in node["kwargs"].items() if node.has("kwargs") else []:
         ref = _ref(value)
@@ -482,14 +490,27 @@ def _call(layer: LayerNode, index: int, node: Field, models: list[ModelNode]) ->
             inputs = [*inputs, *([ref] if isinstance(ref, str) else ref)]
         elif ref is not None:
             tensors[argument_name(value, key)] = ref
-        elif value.value is not None and not (key == "training" and value.value is False):
-            raise ConfigError(
-                f"layer '{layer.name}' is called with {shown(key)[1:-1]}={shown(value.value)}; "
-                "a spec's steps take tensors only"
-            )
+        elif value.value is not None and not _keras_default(spec, key, value.value):
+            allowed = CALL_OPTIONS if spec is None else spec.call_option_names()
+            if key not in allowed or not isinstance(value.value, bool):
+                raise ConfigError(
+                    f"layer '{layer.name}' is called with {shown(key)[1:-1]}="
+                    f"{shown(value.value)}; a spec's steps take tensors and "
+                    f"{', '.join(f'{o}=true/false' for o in allowed)}"
+                )
+            options[key] = value.value
     count = _output_count(layer, models, node)
     outputs = [f"{layer.name}[{index}][{i}]" for i in range(count)]
-    return CallNode(layer, inputs, tensors, outputs)
+    return CallNode(layer, inputs, tensors, outputs, options=options)
+
+
+def _keras_default(spec: LayerSpec | None, key: str, value: Any) -> bool:
+    """True for what Keras writes into a config when the call gave nothing: call()'s own
+    `training` default (True for the augmentation layers, False for Dropout and the RNNs)."""
+    if key != "training":
+        return False
+    default = None if spec is None else spec.training_default
+    return value is default  # None: Keras writes nothing, so a value there was given
 
 
 def _output_count(layer: LayerNode, models: list[ModelNode], node: Field) -> int:

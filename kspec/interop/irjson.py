@@ -106,6 +106,7 @@ def layer_json(layer: Layer, uses: dict[str, str]) -> dict[str, Any]:
             "arguments": {k: value_json(v, catalog=True) for k, v in spec.arguments().items()},
         }
     out |= {
+        "trainable": layer.trainable,
         "params": params_json(layer.params),
         "statically_checked": layer.params is not None,
         "block_path": list(layer.block_path),
@@ -121,6 +122,7 @@ def node_json(call: Any) -> dict[str, Any]:
         "index": call.node_index,
         "inputs": None if inputs is None else _refs(inputs),
         "tensor_arguments": {k: _refs(v) for k, v in call.tensors.items()},
+        "call_options": dict(call.options),
         "outputs": [
             {"id": t.ref(), "shape": _shape(t.shape), "label": t.label} for t in call.outputs
         ],
@@ -282,9 +284,13 @@ def model_from_json(m: dict[str, Any]) -> ModelNode:
                 # the catalog knows it by the name its keras_class ends with.
                 step = str(layer.get("keras_class", step)).rsplit(".", 1)[-1]
             spec = layer_from_json(step, layer)
-            layers[layer["name"]] = LayerNode(layer["name"], spec)
+            layers[layer["name"]] = LayerNode(
+                layer["name"], spec, trainable=layer.get("trainable", True)
+            )
         elif layer["kind"] == "model":
-            layers[layer["name"]] = LayerNode(layer["name"], None, model=layer["model"])
+            layers[layer["name"]] = LayerNode(
+                layer["name"], None, model=layer["model"], trainable=layer.get("trainable", True)
+            )
     for node in m["nodes"]:
         info = kinds[node["layer"]]
         if info["kind"] == "input":
@@ -299,6 +305,7 @@ def model_from_json(m: dict[str, Any]) -> ModelNode:
                 dict(node.get("tensor_arguments", {})),
                 [o["id"] for o in node["outputs"]],
                 [o.get("label") for o in node["outputs"]],
+                options=dict(node.get("call_options", {})),
             )
         )
     model.outputs = [(o["tensor"], o.get("name")) for o in m["outputs"]]

@@ -207,7 +207,7 @@ def layer_spec(
     name = layer_class(entry, layer_name)
     config = entry["config"]
     raw = config.as_object()
-    _note_policy(layer_name, config["trainable"].as_bool(True), config["dtype"], notes)
+    _note_policy(layer_name, config["dtype"], notes)  # trainable: written on the step
     skip = ("name", "vocabulary_size", "trainable", "dtype")  # vocabulary_size: lookup state
     # Keyed by the values' repr (C-fast; a BigInt's repr is its digit count: it never imports).
     key = repr((name, [(k, v) for k, v in raw.items() if k not in skip]))
@@ -354,12 +354,7 @@ def _bidirectional(kwargs: dict[str, Any], config: Field) -> dict[str, Any]:
     return kwargs
 
 
-def _note_policy(layer: str, trainable: bool, dtype: Field, notes: Notes) -> None:
-    if trainable is False:
-        notes.items.append(
-            f"layer '{layer}' is frozen (trainable=false); a spec does not record "
-            "trainability, so the imported model trains it"
-        )
+def _note_policy(layer: str, dtype: Field, notes: Notes) -> None:
     policy = dtype["config"]["name"].as_str() if isinstance(dtype.value, dict) else dtype.opt_str()
     if policy not in (None, "float32"):
         notes.items.append(

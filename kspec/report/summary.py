@@ -23,42 +23,61 @@ def memory(params: int) -> str:
     return f"{size:.2f} TB"
 
 
+def layer_shapes(layer: Layer) -> list[list[int | None] | None]:
+    """Each output's shape with the batch axis (None: unknown), of the layer's first call."""
+    outs = layer.calls[0].outputs if layer.calls else []
+    return [None if t.shape is None else [None, *t.shape] for t in outs]
+
+
 def layer_shape(layer: Layer) -> str:
-    shapes = []
-    for call in layer.calls[:1]:
-        outs = [t.shape for t in call.outputs]
-        shapes = [show(s) for s in outs]
+    shapes = [show(None if s is None else tuple(s[1:])) for s in layer_shapes(layer)]
     if not shapes:
         return "?"
     return shapes[0] if len(shapes) == 1 else "[" + ", ".join(shapes) + "]"
 
 
 def connected_to(layer: Layer) -> list[str]:
-    if not layer.calls:
-        return []
-    return [t.ref() for t in layer.calls[0].input_list()]
+    """Every tensor every call of the layer takes, as Keras lists a shared layer's nodes."""
+    return [t.ref() for call in layer.calls for t in call.input_list()]
+
+
+def trainable_flag(layer: Layer, flags: Flags | None) -> str:
+    """Keras's show_trainable column: Y or N for a layer with weights, - for one without."""
+    if layer.weights is not None and layer.weights.total == 0:
+        return "-"
+    on = layer.trainable if flags is None else flags.get((layer.name,), layer.trainable)
+    return "Y" if on else "N"
 
 
 def rows(graph: Graph, flags: Flags | None = None) -> list[dict[str, Any]]:
+    """One row per layer as `kspec summary --format json` gives it: `output_shapes` is a list
+    of shapes (one per output), each a list with the batch axis as null (null: unknown);
+    `layer_trainable` is Keras's show_trainable flag (null for a layer without weights)."""
     out = []
-    sequential = graph.is_sequential  # a walk of every call: once, not once per layer
-    for layer in graph.keras_layers():  # Keras's order, so the table reads like model.summary()
-        if sequential and layer.is_input:
-            continue  # Keras's Sequential summary leaves the input out
+    for layer in _layers(graph):
         params = layer.params if flags is None else layer_split(layer, flags, (layer.name,))
+        flag = trainable_flag(layer, flags)
         out.append(
             {
                 "name": layer.name,
                 "type": layer.class_name,
-                "output_shape": layer_shape(layer),
+                "output_shapes": layer_shapes(layer),
                 "params": None if params is None else params.total,
                 "trainable": None if params is None else params.trainable,
                 "non_trainable": None if params is None else params.non_trainable,
                 "connected_to": connected_to(layer),
+                "layer_trainable": None if flag == "-" else flag == "Y",
                 "statically_checked": params is not None,
             }
         )
     return out
+
+
+def _layers(graph: Graph) -> list[Layer]:
+    # Keras's order, so that the table reads like model.summary(); a Sequential model's summary
+    # leaves the input out.
+    sequential = graph.is_sequential  # a walk of every call: once, not once per layer
+    return [x for x in graph.keras_layers() if not (sequential and x.is_input)]
 
 
 def totals(graph: Graph, flags: Flags | None) -> Params | None:
@@ -81,52 +100,92 @@ def summary_json(
     }
 
 
-def render_summary(graph: Graph, flags: Flags | None = None, phase: str | None = None) -> str:
+def sequential_like(graph: Graph) -> bool:
+    """Whether Keras prints the model without a "Connected to" column: a Sequential model, or a
+    functional one that is a single chain (every layer called once on at most one tensor, every
+    tensor used at most once), as Keras's print_summary decides from the model's nodes."""
+    if graph.is_sequential:
+        return True
+    uses: dict[int, int] = {}
+    for layer in graph.keras_layers():
+        if len(layer.calls) > 1:
+            return False
+        for call in layer.calls:
+            inputs = call.input_list()
+            if len(inputs) > 1:
+                return False
+            for t in inputs:
+                uses[id(t)] = uses.get(id(t), 0) + 1
+    return len(graph.inputs) <= 1 and all(n == 1 for n in uses.values())
+
+
+def line_length(graph: Graph, trainable: bool = False, columns: int | None = None) -> int:
+    """Keras's table width: 88 characters (108 with "Connected to"; 12 more with "Trainable"),
+    at most the terminal's `columns` less 4."""
+    width = (88 if sequential_like(graph) else 108) + (12 if trainable else 0)
+    return width if columns is None else min(width, columns - 4)
+
+
+def render_summary(
+    graph: Graph,
+    flags: Flags | None = None,
+    phase: str | None = None,
+    *,
+    width: int | None = None,
+    trainable: bool = False,
+) -> str:
+    """The table model.summary(line_length=width, show_trainable=trainable) prints, drawn with
+    rich as Keras draws it (cells wrap to fit); `width` defaults to Keras's own default."""
+    import io
+
+    import rich.console
+    import rich.markup
+    import rich.table
+
     data = summary_json(graph, flags, phase)
-    functional = data["class"] == "Functional"
-    headers = ["Layer (type)", "Output Shape", "Param #"] + (["Connected to"] if functional else [])
-    table = []
-    for r in data["layers"]:
+    chain = sequential_like(graph)
+    length = width or line_length(graph, trainable)
+    positions = [0.45, 0.80, 1.0] if chain else [0.3, 0.56, 0.74, 1.0]
+    headers = ["Layer (type)", "Output Shape", "Param #"] + ([] if chain else ["Connected to"])
+    justify: list[Any] = ["left", "left", "right"] + ([] if chain else ["left"])
+    if trainable:
+        positions = [p * 0.90 for p in positions] + [1.0]
+        headers.append("Trainable")
+        justify.append("center")
+    widths, current = [], 0
+    for pos in positions:
+        widths.append(max(int(pos * length) - current, 4))
+        current += widths[-1]
+    columns = [
+        rich.table.Column(h, justify=j, width=w)
+        for h, j, w in zip(headers, justify, widths, strict=True)
+    ]
+    table = rich.table.Table(*columns, width=length, show_lines=True)
+    for layer, r in zip(_layers(graph), data["layers"], strict=True):
         count = "?" if r["params"] is None else f"{r['params']:,}"
-        row = [f"{r['name']} ({r['type']})", r["output_shape"], count]
-        if functional:
+        row = [f"{r['name']} ({r['type']})", layer_shape(layer), count]
+        if not chain:
             row.append(", ".join(r["connected_to"]) or "-")
-        table.append(row)
-    widths = [
-        max(len(h), *(len(row[i]) for row in table)) if table else len(h)
-        for i, h in enumerate(headers)
-    ]
-    right = {2}
-
-    def line(cells: list[str], left: str, mid: str, end: str) -> str:
-        parts = [
-            c.rjust(w) if i in right else c.ljust(w)
-            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        ]
-        return left + " " + f" {mid} ".join(parts) + " " + end
-
-    def rule(left: str, mid: str, end: str, fill: str) -> str:
-        return left + mid.join(fill * (w + 2) for w in widths) + end
-
-    out = [
-        f'Model: "{graph.name}"' + (f" in phase {phase}" if phase is not None else ""),
-        rule("┏", "┳", "┓", "━"),
-        line(headers, "┃", "┃", "┃"),
-        rule("┡", "╇", "┩", "━"),
-    ]
-    for i, row in enumerate(table):
-        out.append(line(row, "│", "│", "│"))
-        if functional and i < len(table) - 1:
-            out.append(rule("├", "┼", "┤", "─"))
-    out.append(rule("└", "┴", "┘", "─"))
+        if trainable:
+            row.append(trainable_flag(layer, flags))
+        table.add_row(*(rich.markup.escape(cell) for cell in row))
+    out = io.StringIO()
+    console = rich.console.Console(
+        file=out, width=length + 4, highlight=False, color_system=None, force_terminal=False
+    )
+    console.print(
+        rich.markup.escape(f'Model: "{graph.name}"')
+        + (f" in phase {phase}" if phase is not None else "")
+    )
+    console.print(table)
     total = totals(graph, flags)
     if total is None:
         known = sum(r["params"] or 0 for r in data["layers"])
-        out.append(f" Total params: at least {known:,} (some layers are not statically checked)")
+        console.print(f" Total params: at least {known:,} (some layers are not statically checked)")
     else:
-        out.append(f" Total params: {total.total:,} ({memory(total.total)})")
-        out.append(f" Trainable params: {total.trainable:,} ({memory(total.trainable)})")
-        out.append(
+        console.print(f" Total params: {total.total:,} ({memory(total.total)})")
+        console.print(f" Trainable params: {total.trainable:,} ({memory(total.trainable)})")
+        console.print(
             f" Non-trainable params: {total.non_trainable:,} ({memory(total.non_trainable)})"
         )
-    return "\n".join(out)
+    return out.getvalue().rstrip("\n")

@@ -13,12 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from kspec.catalog import KerasObject
+from kspec.catalog.names import CALLBACK_PATHS
 from kspec.run import checkpoint, rundir
 from kspec.run.guards import nan_guard
-
-# Arguments naming files a callback writes: relative ones land in the run folder.
-PATH_ARGS = {"ModelCheckpoint": "filepath", "TensorBoard": "log_dir", "CSVLogger": "filename",
-             "BackupAndRestore": "backup_dir"}  # fmt: skip
 
 
 def user_callback(value: Any, run_dir: Path) -> Any:
@@ -27,13 +24,24 @@ def user_callback(value: Any, run_dir: Path) -> Any:
 
     if isinstance(value, str):
         value = KerasObject(value)
-    arg = PATH_ARGS.get(value.name)
-    kwargs = dict(value.kwargs)
-    if arg in kwargs and isinstance(kwargs[arg], str) and not os.path.isabs(kwargs[arg]):
-        kwargs[arg] = str(run_dir / kwargs[arg])
+    args, kwargs = list(value.args), dict(value.kwargs)
+    if value.name in CALLBACK_PATHS:
+        index, name, default = CALLBACK_PATHS[value.name]
+        if len(args) > index:
+            args[index] = _in_run(args[index], run_dir)
+        elif name in kwargs:
+            kwargs[name] = _in_run(kwargs[name], run_dir)
+        elif default is not None:
+            kwargs[name] = _in_run(default, run_dir)
     return keras_value(
-        KerasObject(value.name, value.args, tuple(kwargs.items())), "keras.callbacks"
+        KerasObject(value.name, tuple(args), tuple(kwargs.items())), "keras.callbacks"
     )
+
+
+def _in_run(path: Any, run_dir: Path) -> Any:
+    if isinstance(path, str) and not os.path.isabs(path):
+        return str(run_dir / path)
+    return path
 
 
 @dataclass
@@ -88,7 +96,10 @@ def make_tracker(run_dir: Path, records: list[dict[str, Any]], *, with_backup: b
                 return
             tracker.epoch_seconds.append(round(time.perf_counter() - self.started, 4))
             tracker.epoch_cpu_seconds.append(round(time.process_time() - self.cpu, 4))
-            tracker.records[epoch:] = [{k: float(v) for k, v in (logs or {}).items()}]
+            record = {k: float(v) for k, v in (logs or {}).items()}
+            if "learning_rate" not in record and _scheduled(self.model):  # for curves.png
+                record["learning_rate"] = float(self.model.optimizer.learning_rate)
+            tracker.records[epoch:] = [record]
             rundir.write_history(run_dir, tracker.records)
 
     def stop(nan: Any) -> None:
@@ -100,6 +111,14 @@ def make_tracker(run_dir: Path, records: list[dict[str, Any]], *, with_backup: b
         tracker.backup = checkpoint.callback(run_dir, tracker.partial_epoch)
         tracker.callbacks.append(tracker.backup)
     return tracker
+
+
+def _scheduled(model: Any) -> bool:
+    """Whether the model's optimizer takes its learning rate from a schedule."""
+    import keras
+
+    schedule = getattr(getattr(model, "optimizer", None), "_learning_rate", None)
+    return isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule)
 
 
 @contextlib.contextmanager

@@ -44,6 +44,7 @@ class Data:
     validation: Part | None
     options: DataOptions
     signature: Signature
+    test: Part | None = None  # the source's own held-out set (MNIST's t10k), when it has one
 
 
 def _keras_loss_name(loss: Any) -> str | None:
@@ -88,8 +89,10 @@ def load_data(
     """
     options = DataOptions.from_section(data)
     req = request(data, sources, signature, spec_path=spec_path, workdir=workdir, seed=seed)
-    train, validation = _split(load(req), req, options)
-    return Data(train, validation, options, signature)
+    loaded = load(req)
+    train, validation = _split(loaded, req, options)
+    test = _fit(loaded.test, req, options) if loaded.test is not None else None
+    return Data(train, validation, options, signature, test)
 
 
 def request(

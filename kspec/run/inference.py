@@ -98,17 +98,28 @@ def data_section(saved: Saved, data: str | None) -> tuple[dict[str, Setting], An
 
 
 def evaluate(
-    target: str | Path, data: str | None = None, batch_size: int | None = None
+    target: str | Path,
+    data: str | None = None,
+    batch_size: int | None = None,
+    scale: str | None = None,
 ) -> dict[str, Any]:
-    """Metrics of a saved model on the validation part of `data` (all of it when it has none)."""
+    """Metrics of a saved model on the source's own test split when it has one, else on the
+    run's validation part, else on all of it; `data` says which, `prepared` what was applied."""
     saved = load_saved(target)
     fields, sources, spec_path, workdir = data_section(saved, data)
+    from_file = data is not None and spec_path != "--data"
+    factor, prepared = _preparation(saved, scale, fields, spec_path if from_file else "")
+    fields = {k: v for k, v in fields.items() if k != "scale"}
+    if factor is not None:
+        fields["scale"] = Setting(factor)
     signature = signature_of(saved)
     seed = saved.train_value("seed", 0)  # directory sources split by seed: the run's split
     loaded = load_data(fields, sources, signature, spec_path=spec_path, workdir=workdir, seed=seed)
     batch = batch_size or saved.train_value("batch_size", 32)
     part, name = (
-        (loaded.validation, "validation")
+        (loaded.test, "test")
+        if loaded.test is not None
+        else (loaded.validation, "validation")
         if loaded.validation is not None
         else (loaded.train, "all")
     )
@@ -118,7 +129,36 @@ def evaluate(
             f"{saved.path} was saved without compile settings (loss, metrics)", str(saved.path)
         )
     results = saved.model.evaluate(ds, verbose=0, return_dict=True)
-    return {"data": name, "examples": part.count, **{k: float(v) for k, v in results.items()}}
+    return {
+        "data": name,
+        "examples": part.count,
+        "prepared": prepared,
+        **{k: float(v) for k, v in results.items()},
+    }
+
+
+def _preparation(
+    saved: Saved, scale: str | None, fields: dict[str, Setting] | None = None, where: str = ""
+) -> tuple[float | None, dict[str, Any]]:
+    """The input scale to apply and, for the user, what it is and where it came from: --scale,
+    else the data section in use (`fields`, the run's by default; `where` names its file)."""
+    if fields is None:
+        fields = saved.run.data if saved.run is not None else {}
+    factor = _scale(scale) if scale is not None else None
+    if scale is not None:
+        origin = "--scale"
+    elif "scale" in fields and fields["scale"].value is not None:
+        factor = float(fields["scale"].value)
+        origin = f"the data section of {where}" if where else "the run's data section"
+    elif saved.run is not None or where:
+        origin = "its data section has no scale"
+    else:
+        origin = "a bare model file has no data section: give the run folder, or --scale"
+    shown = None if factor is None else str(Fraction(factor).limit_denominator(10_000))
+    return factor, {"scale": shown, "from": origin}
+
+
+FORMATS = (".npy", ".npz", ".csv", ".json")
 
 
 def predict(
@@ -128,14 +168,21 @@ def predict(
     *,
     scale: str | None = None,
     batch_size: int | None = None,
-) -> dict[str, tuple[int, ...]]:
-    """Run the model on INPUT.npy (INPUT.npz by input name) and write OUT atomically.
-
-    The run's `data.scale` is applied as in training unless `scale` overrides it.
-    """
+    classes: bool = False,
+) -> dict[str, Any]:
+    """Run the model on INPUT.npy (INPUT.npz by input name) and write OUT atomically, in the
+    format its extension names. The run's `data.scale` is applied as in training unless
+    `scale` overrides it; `classes` writes each example's class index and its probability."""
+    out = Path(output)
+    if out.suffix.lower() not in FORMATS:
+        raise _fail(
+            f"cannot tell the format of {out.name}",
+            str(out),
+            help=f"end the output file's name with one of {', '.join(FORMATS)}",
+        )
     saved = load_saved(target)
     signature = signature_of_model(saved.model)
-    factor = _scale(saved, scale)
+    factor, prepared = _preparation(saved, scale)
     x = _inputs(Path(inputs), signature, factor)
     batch = batch_size or saved.train_value("batch_size", 32)
     result = saved.model.predict(x, batch_size=batch, verbose=0)
@@ -148,13 +195,91 @@ def predict(
         else {names[0]: result}
     )
     arrays = {k: np.asarray(v) for k, v in outs.items()}
-    out = Path(output)
-    if len(arrays) == 1:
-        only = next(iter(arrays.values()))
-        rundir.atomic_save(out, lambda tmp: _save_npy(tmp, only))
+    if classes:
+        arrays = {k: _classes(v, _from_logits(saved, k)) for k, v in arrays.items()}
+    suffix = out.suffix.lower()
+    if suffix == ".npy" and len(arrays) > 1:
+        raise _fail(
+            f"the model has {len(arrays)} outputs ({', '.join(arrays)}); a .npy file holds one",
+            str(out),
+            help="write .npz (one array per output), .csv or .json",
+        )
+    writers = {".npy": lambda tmp: _save_npy(tmp, next(iter(arrays.values()))),
+               ".npz": lambda tmp: _save_npz(tmp, arrays),
+               ".csv": lambda tmp: _save_csv(tmp, arrays, classes),
+               ".json": lambda tmp: _save_json(tmp, arrays, classes)}  # fmt: skip
+    rundir.atomic_save(out, writers[suffix], suffix=suffix)
+    return {
+        "shapes": {k: tuple(v.shape) for k, v in arrays.items()},
+        "prepared": prepared,
+    }
+
+
+def _from_logits(saved: Saved, output: str) -> bool:
+    """Whether the run's loss for `output` says the model outputs logits."""
+    from kspec.catalog import KerasObject
+
+    loss = saved.train_value("loss", None)
+    one = loss.get(output) if isinstance(loss, dict) else loss
+    return isinstance(one, KerasObject) and one.kwargs_dict().get("from_logits") is True
+
+
+def _classes(scores: np.ndarray, logits: bool) -> np.ndarray:
+    """(examples, 2): the most probable class and its probability, per example."""
+    scores = scores.reshape(len(scores), -1).astype(np.float64)
+    if scores.shape[1] == 1:  # one sigmoid unit: class 1 when p >= 0.5
+        p = 1 / (1 + np.exp(-scores[:, 0])) if logits else scores[:, 0]
+        index = (p >= 0.5).astype(np.float64)
+        return np.stack([index, np.where(index == 1, p, 1 - p)], axis=1)
+    if logits:
+        shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
+        scores = shifted / shifted.sum(axis=1, keepdims=True)
+    index = scores.argmax(axis=1)
+    return np.stack([index.astype(np.float64), scores[np.arange(len(scores)), index]], axis=1)
+
+
+def _columns(arrays: dict[str, np.ndarray], classes: bool) -> tuple[list[str], np.ndarray]:
+    """A header and a 2-D table: one row per example, the outputs side by side."""
+    header: list[str] = []
+    tables = []
+    for name, array in arrays.items():
+        table = array.reshape(len(array), -1)
+        if classes:
+            header += [f"{name}_class", f"{name}_probability"] if len(arrays) > 1 else [
+                "class", "probability"]  # fmt: skip
+        elif table.shape[1] == 1:
+            header.append(name)
+        else:
+            header += [f"{name}_{i}" for i in range(table.shape[1])]
+        tables.append(table)
+    return header, np.concatenate(tables, axis=1)
+
+
+def _save_csv(path: Path, arrays: dict[str, np.ndarray], classes: bool) -> None:
+    import csv
+
+    header, table = _columns(arrays, classes)
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        for row in table:
+            writer.writerow(
+                [int(v) if classes and i % 2 == 0 else repr(float(v)) for i, v in enumerate(row)]
+            )
+
+
+def _save_json(path: Path, arrays: dict[str, np.ndarray], classes: bool) -> None:
+    import json
+
+    if classes:
+        body: Any = {
+            k: [{"class": int(c), "probability": float(p)} for c, p in v] for k, v in arrays.items()
+        }
     else:
-        rundir.atomic_save(out, lambda tmp: _save_npz(tmp, arrays))
-    return {k: tuple(v.shape) for k, v in arrays.items()}
+        body = {k: v.tolist() for k, v in arrays.items()}
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(body, f)
+        f.write("\n")
 
 
 def _save_npy(path: Path, array: np.ndarray) -> None:
@@ -167,16 +292,13 @@ def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
         np.savez(f, **arrays)  # type: ignore[arg-type]  # NumPy's stub types **kwds as bool
 
 
-def _scale(saved: Saved, scale: str | None) -> float | None:
-    if scale is not None:
-        try:
-            return float(Fraction(scale))
-        except (ValueError, ZeroDivisionError):
-            raise _fail(
-                f"--scale takes a number such as 0.5 or 1/255, got '{scale}'", "--scale"
-            ) from None
-    setting = saved.run.data.get("scale") if saved.run is not None else None
-    return None if setting is None else float(setting.value)
+def _scale(scale: str) -> float:
+    try:
+        return float(Fraction(scale))
+    except (ValueError, ZeroDivisionError):
+        raise _fail(
+            f"--scale takes a number such as 0.5 or 1/255, got '{scale}'", "--scale"
+        ) from None
 
 
 def _inputs(path: Path, signature: Signature, scale: float | None) -> Any:

@@ -27,6 +27,7 @@ from kspec.run import checkpoint, lock, record, rundir
 from kspec.run.callbacks import catch_sigint, make_tracker, user_callback
 from kspec.run.data import Data, augmenter, load_data, pipeline, request, signature_of_graph
 from kspec.run.pretrained import preflight_weights
+from kspec.run.progress import progress_callbacks, verbosity
 from kspec.run.provenance import environment_record
 from kspec.run.request import Request
 from kspec.run.resolved import resolved_spec
@@ -43,7 +44,8 @@ class RunOptions:
     epochs: int | None = None
     output: str | Path | None = None
     model: str | None = None
-    quiet: bool = False
+    quiet: bool = False  # one line per epoch
+    verbose: int | None = None  # Keras's verbose: 0, 1 (progress bar), 2; wins over quiet
     overrides: list[str] = field(default_factory=list)
     workdir: Path | None = None
     note: Callable[[str], None] | None = None
@@ -488,6 +490,7 @@ def _train(
             val_ds = pipeline(data.validation, data.signature, data.options, batch, training=False)
         user = [user_callback(c, run_dir) for c in _list(stage.settings.fields.get("callbacks"))]
         trained = True
+        progress = progress_callbacks(verbosity(options.verbose, options.quiet))
         with catch_sigint(model, tracker):
             try:
                 model.fit(
@@ -496,8 +499,8 @@ def _train(
                     initial_epoch=done,
                     epochs=end,
                     shuffle=False,
-                    verbose=0 if options.quiet else 1,
-                    callbacks=[*user, *tracker.callbacks],
+                    verbose=0,  # kspec's own display: Keras's overflows with steps_per_execution
+                    callbacks=[*user, *tracker.callbacks, *progress],
                 )
             except KeyboardInterrupt:  # a second Ctrl-C: stop now, still keep what was trained
                 tracker.interrupted = True
@@ -538,8 +541,8 @@ def _train(
     history = rundir.history_table(tracker.records)
     from kspec.run.plot import curves_png
 
-    boundaries = [p["first_epoch"] - 1 for p in log[1:]]
-    rundir.atomic_write(run_dir / "curves.png", curves_png(history, boundaries))
+    phases = [(p["first_epoch"] - 1, p["phase"]) for p in log[1:]]
+    rundir.atomic_write(run_dir / "curves.png", curves_png(history, phases))
     info = rundir.read_json(run_dir / rundir.RUN_FILE)
     done = len(tracker.records)
     status = "interrupted" if interrupted else "finished"

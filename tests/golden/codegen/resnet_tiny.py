@@ -148,7 +148,7 @@ def main(argv=None):
     model = build_model()
     model.compile(
         optimizer=keras.optimizers.SGD(
-            learning_rate=keras.optimizers.schedules.CosineDecay(0.1, decay_steps=10000),
+            learning_rate=keras.optimizers.schedules.CosineDecay(0.1, decay_steps=10560),
             momentum=0.9,
         ),
         loss="sparse_categorical_crossentropy",
