@@ -511,7 +511,8 @@ def test_scripts_train_under_jax(tmp_path: Path) -> None:
         offline = [f"{k}={v}" for k, v in (EXAMPLE_OFFLINE.get(path.stem) or {}).items()]
         overrides = [*SMALL_RUN, *[o.replace("None", "none") for o in offline]]
         (folder / f"{path.stem}.py").write_text(generate(path, overrides=overrides))
-        counts[path.stem] = kspec.load(path, offline or None).summary()["total_params"]
+        spec = kspec.load(path, EXAMPLE_OFFLINE.get(path.stem))
+        counts[path.stem] = spec.summary()["total_params"]
     probe = (
         "import importlib, json, sys, keras\n"
         "sys.path.insert(0, sys.argv[1])\n"

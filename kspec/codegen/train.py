@@ -146,7 +146,7 @@ def _returns(ctx: dict[str, Any], options: DataOptions) -> list[str]:
         if ctx["kind"] == "idx":
             test = f"{test} if x_test is not None else None"
         return statement(f"return {prep}(x_train, y_train), {test}")
-    lines = ctx["inline_prepare"]
+    lines: list[str] = list(ctx["inline_prepare"])
     if not (options.validation_split and ctx["augment"]):
         return lines + statement("return x_train, y_train")
     # Augmented data reaches fit as a tf.data.Dataset, for which fit cannot split.
@@ -179,7 +179,7 @@ def _augmented(
     """augmented(): batches with the augment layers applied, as kspec.run.data.pipeline does."""
     if not augment:
         return {"augment_params": "", "augment_doc": "", "augment_lines": []}
-    layers = f"keras.Sequential([{', '.join(augment)}])"
+    layers = f"layers.Pipeline([{', '.join(augment)}])"
     lines = statement(f"augment = {layers}")
     if not ctx["single_input"]:
         images = ", ".join(ctx["augment_inputs"])

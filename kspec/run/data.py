@@ -370,14 +370,15 @@ def _converter(signature: Signature, scale: float | None) -> Any:
 
 
 def augmenter(layers: tuple[LayerSpec, ...], signature: Signature) -> Any:
-    """The augment layers as one callable, applied to image-like (rank 3) inputs only."""
+    """The augment layers as one callable, applied to image-like (rank 3) inputs only: a Pipeline,
+    which stays usable inside tf.data under any backend (a Sequential would not)."""
     if not layers:
         return None
     import keras
 
     from kspec.keras.build import make_layer
 
-    stack = keras.Sequential([make_layer(spec) for spec in layers], name="augment")
+    stack = keras.layers.Pipeline([make_layer(spec) for spec in layers], name="augment")
     images = [p.name for p in signature.inputs if len(p.shape) == 3]
     if len(signature.inputs) == 1:
         return stack

@@ -26,7 +26,7 @@ def load_data():
 
 def augmented(x, y, batch_size):
     """Shuffled batches, augmented (fit gets shuffle=False: its shuffle is for arrays only)."""
-    augment = keras.Sequential([layers.RandomTranslation(0.125, 0.125, fill_mode="constant")])
+    augment = layers.Pipeline([layers.RandomTranslation(0.125, 0.125, fill_mode="constant")])
     ds = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(y), seed=SEED).batch(batch_size)
     # One batch at a time: the random layers' draws stay reproducible.
     return ds.map(lambda x, y: (augment(x, training=True), y)).prefetch(tf.data.AUTOTUNE)

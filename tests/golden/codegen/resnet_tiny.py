@@ -25,7 +25,7 @@ def load_data():
 
 def augmented(x, y, batch_size):
     """Shuffled batches, augmented (fit gets shuffle=False: its shuffle is for arrays only)."""
-    augment = keras.Sequential(
+    augment = layers.Pipeline(
         [layers.RandomFlip(mode="horizontal"), layers.RandomTranslation(0.1, 0.1)],
     )
     ds = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(y)).batch(batch_size)
