@@ -148,7 +148,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
     _print_warnings(diags.warnings, diags.sources, args.format)
     if args.phase is not None:
         return _phase_summary(checked, args)
-    if args.model is not None:
+    if args.model is not None or not checked.models:  # no model at all: Checked.model says so
         graphs = [_model(checked, args.model)]
     else:
         graphs = list(checked.models.values())
@@ -325,7 +325,11 @@ def cmd_fmt(args: argparse.Namespace) -> int:
         elif path == "-":
             sys.stdout.write(out)
         else:
-            write_atomically(path, out)
+            try:
+                write_atomically(path, out)
+            except KspecError as e:  # the other files are still formatted
+                errors += e.diagnostics
+                continue
             print(f"reformatted {path}", file=sys.stderr)
     if errors:
         print(render_all(errors, sources), file=sys.stderr)
@@ -370,10 +374,7 @@ def cmd_codegen(args: argparse.Namespace) -> int:
     if args.output is None:
         sys.stdout.write(script)
     else:
-        try:
-            write_script(args.output, script)
-        except OSError as e:
-            raise UsageError(f"cannot write {args.output}: {e.strerror or e}") from None
+        write_script(args.output, script)
         print(f"wrote {args.output}", file=sys.stderr)
     return EXIT_OK
 
@@ -449,11 +450,9 @@ def _write_or_print(path: str | None, text: str) -> None:
     if path is None:
         sys.stdout.write(text)
         return
-    try:
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(text)
-    except OSError as e:
-        raise UsageError(f"cannot write {path}: {e.strerror or e}") from None
+    from kspec.output import write_text
+
+    write_text(path, text)
     print(f"wrote {path}", file=sys.stderr)
 
 

@@ -13,6 +13,7 @@ Code = Literal[
     "file-error",
     "syntax-error",
     "bad-escape",
+    "bad-character",
     "too-deep",
     "bad-override",
     # imports between spec files
@@ -92,12 +93,14 @@ Code = Literal[
     "bad-output",
     "missing-graphviz",
     "graphviz-failed",
+    "write-error",
 ]
 
 DESCRIPTIONS: dict[Code, str] = {
     "file-error": "a spec file cannot be read (missing, unreadable, or not UTF-8)",
     "syntax-error": "the text does not parse: what was found, what was expected there",
-    "bad-escape": "a string holds an escape sequence kspec does not know",
+    "bad-escape": "a string holds an escape sequence kspec does not know, or half a surrogate pair",
+    "bad-character": "text that is not Unicode (a lone surrogate, from a non-UTF-8 --set argument)",
     "too-deep": "brackets, blocks or models nested deeper than kspec allows",
     "bad-override": "a `--set NAME=VALUE` override is malformed or names nothing",
     "import-missing": "an `import` names a file that does not exist",
@@ -170,6 +173,8 @@ DESCRIPTIONS: dict[Code, str] = {
     "bad-output": "an output path whose format cannot be told from its extension",
     "missing-graphviz": "writing an image needs Graphviz's `dot`, which is not installed",
     "graphviz-failed": "Graphviz's `dot` failed",
+    "write-error": "an output file cannot be written (disk full, read-only, no permission); "
+    "the old file is kept",
 }
 
 assert set(get_args(Code)) == set(DESCRIPTIONS), "kspec/codes.py: Code and DESCRIPTIONS differ"

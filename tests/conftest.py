@@ -17,6 +17,9 @@ EXAMPLE_OFFLINE: dict[str, dict[str, object]] = {"transfer": {"weights": None}}
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+# No test may reach the network (CI has none beyond package registries): a download is refused
+# before it starts, for this process and every `kspec` subprocess a test starts.
+os.environ.setdefault("KSPEC_OFFLINE", "1")
 
 settings.register_profile("ci", derandomize=True, max_examples=60, deadline=None)
 settings.register_profile("fuzz", max_examples=5000, deadline=None)

@@ -262,12 +262,27 @@ def test_the_transfer_example_trains_from_a_local_weights_file(tmp_path: Any) ->
             "run", str(EXAMPLES / "transfer.kspec"), "-q", "--output", str(tmp_path / "runs"),
             "--set", f"weights={json.dumps(str(tmp_path / 'base.weights.h5'))}",
             "--set", "data.source=synthetic(samples=16)", "--set", "train.batch_size=8",
-            "--set", "train.epochs=1",
+            "--set", "train.epochs=1", "--set", "train.finetune.epochs=1",
         ]
     )  # fmt: skip
     assert code == 0
     run = tmp_path / "runs"  # --output names the run folder itself
     history = json.loads((run / "history.json").read_text())
-    assert len(history["loss"]) == 1 and np.isfinite(history["loss"][0])
+    assert len(history["loss"]) == 2 and np.isfinite(history["loss"]).all()  # 1 + 1 epochs
     trained = keras.saving.load_model(run / "model.keras").get_layer("base")
     assert len(trained.weights) == len(base.weights)
+    # base.layers[:100] stayed frozen through both phases: they keep the file's weights (the
+    # layers pair by position: the InputLayer's automatic name depends on the session)
+    pairs = list(zip(trained.layers, base.layers, strict=True))
+    for mine, theirs in pairs[:100]:
+        for a, b in zip(mine.weights, theirs.weights, strict=True):
+            assert np.array_equal(a.numpy(), b.numpy()), theirs.name
+    moved = [
+        theirs.name
+        for mine, theirs in pairs[100:]
+        if theirs.trainable_weights
+        and not np.array_equal(
+            mine.trainable_weights[0].numpy(), theirs.trainable_weights[0].numpy()
+        )
+    ]
+    assert moved  # the fine-tuned top of the base trained

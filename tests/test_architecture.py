@@ -155,3 +155,14 @@ def test_the_front_end_never_reaches_tensorflow(front: str) -> None:
     reach |= {p for m in reach for p in _packages_of(m)}
     assert not reach & FRAMEWORKS
     assert not {m for m in reach if m.startswith(ALLOWED)}
+
+
+def test_every_package_ships_in_the_wheel() -> None:
+    """pyproject lists packages by hand (grammars/, templates/ and schema/ are mapped in), so a
+    new subpackage must be listed, or an installed kspec fails to import."""
+    import tomllib
+
+    config = tomllib.loads((ROOT.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    listed = set(config["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(ROOT.parent).parts) for p in ROOT.rglob("__init__.py")}
+    assert found <= listed, sorted(found - listed)

@@ -339,12 +339,11 @@ def test_input_must_fit_the_data() -> None:
 
 
 def test_unknown_fields_point_at_their_names() -> None:
-    (e,) = errors("train {\n    epochs = 1\n    batchsize = 3\n}\n")
-    assert e.code == "unknown-field" and (e.span.line, e.span.column, e.span.end_column) == (
-        3,
-        5,
-        14,
-    )
+    head = model("input x: (2,)\nDense(1)")
+    (e,) = errors(head + "train {\n    epochs = 1\n    batchsize = 3\n}\n")
+    line = head.count("\n") + 3
+    assert e.code == "unknown-field"
+    assert (e.span.line, e.span.column, e.span.end_column) == (line, 5, 14)
     assert e.help == "did you mean 'batch_size'?"
 
 
@@ -372,3 +371,34 @@ def test_nesting_beyond_the_limit_is_a_diagnostic(kind: str) -> None:
         text += f"model m{n} {{\n    input x: (3,)\n    Dense(3)\n}}\n"
     codes = {d.code for d in errors(text)}
     assert codes == {"too-deep"}
+
+
+def test_train_model_may_name_an_imported_model(tmp_path: Path) -> None:
+    (tmp_path / "lib.kspec").write_text("model enc {\n    input x: (4,)\n    Dense(2)\n}\n")
+    main = tmp_path / "main.kspec"
+    main.write_text('import "lib.kspec"\ntrain {\n    model = enc\n    loss = mse\n}\n')
+    checked, diags = check_text(main.read_text(), str(main))
+    assert checked is not None and not diags.errors
+    assert checked.model().name == "enc" and checked.model().params.total == 10
+
+
+def test_a_file_with_sections_and_no_model_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "lib.kspec").write_text("model enc {\n    input x: (4,)\n    Dense(2)\n}\n")
+    main = tmp_path / "main.kspec"
+    main.write_text('import "lib.kspec"\ntrain {\n    loss = mse\n}\n')
+    _, diags = check_text(main.read_text(), str(main), raise_errors=False)
+    (error,) = diags.errors
+    assert error.code == "no-model" and error.span.line == 3
+    assert error.help == "name an imported one: train { model = enc }"
+
+
+def test_tensors_as_block_arguments_suggest_a_list_chain() -> None:
+    text = (
+        "block add_norm() {\n    input a\n    input b\n"
+        "    [a, b] -> Add() -> LayerNormalization()\n}\n"
+        "model m {\n    input e: (4, 8)\n    input f: (4, 8)\n    add_norm(e, f)\n}\n"
+    )
+    _, diags = check_text(text, "b.kspec", raise_errors=False)
+    (error,) = diags.errors
+    assert error.code == "misplaced-tensor"
+    assert error.help == "feed them through the chain: [e, f] -> add_norm()"

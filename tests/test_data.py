@@ -303,7 +303,7 @@ def test_atomic_write_leaves_no_partial_file(tmp_path: Path) -> None:
         tmp.write_text('{"loss": 0.')  # half written ...
         raise OSError("disk full")  # ... and then the writer fails
 
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(KspecError, match="disk full"):  # a diagnostic, not an internal error
         rundir.atomic_save(target, crash)
     assert json.loads(target.read_text()) == {"loss": 1.0}
     assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]

@@ -214,3 +214,22 @@ def test_cli_reports_syntax_errors(tmp_path: Path, capsys: pytest.CaptureFixture
     assert main(["fmt", str(bad)]) == 1
     assert f"{bad}:1:16: error:" in capsys.readouterr().err
     assert bad.read_text() == "model m { Dense( }\n"
+
+
+def test_a_formatted_file_is_parsed_once_and_a_changed_one_is_verified(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Verifying the output is a second parse: needed only when fmt changes something."""
+    import kspec.syntax.fmt as fmt
+
+    calls = {"n": 0}
+
+    def counting(text: str, path: str = "<string>") -> ir.Spec:
+        calls["n"] += 1
+        return parse(text, path)
+
+    monkeypatch.setattr(fmt, "parse", counting)
+    formatted = "a = (1, 2, 3)\n\nmodel m {\n    input x: (4,)\n    Dense(2)\n}\n"
+    assert format_text(formatted) == formatted and calls["n"] == 1
+    assert format_text(formatted.replace("    Dense", "  Dense")) == formatted
+    assert calls["n"] == 3

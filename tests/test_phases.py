@@ -3,6 +3,9 @@ trainable split in each phase, statically and in Keras."""
 
 from __future__ import annotations
 
+import itertools
+from typing import Any
+
 import pytest
 from test_build import weight_counts
 
@@ -140,3 +143,88 @@ def test_set_overrides_a_phase_field() -> None:
     with pytest.raises(KspecError) as err:
         kspec.loads(RECIPE, "phases.kspec", {"train.tp.epochs": 3}).checked  # noqa: B018
     assert err.value.diagnostics[0].help == "did you mean 'top'?"
+
+
+APPLICATION_PHASES = """
+model m {
+    input image: (IMAGE, IMAGE, 3)
+    layer base = BASE(include_top=false, weights=none, trainable=false)
+    base(training=false)
+    GlobalAveragePooling2D()
+    Dense(5)
+}
+train {
+    loss = mse
+    phase top {
+        unfreeze = base.layers[100:]
+    }
+    phase named {
+        freeze = "PATTERN"
+    }
+    phase all {
+        unfreeze = base
+    }
+}
+"""
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize(
+    ("base", "image", "pattern"), [("MobileNetV2", 96, "block_1*"), ("DenseNet121", 64, "conv5_*")]
+)
+def test_application_layer_selectors_equal_keras(base: str, image: int, pattern: str) -> None:
+    """`base.layers[100:]` and name patterns reach inside an application, in Keras's
+    model.layers order, and the split in each phase is the one Keras counts."""
+    from kspec.keras.freeze import apply_flags
+
+    text = APPLICATION_PHASES.replace("BASE", base).replace("IMAGE", str(image))
+    text = text.replace("PATTERN", pattern)
+    spec = kspec.loads(text, "apps.kspec")
+    checked = spec.checked
+    graph = checked.model()
+    model = spec.build()
+    got = []
+    for flags in phase_flags(graph, checked.phases):
+        apply_flags(model, flags)
+        got.append(split(graph, flags))
+        assert weight_counts(model) == got[-1]
+    assert len({p.trainable for p in got if p is not None}) == 4  # each phase changes the split
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("case", ["recipe", "application"])
+def test_generated_flag_statements_give_keras_the_phase_flags(case: str) -> None:
+    """The script's `layer.trainable = ...` lines between phases, run on the built model, give
+    every layer at every depth the flag `kspec run` gives it."""
+    import keras
+
+    from kspec.codegen.phases import flag_statements
+    from kspec.keras.freeze import apply_flags
+
+    if case == "recipe":
+        spec = kspec.loads(RECIPE, "phases.kspec")
+    else:
+        text = APPLICATION_PHASES.replace("BASE", "MobileNetV2").replace("IMAGE", "96")
+        spec = kspec.loads(text.replace("PATTERN", "block_1*"), "apps.kspec")
+    checked = spec.checked
+    graph = checked.model()
+    every = phase_flags(graph, checked.phases)
+    script_model, run_model = spec.build(), spec.build()
+
+    def trainable(model: Any) -> list[tuple[str, bool]]:
+        out = []
+        for layer in model.layers:
+            out.append((layer.name, layer.trainable))
+            if isinstance(layer, keras.Model):
+                out += [(f"{layer.name}/{i}", t) for i, (_, t) in enumerate(trainable(layer))]
+        return out
+
+    apply_flags(run_model, every[0])
+    assert trainable(script_model) == trainable(run_model)  # as built
+    for before, after in itertools.pairwise(every):
+        lines = flag_statements(graph, before, after)
+        assert lines  # every phase here changes something
+        exec("\n".join(lines), {"model": script_model})
+        apply_flags(run_model, after)
+        assert trainable(script_model) == trainable(run_model)
+        assert weight_counts(script_model) == split(graph, after)

@@ -2,21 +2,30 @@
 KspecError; the checker agrees with the catalog on chains built from its examples; printing a
 parsed spec and parsing it again gives the same IR.
 
+Hostile specs (nesting past the limits, huge numbers and loops, special characters) must give
+a KspecError or a result whose summary prints and whose text formats, and must finish.
+
 Profiles (tests/conftest.py): `ci` is derandomized; HYPOTHESIS_PROFILE=fuzz runs 5,000 examples.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from conftest import EXAMPLES, GOLDEN
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import kspec.check.evaluate
+import kspec.check.model
 from kspec.catalog import CATALOG, KerasObject, LayerSpec, Params
 from kspec.check.spec import check_text
 from kspec.diagnostics import KspecError
+from kspec.report.summary import render_summary
 from kspec.syntax import ir
+from kspec.syntax.fmt import format_text
 from kspec.syntax.parse import parse
 from kspec.syntax.printer import print_spec
 
@@ -235,10 +244,10 @@ def call(name: str, kwargs: dict[str, Any]) -> str:
 
 def one_tensor_layers() -> list[tuple[LayerSpec, tuple[Any, ...]]]:
     """Example layers called on one number tensor, with their example input (list inputs need a
-    graph; string layers a string input)."""
+    graph; string layers a string input; a cell is an argument of RNN, not a step)."""
     out = []
     for _, cls in sorted(CATALOG.items()):
-        if not (cls.takes_list or cls.call_inputs):
+        if cls.is_step and not (cls.takes_list or cls.call_inputs):
             out += [(cls.create((), p), s) for p, s in cls.examples if isinstance(s, tuple) and s]
     return [(spec, s) for spec, s in out if numeric(spec)]
 
@@ -290,3 +299,118 @@ def test_checker_agrees_with_the_catalog(chain: tuple[Any, list[Any]]) -> None:
         assert got == (out if isinstance(out, list) else [out]), text
         assert layer.params == params, text
         assert layer.spec == spec
+
+
+# -- hostile specs: nesting, huge numbers and loops, special characters ------------------------
+# The limits are made small for these, so that an example reaches them in milliseconds; the real
+# numbers are tested once each in tests/test_limits.py.
+@contextlib.contextmanager
+def small_limits() -> Iterator[None]:
+    saved = kspec.check.model.MAX_LAYERS, kspec.check.evaluate.MAX_WORK
+    kspec.check.model.MAX_LAYERS, kspec.check.evaluate.MAX_WORK = 300, 20_000
+    try:
+        yield
+    finally:
+        kspec.check.model.MAX_LAYERS, kspec.check.evaluate.MAX_WORK = saved
+
+
+HUGE_INTS = st.one_of(
+    st.integers(-3, 3).map(str),
+    st.integers(0, 400).map(lambda k: f"10 ** {k}"),
+    st.integers(290, 320).map(lambda n: "9" * n),
+    st.sampled_from(["2 ** 10 ** 9", "10 ** 300 * 10 ** 300", "-(10 ** 300)", "1_000_000"]),
+)
+FLOATS = st.sampled_from(["1e400", "-1e400", "(1e400 - 1e400)", "1e-400", "0.5", "1e308 * 10"])
+SPECIAL = st.one_of(
+    st.text(st.characters(codec="utf-8", exclude_characters='"\\\n'), max_size=8),
+    st.sampled_from(["\\ud800", "\\udfff", "\\u0000", "\\x00", "\\u202e", "\\uffff", "é", "\t"]),
+    st.characters(categories=["Cs"]),  # a raw lone surrogate, as kspec.loads may be given
+)
+
+
+def values(depth: int = 3) -> st.SearchStrategy[str]:
+    """Constant expressions that grow: repetitions, concatenations, powers, ranges, nesting."""
+    leaf = st.one_of(HUGE_INTS, FLOATS, SPECIAL.map(lambda s: f'"{s}"'), st.just("c"))
+    if depth == 0:
+        return leaf
+    inner = values(depth - 1)
+    return st.one_of(
+        leaf,
+        st.tuples(inner, st.sampled_from(["+", "-", "*", "/", "//", "%", "**"]), inner).map(
+            lambda t: f"({t[0]} {t[1]} {t[2]})"
+        ),
+        st.tuples(inner, HUGE_INTS).map(lambda t: f"[{t[0]}] * {t[1]}"),
+        st.tuples(HUGE_INTS, inner).map(lambda t: f"{t[0]} * ({t[1]},)"),
+        HUGE_INTS.map(lambda n: f"range({n})"),
+        st.lists(inner, max_size=4).map(lambda xs: "[" + ", ".join(xs) + "]"),
+        inner.map(lambda x: f"str({x})"),
+        inner.map(lambda x: f"len({x})"),
+        inner.map(lambda x: f"sum({x})"),
+    )
+
+
+@st.composite
+def loops(draw: st.DrawFn, depth: int = 0) -> str:
+    """Nested for loops over ranges of any size around a step, a constant or an if."""
+    pad = "    " * (depth + 1)
+    if depth >= 4 or draw(st.booleans()):
+        step = draw(
+            st.sampled_from(
+                [
+                    "Dense(4)",
+                    "Dense(units=c)",
+                    "a = c",
+                    "Dropout(c)",
+                    "Dense(4, name=n)",
+                    "if c > 1 { Dense(4) }",
+                    "Embedding(c, c)",
+                ]
+            )
+        )
+        return pad + step
+    n = draw(st.one_of(st.integers(0, 2000).map(str), HUGE_INTS))
+    return f"{pad}for i{depth} in range({n}) {{\n{draw(loops(depth + 1))}\n{pad}}}"
+
+
+@st.composite
+def hostile_specs(draw: st.DrawFn) -> str:
+    parts = [f"c = {draw(values())}", f'n = "{draw(SPECIAL)}"']
+    brackets = draw(st.integers(0, 200))  # MAX_DEPTH is 150
+    if brackets:
+        parts.append("b = " + "(" * brackets + "1" + ")" * brackets)
+    models = draw(st.integers(1, 110))  # MAX_NESTING is 100
+    parts.append("model m0 {\n    input x: (4,)\n" + draw(loops()) + "\n    Dense(4)\n}")
+    parts += [f"model m{i} {{\n    input x: (4,)\n    m{i - 1}\n}}" for i in range(1, models)]
+    return "\n".join(parts) + "\n"
+
+
+def hostile_outcome(text: str) -> str:
+    """`outcome`, and for a spec that checks, its summary and its formatting too."""
+    with small_limits():
+        result = outcome(text)
+        if result == "checked":
+            checked, _ = check_text(text, "fuzz.kspec")
+            assert checked is not None
+            for graph in checked.models.values():
+                render_summary(graph).encode("utf-8")  # printable, surrogates included
+        with contextlib.suppress(KspecError):
+            format_text(text, "fuzz.kspec")
+    return result
+
+
+@given(hostile_specs())
+@settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+def test_hostile_specs(text: str) -> None:
+    hostile_outcome(text)
+
+
+@given(values(4))
+@settings(suppress_health_check=[HealthCheck.too_slow])
+def test_hostile_constants(expr: str) -> None:
+    hostile_outcome(f"c = {expr}\nmodel m {{\n    input x: (4,)\n    Dense(4)\n}}\n")
+
+
+@given(st.lists(st.one_of(st.sampled_from(TOKENS), SPECIAL, HUGE_INTS), max_size=60))
+@settings(suppress_health_check=[HealthCheck.too_slow])
+def test_hostile_token_soup(tokens: list[str]) -> None:
+    hostile_outcome(" ".join(tokens))

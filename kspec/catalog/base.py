@@ -121,6 +121,9 @@ class Param:
                     code="bad-choice",
                 )
         for item in _numbers_in(value):
+            bounded = self.minimum is not None or self.maximum is not None
+            if bounded and item != item:  # NaN passes every comparison
+                raise ParamError(f"{self.name} must be a number, got nan", code="out-of-range")
             if self.minimum is not None and item < self.minimum:
                 raise ParamError(
                     f"{self.name} must be >= {self.minimum:g}, got {item!r}", code="out-of-range"

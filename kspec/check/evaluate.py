@@ -6,9 +6,11 @@ only the statement that depends on the broken value and goes on checking the res
 
 from __future__ import annotations
 
+import contextlib
 import math
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -42,15 +44,39 @@ from kspec.check.values import (
 )
 from kspec.codes import Code
 from kspec.diagnostics import Diagnostics, suggest
+from kspec.limits import MAX_DIGITS, MAX_ITEMS, MAX_WORK
 from kspec.source import Span
 from kspec.syntax import ir
 
-MAX_ITEMS = 100_000  # longest range/tuple a spec may build: specs unroll at compile time
 BUILTINS = ("range", "len", "min", "max", "int", "float", "abs", "round", "sum", "str")
 
 
 class Skip(Exception):
     """A diagnostic has been recorded; abandon the current statement."""
+
+
+class Budget:
+    """The work one check may do (limits.MAX_WORK); once spent or stopped, nothing more runs."""
+
+    def __init__(self) -> None:
+        self.used = 0
+        self.stopped = False  # a limit was hit and reported: every later statement is skipped
+
+
+_BUDGET: ContextVar[Budget | None] = ContextVar("kspec_budget", default=None)
+
+
+@contextlib.contextmanager
+def work_budget() -> Iterator[Budget]:
+    """One budget for every evaluator of a check, however many files and blocks it spans."""
+    token = _BUDGET.set(Budget())
+    try:
+        yield _BUDGET.get()  # type: ignore[misc]
+    finally:
+        _BUDGET.reset(token)
+
+
+TOO_BIG_INT = 10**MAX_DIGITS
 
 
 class Poison:
@@ -135,24 +161,62 @@ class Evaluator:
     def __init__(self, diags: Diagnostics, scope: Scope):
         self.diags = diags
         self.scope = scope
+        self.budget = _BUDGET.get() or Budget()
 
     def error(self, message: str, span: Span, code: Code, help: str | None = None) -> Skip:
         self.diags.error(message, span, code=code, help=help)
         return Skip()
 
+    def stop(self, message: str, span: Span, code: Code, help: str | None = None) -> Skip:
+        """A limit is passed: report it here and run nothing more of this check."""
+        self.budget.stopped = True
+        return self.error(message, span, code, help)
+
+    def spend(self, work: int, span: Span) -> None:
+        """Count `work` (statements run, items built) against limits.MAX_WORK."""
+        if self.budget.stopped:
+            raise Skip()
+        self.budget.used += work
+        if self.budget.used > MAX_WORK:
+            raise self.stop(
+                f"checking this spec takes more than {MAX_WORK:,} steps; stopped here",
+                span,
+                "too-large",
+                help="a loop or a repetition unrolls too far; make it smaller",
+            )
+
+    def sized(self, value: Any, span: Span) -> Any:
+        """`value` if it is within the item and digit limits; it counts as work done."""
+        if isinstance(value, int) and not isinstance(value, bool):
+            if not -TOO_BIG_INT < value < TOO_BIG_INT:
+                raise self.error(
+                    f"this number has more than {MAX_DIGITS} digits", span, "out-of-range"
+                )
+        elif isinstance(value, tuple | list | str | dict):
+            size = deep_size(value)
+            if size > MAX_ITEMS:
+                what = {str: "string", tuple: "tuple", list: "list", dict: "dict"}[type(value)]
+                raise self.error(
+                    f"this {what} would hold more than {MAX_ITEMS:,} items",
+                    span,
+                    "out-of-range",
+                )
+            self.spend(1 + size // 16, span)
+        return value
+
     # -- expressions ------------------------------------------------------------------
     def eval(self, e: ir.Expr) -> Any:
         match e:
             case ir.Literal(value):
-                return value
+                return self.sized(value, e.span) if isinstance(value, int) else value
             case ir.Name(id):
                 return self.name(id, e.span)
             case ir.TupleExpr(items):
-                return tuple(self.eval(i) for i in items)
+                return self.sized(tuple(self.eval(i) for i in items), e.span)
             case ir.ListExpr(items):
-                return [self.eval(i) for i in items]
+                return self.sized([self.eval(i) for i in items], e.span)
             case ir.DictExpr(items):
-                return {k: self.eval(v) for k, v in items}
+                return self.sized({k: self.eval(v) for k, v in items}, e.span)
             case ir.Unary(op, operand):
                 return self.unary(op, self.eval(operand), e)
             case ir.Binary("and", left, right):
@@ -220,11 +284,17 @@ class Evaluator:
             return self.apply_op(operator_op(op), [left, right], {}, e.span, operator=True)
         if op == "**" and _too_big_power(left, right):
             raise self.error("this power is too large to compute", e.span, "out-of-range")
-        repeats = isinstance(left, tuple | list | str) and isinstance(right, int)
-        if op == "*" and repeats and right * len(left) > MAX_ITEMS:
-            raise self.error("this repetition is too long", e.span, "out-of-range")
+        built = _items_built(op, left, right)  # before anything is: [1] * 10 ** 10
+        if built is not None and built[1] > MAX_ITEMS:
+            raise self.error(
+                f"this {built[0]} would hold more than {MAX_ITEMS:,} items", e.span, "out-of-range"
+            )
+        if op == "%" and isinstance(left, str):  # "%0999999999d" % 1 builds a gigabyte
+            raise self.error(
+                "'%' takes numbers, not strings", e.span, "wrong-kind", help="use str() and +"
+            )
         try:
-            return _ARITH[op](left, right)
+            return self.sized(_ARITH[op](left, right), e.span)
         except ZeroDivisionError:
             raise self.error("division by zero", e.span, "division-by-zero") from None
         except (TypeError, ValueError, OverflowError):
@@ -432,7 +502,7 @@ class Evaluator:
                         "a tensor cannot be a positional argument",
                         a.span,
                         "misplaced-tensor",
-                        help=f"feed it through the chain: x -> {e.func}(...)",
+                        help=_chain_help(e),
                     )
                 args.append(value)
                 continue
@@ -611,7 +681,7 @@ class Evaluator:
                 f"{e.func}() takes no keyword arguments", e.args[0].span, "bad-argument"
             )
         try:
-            return _call_builtin(e.func, args)
+            return self.sized(_call_builtin(e.func, args), e.span)
         except (TypeError, ValueError, OverflowError) as err:
             raise self.error(f"{e.func}(): {_plain(err)}", e.span, "bad-argument") from None
 
@@ -662,6 +732,38 @@ def _call_builtin(name: str, args: list[Any]) -> Any:
     raise TypeError(f"unknown builtin {name}")
 
 
+def _items_built(op: str, left: Any, right: Any) -> tuple[str, int] | None:
+    """What `left op right` would build from sequences, and how many items: ("repetition", n)."""
+    seq = (tuple, list, str)
+    if op == "*" and isinstance(left, int) and isinstance(right, seq):
+        left, right = right, left  # 3 * [x] is [x] * 3
+    if op == "*" and isinstance(left, seq) and isinstance(right, int):
+        return "repetition", deep_size(left) * max(right, 0)
+    if op == "+" and isinstance(left, seq) and isinstance(right, type(left)):
+        return "concatenation", deep_size(left) + deep_size(right)
+    return None
+
+
+def deep_size(value: Any) -> int:
+    """Items in `value`, nested ones included, counting at most limits.MAX_ITEMS + 1.
+
+    Shared items count every time they appear: `[a] * 1000` prints `a` a thousand times.
+    """
+    total = 0
+    todo = [value]
+    while todo and total <= MAX_ITEMS:
+        v = todo.pop()
+        if isinstance(v, str):
+            total += len(v)
+        elif isinstance(v, tuple | list):
+            total += len(v)
+            todo.extend(x for x in v if isinstance(x, tuple | list | str | dict))
+        elif isinstance(v, dict):
+            total += len(v)
+            todo.extend(x for x in v.values() if isinstance(x, tuple | list | str | dict))
+    return total
+
+
 def _too_big_power(base: Any, exp: Any) -> bool:
     if not isinstance(base, int | float) or not isinstance(exp, int | float):
         return False
@@ -684,3 +786,13 @@ def _arg_span(e: ir.Call, arg: str | int | None) -> Span:
             if a.name == arg:
                 return a.span
     return e.span
+
+
+def _chain_help(e: ir.Call) -> str:
+    """`add_norm(e, a)` -> `[e, a] -> add_norm()`: the tensors written as arguments, chained."""
+    names = [a.value.id for a in e.args if a.name is None and isinstance(a.value, ir.Name)]
+    rest = [a for a in e.args if not (a.name is None and isinstance(a.value, ir.Name))]
+    call = f"{e.func}({'...' if rest else ''})"
+    if len(names) > 1:
+        return f"feed them through the chain: [{', '.join(names)}] -> {call}"
+    return f"feed it through the chain: {names[0] if names else 'x'} -> {call}"

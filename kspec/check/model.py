@@ -35,11 +35,9 @@ from kspec.check.values import (
     is_tensors,
 )
 from kspec.diagnostics import Diagnostics, suggest
+from kspec.limits import MAX_LAYERS, MAX_NESTING
 from kspec.source import Span
 from kspec.syntax import ir
-
-MAX_LAYERS = 200_000
-MAX_NESTING = 100  # blocks in blocks, models in models: deeper would exhaust Python's stack
 
 
 @lru_cache(maxsize=1024)  # one per layer class: three regex passes for every layer otherwise
@@ -95,6 +93,7 @@ class ModelChecker(Evaluator):
     def run(self, body: tuple[ir.Stmt, ...]) -> None:
         for stmt in body:
             try:
+                self.spend(1, stmt.span)
                 self.statement(stmt)
             except Skip:
                 self.graph.complete = False
@@ -160,6 +159,8 @@ class ModelChecker(Evaluator):
                         "wrong-kind",
                     )
                 for item in items:
+                    if self.budget.stopped:  # a limit was hit inside: unroll no further
+                        raise Skip()
                     self.bind_loop(targets, item, s)
                     self.run(body)
             case ir.IfElse(test, body, orelse):
@@ -369,7 +370,7 @@ class ModelChecker(Evaluator):
 
     def apply(self, step: Any, value: Any, span: Span) -> Any:
         if len(self.graph.calls) > MAX_LAYERS:
-            raise self.error(
+            raise self.stop(
                 f"the model unrolls to more than {MAX_LAYERS:,} layers", span, "too-large"
             )
         if isinstance(step, LayerStep):

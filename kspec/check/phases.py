@@ -14,9 +14,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from kspec.catalog import Params
+from kspec.catalog import Params, ShapeError
+from kspec.catalog.applications.trace import TracedLayer
 from kspec.check.evaluate import Evaluator, Skip
-from kspec.check.graph import Graph, Layer, Phase, Selector, Setting
+from kspec.check.graph import Graph, Layer, Phase, Selector, Setting, Tensor
 from kspec.check.sections import TRAIN_FIELDS, check_field
 from kspec.diagnostics import Diagnostics, suggest
 from kspec.source import Span
@@ -126,13 +127,41 @@ def _name_span(span: Span, name: str) -> Span:
 
 
 # -- the layers a selector picks ---------------------------------------------------------------
-def walk(graph: Graph, prefix: Path = ()) -> Iterator[tuple[Path, Layer]]:
-    """Every layer of a model at every depth, containers before what they hold, Keras's order."""
+def application_layers(layer: Layer) -> tuple[TracedLayer, ...] | None:
+    """An application step's `model.layers` as Keras builds them, or None for other layers."""
+    from kspec.catalog.applications import Application
+    from kspec.catalog.applications.trace import trace
+
+    if not isinstance(layer.spec, Application) or not layer.calls:
+        return None
+    first = layer.calls[0].inputs
+    if not isinstance(first, Tensor) or first.shape is None:
+        return None
+    try:
+        return trace(layer.spec, first.shape).layers
+    except ShapeError:  # the checker reported it at the step
+        return None
+
+
+def inner_names(layer: Layer) -> list[str] | None:
+    """The names of a nested model's or an application's layers, in Keras's order."""
+    if isinstance(layer.spec, Graph):
+        return [inner.name for inner in layer.spec.keras_layers()]
+    traced = application_layers(layer)
+    return None if traced is None else [inner.name for inner in traced]
+
+
+def walk(graph: Graph, prefix: Path = ()) -> Iterator[tuple[Path, Layer | None]]:
+    """Every layer of a model at every depth, containers before what they hold, Keras's order
+    (an application's own layers, which have no checked Layer, as None)."""
     for layer in graph.keras_layers():
         path = (*prefix, layer.name)
         yield path, layer
         if isinstance(layer.spec, Graph):
             yield from walk(layer.spec, path)
+        else:
+            for traced in application_layers(layer) or ():
+                yield (*path, traced.name), None
 
 
 def select(graph: Graph, sel: Selector) -> tuple[list[Path], str | None]:
@@ -158,20 +187,20 @@ def select(graph: Graph, sel: Selector) -> tuple[list[Path], str | None]:
     layer = named[0]
     if sel.index is None:
         return [(layer.name,)], None
-    if not isinstance(layer.spec, Graph):
+    inner = inner_names(layer)
+    if inner is None:
         return [], f"'{layer.name}' is a {layer.class_name} layer, not a model with layers"
-    inner = layer.spec.keras_layers()
     if isinstance(sel.index, int):
         if not -len(inner) <= sel.index < len(inner):
             return (
                 [],
                 f"'{layer.name}' has {len(inner)} layers, so index {sel.index} is out of range",
             )
-        return [(layer.name, inner[sel.index].name)], None
+        return [(layer.name, inner[sel.index])], None
     picked = inner[slice(*sel.index)]
     if not picked:
         return [], f"'{layer.name}' has {len(inner)} layers, so this slice is empty"
-    return [(layer.name, lay.name) for lay in picked], None
+    return [(layer.name, name) for name in picked], None
 
 
 def check_selectors(graph: Graph, phases: list[Phase], diags: Diagnostics) -> None:
@@ -194,7 +223,7 @@ def initial_flags(graph: Graph) -> Flags:
     flags: Flags = {}
     for path, layer in walk(graph):
         holder = flags.get(path[:-1], True)
-        flags[path] = layer.trainable and holder
+        flags[path] = (layer is None or layer.trainable) and holder
     return flags
 
 
@@ -233,7 +262,16 @@ def split(graph: Graph, flags: Flags, prefix: Path = ()) -> Params | None:
 
 
 def layer_split(layer: Layer, flags: Flags, path: Path) -> Params | None:
-    part = split(layer.spec, flags, path) if isinstance(layer.spec, Graph) else layer.weights
+    if isinstance(layer.spec, Graph):
+        part = split(layer.spec, flags, path)
+    else:
+        part = layer.weights
+        traced = application_layers(layer)
+        if traced is not None and part is not None and flags.get(path, True):
+            part = Params()  # an unfrozen application trains only its unfrozen layers
+            for inner in traced:
+                trains = flags.get((*path, inner.name), True)
+                part = part + (inner.params if trains else Params(0, inner.params.total))
     if part is None or flags.get(path, True):
         return part
     return Params(0, part.total)

@@ -6,16 +6,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kspec.check.evaluate import Evaluator, Scope, Skip, block_scope
+from kspec.check.evaluate import Evaluator, Scope, Skip, block_scope, work_budget
 from kspec.check.graph import Checked, Graph, Phase, Setting
-from kspec.check.model import MAX_NESTING, ModelChecker, ModelState
+from kspec.check.model import ModelChecker, ModelState
 from kspec.check.phases import SELECTOR_FIELDS, check_phase, check_selectors, set_field
 from kspec.check.sections import SECTION_FIELDS, check_against_model, check_field
 from kspec.check.values import BlockDef, BlockRef, ModelDef, ModelRef, UseDef
 from kspec.diagnostics import Diagnostic, Diagnostics, KspecError, suggest
+from kspec.limits import MAX_NESTING
 from kspec.source import NO_SPAN, Source, Span
 from kspec.syntax import ir
-from kspec.syntax.parse import parse, paused_gc
+from kspec.syntax.parse import parse, paused_gc, printable
 
 
 @dataclass
@@ -47,7 +48,7 @@ def parse_overrides(pairs: list[str] | dict[str, Any], diags: Diagnostics) -> li
 
             text = spec_text(text)
         line = f"{name}={text}"
-        diags.sources[path] = Source(path, line)
+        diags.sources[path] = Source(path, printable(line))
         if not name or not all(part.isidentifier() for part in name.split(".")):
             diags.error(
                 f"bad --set '{line}'",
@@ -97,6 +98,7 @@ class SpecChecker:
         self.graphs: dict[tuple[str, str], Graph] = {}
         self.checking: list[tuple[str, str]] = []
         self.model_refs: dict[tuple[str, str], ModelRef] = {}
+        self.depths: dict[int, int] = {}  # id(Graph) -> how deep models nest in it
 
     # -- files and imports ------------------------------------------------------------
     def load(
@@ -270,6 +272,14 @@ class SpecChecker:
             if not graph.complete:
                 raise Skip()
             self.model_refs[key] = ModelRef(d.model.name, graph)
+            inner = (self.depths.get(id(layer.spec), 0) for layer in graph.layers)
+            self.depths[id(graph)] = 1 + max(inner, default=0)
+        if self.depths[id(self.model_refs[key].graph)] >= MAX_NESTING:
+            # Each model checked on its own stays shallow, but backends recurse per level.
+            self.diags.error(
+                f"models are nested more than {MAX_NESTING} deep here", span, code="too-deep"
+            )
+            raise Skip()
         return self.model_refs[key]
 
     def block_scope(self, ref: BlockRef, caller: ModelChecker) -> Scope:
@@ -389,7 +399,8 @@ def check_text(
 
     `parsed` is `text`'s IR when the caller has it (the language server reparses edits in part).
     """
-    with paused_gc():  # a big spec's graph makes every collection walk more (PERF-NOTES.md)
+    # paused_gc: a big spec's graph makes every collection walk more (PERF-NOTES.md)
+    with paused_gc(), work_budget():
         return _check_text(text, path, overrides, raise_errors=raise_errors, parsed=parsed)
 
 
@@ -419,6 +430,23 @@ def _check_text(
         if isinstance(item, ir.Model):
             models[item.name] = sc.model_graph(item, path)
     settings, phases = sc.sections(scope, ovs)
+    choice = settings["train"].get("model")
+    imported = scope.globals.get(str(choice.value)) if choice is not None else None
+    if choice is not None and choice.value not in models and isinstance(imported, ModelDef):
+        # `import "lib.kspec"` then `train { model = enc }`: the imported model is trained
+        models[str(choice.value)] = sc.model_graph(imported.model, imported.globals_key)
+    if not models and (settings["data"] or settings["train"]):
+        where = next(iter({**settings["train"], **settings["data"]}.values())).span
+        names = sorted(k for k, v in scope.globals.items() if isinstance(v, ModelDef))
+        diags.error(
+            f"{_display(Path(path)) if path else 'this file'} defines no model for its "
+            "data and train sections",
+            where,
+            code="no-model",
+            help=f"name an imported one: train {{ model = {names[0]} }}"
+            if names
+            else "add `model NAME { ... }`, or import a file that defines one",
+        )
     constants = {
         k: v for k, v in scope.globals.items() if not isinstance(v, BlockDef | ModelDef | UseDef)
     }

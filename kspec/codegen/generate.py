@@ -294,25 +294,6 @@ class TemplateError(Exception):
 
 def write_script(path: str | Path, text: str) -> None:
     """Write the script in one step: an interrupted codegen never leaves half a file."""
-    import os
-    import tempfile
+    from kspec.output import write_text
 
-    target = Path(path)
-    mode = target.stat().st_mode & 0o7777 if target.exists() else 0o666 & ~_umask()
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    import os
-
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    write_text(path, text)

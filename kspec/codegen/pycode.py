@@ -160,7 +160,8 @@ class ArgHole:
 
 
 def _equal(a: Any, b: Any) -> bool:
-    return bool(a == b and type(a) is type(b))
+    # repr, not ==: NaN is not equal to itself, yet every run wrote the same constant
+    return type(a) is type(b) and (bool(a == b) or repr(a) == repr(b))
 
 
 @dataclass(eq=False)

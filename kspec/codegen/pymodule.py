@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from kspec.catalog import LayerSpec
 from kspec.catalog.opbase import OpSpec
 from kspec.check.graph import Checked, Graph, Layer
 from kspec.check.values import BlockDef, ModelDef
@@ -219,10 +220,12 @@ def flat_function(module: Module, graph: Graph, fn_name: str) -> Function:
             continue
         if isinstance(spec, Graph):
             callee = module.nested_model(holder, spec, layer.name, trainable=layer.trainable)
-        elif len(layer.calls) > 1:
+        elif len(layer.calls) > 1 or _frozen_application(layer):
             if id(layer) not in objects:
-                objects[id(layer)] = names.fresh(_identifier(layer.name))
-                fn.body.append(Line([objects[id(layer)], " = ", _ctor(module, layer)]))
+                objects[id(layer)] = obj = names.fresh(_identifier(layer.name))
+                fn.body.append(Line([obj, " = ", _ctor(module, layer)]))
+                if _frozen_application(layer):  # its constructor takes no trainable argument
+                    fn.body.append(Line([f"{obj}.trainable = False"]))
             callee = objects[id(layer)]
         else:
             callee = _ctor(module, layer)
@@ -290,8 +293,14 @@ def _ctor(module: Module, layer: Layer) -> str:
     ]
     name = NameHole(runs=[Run(layer.name, "", ())])
     ctor = Ctor(module.classes.layer(spec), args, name, module.classes.literal)  # type: ignore[arg-type]
-    ctor.freeze(layer.trainable)
+    if not _frozen_application(layer):
+        ctor.freeze(layer.trainable)
     return ctor.render(None)
+
+
+def _frozen_application(layer: Layer) -> bool:
+    spec = layer.spec
+    return isinstance(spec, LayerSpec) and spec.takes_input_shape and not layer.trainable
 
 
 def _identifier(name: str) -> str:

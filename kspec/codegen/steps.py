@@ -85,6 +85,8 @@ class Steps:
             call = self.next_call()
             if call.layer.span != step.span or call.node_index != 0 or call.layer.spec != step.spec:
                 raise Unstructured("the graph's layer is not this step's")
+            if _frozen_application(call):
+                raise Unstructured("a frozen application that is not a named layer")
             ctor = self.ctor(step, expr, self.key("ctor", step.span))
             ctor.freeze(call.layer.trainable)
             assert ctor.name is not None
@@ -102,17 +104,33 @@ class Steps:
             if run.prefix != f.prefix:
                 raise Unstructured("a shared layer used outside the body that declares it")
             if call.node_index == 0:
-                ctor.freeze(call.layer.trainable)
+                frozen_application = _frozen_application(call)
+                if not frozen_application:
+                    ctor.freeze(call.layer.trainable)
                 assert ctor.name is not None
                 ctor.name.runs.append(Run(call.layer.name, run.prefix, run.index))
                 self.record_args(ctor, decl, decl_expr, call.layer.spec)
                 self.builder_args(ctor, call)
+                if frozen_application:
+                    if self.items is not None:
+                        raise Unstructured("a frozen application in a Sequential list")
+                    if where is not f.into[-1]:
+                        raise Unstructured("a frozen application declared in another body")
+                if self.items is not None and len(call.layer.calls) == 1 and where is f.into[-1]:
+                    # Made in the Sequential list, where the builder makes it: a seeded layer
+                    # before it (RandomFlip) draws its seed first, so the weights agree.
+                    where.remove(line)
+                    self.placed.add(id(line))
+                    return self.emit_call(call, [ctor], target)
                 if where is f.into[-1] and id(line) not in self.placed:
                     # Made where it is first used, as the Keras builder makes it: layers draw
                     # their initializers' seeds as they are made, so seeded weights agree.
                     where.remove(line)
                     where.append(line)
                     self.placed.add(id(line))
+                if frozen_application:
+                    # keras.applications constructors take no trainable argument
+                    self.line(self.key("freeze", call.layer.span), [f"{var}.trainable = False"])
             return self.emit_call(call, [var], target)
         if isinstance(step, BlockRef):
             return self.block(step, expr, value, target)
@@ -380,3 +398,8 @@ class BlockFunction:
     chain_var: str
     model_var: str | None
     users: set[str]
+
+
+def _frozen_application(call: Call) -> bool:
+    spec = call.layer.spec
+    return isinstance(spec, LayerSpec) and spec.takes_input_shape and not call.layer.trainable

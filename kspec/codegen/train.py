@@ -8,6 +8,7 @@ which conversions); the templates in templates/sources/ write it.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -20,8 +21,10 @@ from kspec.check.settings import (
     TrainSettings,
     feed_dtype,
     signature_of_graph,
+    stages,
 )
 from kspec.codegen.paths import data_path as _path
+from kspec.codegen.phases import flag_statements
 from kspec.codegen.pycode import layout
 from kspec.codegen.pyliteral import Code, py_literal
 from kspec.codegen.pynames import SCRIPT_NAMES, Classes, Names
@@ -512,7 +515,6 @@ def _train(
     data: dict[str, Any],
     options: DataOptions,
 ) -> dict[str, Any]:
-    fields = settings.fields
 
     def value(v: Any, module: str) -> str:
         return py_literal(classes.literal(v, module))
@@ -526,21 +528,28 @@ def _train(
             return "[" + ", ".join(each(x, module) for x in v) + "]"
         return value(v, module)
 
-    optimizer = fields["optimizer"].value if "optimizer" in fields else "adam"
-    compile_args = [f"optimizer={value(optimizer, 'keras.optimizers')}"]
-    if "loss" in fields:
-        compile_args.append(f"loss={each(fields['loss'].value, 'keras.losses')}")
-    if "loss_weights" in fields:
-        compile_args.append(f"loss_weights={py_literal(fields['loss_weights'].value)}")
-    if "metrics" in fields:
-        compile_args.append(f"metrics={each(fields['metrics'].value, 'keras.metrics')}")
-    if "jit_compile" in fields and fields["jit_compile"].value is not None:
-        compile_args.append(f"jit_compile={py_literal(settings.jit_compile)}")
-    compile_args.append("steps_per_execution=STEPS_PER_EXECUTION")
-    callbacks = (
-        fields["callbacks"].value if "callbacks" in fields and fields["callbacks"].value else []
-    )
-    callbacks = [KerasObject(c) if isinstance(c, str) else c for c in callbacks]
+    def compile_of(settings: TrainSettings) -> list[str]:
+        fields = settings.fields
+        optimizer = fields["optimizer"].value if "optimizer" in fields else "adam"
+        args = [f"optimizer={value(optimizer, 'keras.optimizers')}"]
+        if "loss" in fields:
+            args.append(f"loss={each(fields['loss'].value, 'keras.losses')}")
+        if "loss_weights" in fields:
+            args.append(f"loss_weights={py_literal(fields['loss_weights'].value)}")
+        if "metrics" in fields:
+            args.append(f"metrics={each(fields['metrics'].value, 'keras.metrics')}")
+        if "jit_compile" in fields and fields["jit_compile"].value is not None:
+            args.append(f"jit_compile={py_literal(settings.jit_compile)}")
+        args.append("steps_per_execution=STEPS_PER_EXECUTION")
+        return args
+
+    def callbacks_of(settings: TrainSettings) -> list[Any]:
+        fields = settings.fields
+        listed = fields["callbacks"].value if fields.get("callbacks") else []
+        return [KerasObject(c) if isinstance(c, str) else c for c in listed or []]
+
+    compile_args = compile_of(settings)
+    callbacks = callbacks_of(settings)
     seed = settings.seed
     shuffle_seed = (
         "SEED" if seed is not None else "0" if settings.distribute == "multi_worker" else "None"
@@ -558,7 +567,42 @@ def _train(
         fit_data.append("shuffle=False")
     if data["dataset"] and not data["augment"]:
         fit_comment = statement("# The dataset shuffles itself; fit's shuffle is for arrays.")
+    phases: list[str] = []
+    all_stages = stages(checked, graph, settings)
+    for before, stage in itertools.pairwise(all_stages):
+        phases.append(f"# phase {stage.name}: {stage.epochs} more epochs, its own trainable set")
+        phases += flag_statements(graph, before.flags, stage.flags)
+        phases += statement(f"model.compile({', '.join(compile_of(stage.settings))})", depth)
+        batch = "args.batch_size"
+        if stage.settings.batch_size != settings.batch_size:
+            batch = py_literal(stage.settings.batch_size)
+            if data["dataset"]:
+                seed_arg = f", seed={shuffle_seed}" if shuffle_seed != "None" else ""
+                phases += statement(
+                    f"train_data = make_dataset(train, {batch}, training=True{seed_arg})"
+                )
+                if data["augment"]:
+                    phases += statement("train_data = augmented(train_data)")
+                phases += [
+                    "if validation is not None:",
+                    *statement(
+                        f"validation_data = make_dataset(validation, {batch}, training=False)", 1
+                    ),
+                ]
+        args = [a.replace("args.batch_size", batch) for a in fit_data]
+        listed = ", ".join(value(c, "keras.callbacks") for c in callbacks_of(stage.settings))
+        phases += ["done = len(history.epoch)"]
+        phases += statement(
+            f"more = model.fit({', '.join(args)}, initial_epoch=done, "
+            f"epochs=done + {stage.epochs}" + (f", callbacks=[{listed}]" if listed else "") + ")"
+        )
+        phases += [
+            "history.epoch += more.epoch",
+            "for key, values in more.history.items():",
+            "    history.history.setdefault(key, []).extend(values)",
+        ]
     return {
+        "phases": phases,
         "compile": statement(f"model.compile({', '.join(compile_args)})", depth),
         "load": load,
         "make_train": make_train,

@@ -276,7 +276,12 @@ def model_from_json(m: dict[str, Any]) -> ModelNode:
     for layer in m["layers"]:
         kinds[layer["name"]] = layer
         if layer["kind"] == "layer":
-            spec = layer_from_json(layer["class"], layer)
+            step = layer["class"]
+            if not layer.get("generic") and lookup(step) is None:
+                # "class" is what Keras's summary shows ("Functional" for an application);
+                # the catalog knows it by the name its keras_class ends with.
+                step = str(layer.get("keras_class", step)).rsplit(".", 1)[-1]
+            spec = layer_from_json(step, layer)
             layers[layer["name"]] = LayerNode(layer["name"], spec)
         elif layer["kind"] == "model":
             layers[layer["name"]] = LayerNode(layer["name"], None, model=layer["model"])

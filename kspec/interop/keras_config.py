@@ -245,6 +245,8 @@ def argument(value: Any, default: Any, convert: Any, notes: Notes) -> Any:
         ):
             return layer_spec(value, notes)
         return keras_object(value, default)
+    if isinstance(value, list) and any(is_object(v) for v in value):  # RNN(cell=[cells...])
+        return [argument(v, None, None, notes) for v in value]
     if convert is to_activation and value == "linear" and default is None:
         return None  # Keras writes the identity activation as "linear"
     return plain(value)

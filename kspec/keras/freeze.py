@@ -16,8 +16,13 @@ def apply_flags(model: Any, flags: Flags) -> None:
     import keras
 
     def visit(container: Any, prefix: Path) -> None:
-        for layer in container.layers:
+        # An application's InputLayer is named by the session (input_layer_3): the checker's
+        # paths are then matched by position, in the same Keras order.
+        inside = [p for p in flags if len(p) == len(prefix) + 1 and p[:-1] == prefix]
+        for i, layer in enumerate(container.layers):
             path = (*prefix, layer.name)
+            if path not in flags and i < len(inside) and len(inside) == len(container.layers):
+                path = inside[i]
             want = flags.get(path)
             if want is not None and layer.trainable != want:
                 layer.trainable = want

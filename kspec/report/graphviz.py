@@ -15,6 +15,7 @@ from pathlib import Path
 from kspec.catalog.shapes import show
 from kspec.check.graph import Graph, Layer, Tensor
 from kspec.diagnostics import Diagnostic, KspecError
+from kspec.output import write_bytes, write_text
 from kspec.source import Span
 
 FORMATS = ("dot", "svg", "png")
@@ -92,7 +93,7 @@ def output_format(path: str) -> str:
 def render(dot: str, fmt: str, path: str) -> None:
     """Write `dot` to `path` as DOT text, or as SVG/PNG through Graphviz's `dot` program."""
     if fmt == "dot":
-        Path(path).write_text(dot, encoding="utf-8")
+        write_text(path, dot)
         return
     program = shutil.which("dot")
     if program is None:
@@ -106,8 +107,9 @@ def render(dot: str, fmt: str, path: str) -> None:
                 )
             ]
         )
+    # dot writes to stdout, not to `path`: the file is replaced whole, or not at all.
     done = subprocess.run(
-        [program, f"-T{fmt}", "-o", path], input=dot.encode(), capture_output=True, check=False
+        [program, f"-T{fmt}"], input=dot.encode(), capture_output=True, check=False
     )
     if done.returncode != 0:
         message = done.stderr.decode(errors="replace").strip() or f"exit status {done.returncode}"
@@ -120,3 +122,4 @@ def render(dot: str, fmt: str, path: str) -> None:
                 )
             ]
         )
+    write_bytes(path, done.stdout)

@@ -12,6 +12,9 @@ from kspec.check.phases import Flags, layer_split, split
 
 def memory(params: int) -> str:
     """Keras's readable_memory_size for float32 weights."""
+    if params * 4 >= 1024**5 * 10**15:  # beyond a float's exact range: integer arithmetic
+        hundredths = (params * 4 * 100 + 1024**4 // 2) // 1024**4
+        return f"{hundredths // 100}.{hundredths % 100:02d} TB"
     size = float(params * 4)
     for unit in ("B", "KB", "MB", "GB", "TB"):
         if size < 1024 or unit == "TB":
@@ -38,8 +41,9 @@ def connected_to(layer: Layer) -> list[str]:
 
 def rows(graph: Graph, flags: Flags | None = None) -> list[dict[str, Any]]:
     out = []
+    sequential = graph.is_sequential  # a walk of every call: once, not once per layer
     for layer in graph.keras_layers():  # Keras's order, so the table reads like model.summary()
-        if graph.is_sequential and layer.is_input:
+        if sequential and layer.is_input:
             continue  # Keras's Sequential summary leaves the input out
         params = layer.params if flags is None else layer_split(layer, flags, (layer.name,))
         out.append(

@@ -12,14 +12,13 @@ import csv
 import io
 import json
 import math
-import os
 import re
-import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from kspec import output
 from kspec.check.graph import Checked
 from kspec.source import Source, Span
 
@@ -45,41 +44,22 @@ def new_run_dir(model: str, output: str | Path | None, root: Path | None = None)
     raise FileExistsError(f"too many runs named {model}-{stamp} in {base}")
 
 
-@contextlib.contextmanager
-def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
+def atomic_path(path: str | Path, suffix: str = "") -> contextlib.AbstractContextManager[Path]:
     """A temporary path beside `path` to write to; it replaces `path` only if the block succeeds.
 
-    `suffix` keeps an extension that a writer insists on (Keras saves only to `*.keras`).
+    `suffix` keeps an extension that a writer insists on (Keras saves only to `*.keras`). A
+    failed write is a `write-error` KspecError and leaves the old file (kspec/output.py).
     """
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".tmp{suffix}", dir=target.parent)
-    os.close(fd)
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a run's files are as readable as any
-    try:
-        yield Path(tmp)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+    return output.replacing(path, suffix)
 
 
 def atomic_write(path: str | Path, data: bytes | str) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+    output.write_bytes(path, data.encode("utf-8") if isinstance(data, str) else data)
 
 
 def atomic_save(path: str | Path, save: Callable[[Path], Any], suffix: str = "") -> None:
     """Run `save(tmp)` (e.g. `model.save`), then move the result onto `path`."""
-    with atomic_path(path, suffix) as tmp:
-        save(tmp)
+    output.save_with(path, save, suffix)
 
 
 def write_json(path: str | Path, value: Any) -> None:

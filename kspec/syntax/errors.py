@@ -11,9 +11,8 @@ from lark import Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from kspec.diagnostics import Diagnostic
+from kspec.limits import MAX_SYNTAX_ERRORS
 from kspec.source import Source, Span
-
-MAX_SYNTAX_ERRORS = 20  # each recovery re-parses the rest of the file: keep the error path cheap
 
 _TERMINALS = {
     "RPAR": "')'",

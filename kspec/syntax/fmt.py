@@ -11,13 +11,12 @@ hold the same comments, or fmt refuses to write it.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeAlias
 
+from kspec.output import write_text
 from kspec.syntax import ir
 from kspec.syntax.parse import parse
 from kspec.syntax.printer import INDENT, Line, Node, Owner, Printer
@@ -319,6 +318,8 @@ def format_text(text: str, path: str = "<string>") -> str:
     comments = find_comments(source.lines)
     placement = Placer(source).place_all(spec, comments)
     out = FmtPrinter(source, placement).spec(spec)
+    if out == text:  # already formatted: nothing to verify, and half the time of a big file
+        return out
     # Never change meaning or drop a comment: a bug here must not reach the user's file.
     if parse(out, path) != spec:
         raise RuntimeError(f"kspec fmt would change the meaning of {path}")
@@ -329,14 +330,5 @@ def format_text(text: str, path: str = "<string>") -> str:
 
 
 def write_atomically(path: str | Path, text: str) -> None:
-    """Replace a file's text in one step, so an interrupted fmt never leaves half a file."""
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.chmod(tmp, target.stat().st_mode & 0o7777)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Replace a file's text in one step (through a symlink), so fmt never leaves half a file."""
+    write_text(path, text)

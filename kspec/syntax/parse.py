@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -15,6 +16,7 @@ from lark.parse_tree_builder import PropagatePositions
 from lark.tree import Meta
 
 from kspec.diagnostics import Diagnostic, KspecError
+from kspec.limits import MAX_DEPTH, MAX_DIGITS
 from kspec.resources import resource_dir
 from kspec.source import Source, Span
 from kspec.syntax import ir
@@ -151,7 +153,13 @@ def span_of(meta: Meta | Token, path: str) -> Span:
     return Span(meta.line, meta.column, meta.end_line, meta.end_column, path)
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "\\": "\\", '"': '"', "'": "'"}
+
+
+def printable(text: str) -> str:
+    """`text` with each lone surrogate shown as U+FFFD, so a diagnostic can print its line."""
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def decode_string(token: Token, path: str) -> str:
@@ -171,7 +179,21 @@ def decode_string(token: Token, path: str) -> str:
             body[i + 2 : i + (4 if esc == "x" else 6)], 2 if esc == "x" else 4
         ):
             width = 2 if esc == "x" else 4
-            out.append(chr(int(body[i + 2 : i + 2 + width], 16)))
+            code = int(body[i + 2 : i + 2 + width], 16)
+            if 0xD800 <= code <= 0xDFFF:  # no file, script or terminal can encode it
+                col = (token.column or 1) + 1 + i
+                span = Span(token.line or 0, col, token.line or 0, col + 2 + width, path)
+                raise KspecError(
+                    [
+                        Diagnostic(
+                            "bad-escape",
+                            f"'\\{esc}{code:04x}' is half of a surrogate pair, not a character",
+                            span,
+                            help="write the character itself, or its \\uHHHH outside D800-DFFF",
+                        )
+                    ]
+                )
+            out.append(chr(code))
             i += 2 + width
         else:
             col = (token.column or 1) + 1 + i
@@ -191,9 +213,6 @@ def decode_string(token: Token, path: str) -> str:
 
 def _is_hex(text: str, width: int) -> bool:
     return len(text) == width and all(c in "0123456789abcdefABCDEF" for c in text)
-
-
-MAX_DEPTH = 150  # nested rules in one spec; deeper would overflow the checker's recursion
 
 
 class ToIR:
@@ -382,7 +401,18 @@ class ToIR:
         return ir.Arg(None, c[0], span=self.sp(meta))
 
     def int_lit(self, meta: Meta, c: list[Any]) -> ir.Literal:
-        return ir.Literal(int(str(c[0]).replace("_", "")), span=self.sp(meta))
+        digits = str(c[0]).replace("_", "")
+        if len(digits.lstrip("0")) > MAX_DIGITS:  # before int(), which is quadratic in digits
+            raise KspecError(
+                [
+                    Diagnostic(
+                        "out-of-range",
+                        f"this number has more than {MAX_DIGITS} digits",
+                        self.sp(meta),
+                    )
+                ]
+            )
+        return ir.Literal(int(digits), span=self.sp(meta))
 
     def float_lit(self, meta: Meta, c: list[Any]) -> ir.Literal:
         return ir.Literal(float(c[0]), span=self.sp(meta))
@@ -431,6 +461,17 @@ def paused_gc() -> Iterator[None]:
 def parse(text: str, path: str = "<string>") -> ir.Spec:
     """Parse spec text into IR; raise KspecError with a located diagnostic on a syntax error."""
     source = Source(path, text)
+    bad = _SURROGATE.search(text)
+    if bad is not None:  # from a non-UTF-8 --set argument or a str given to kspec.loads
+        i = bad.start()
+        line, col = text.count("\n", 0, i) + 1, i - text.rfind("\n", 0, i)
+        d = Diagnostic(
+            "bad-character",
+            f"a lone surrogate U+{ord(text[i]):04X} is not a character",
+            Span(line, col, line, col + 1, path),
+            help="the text is not valid Unicode: save it as UTF-8",
+        )
+        raise KspecError([d], {path: Source(path, printable(text))})
     try:
         with paused_gc():
             return ToIR(path).transform(parser().parse(text))

@@ -54,24 +54,21 @@ def batch_prepare(x, y):
 
 def build_model():
     """The `flowers` model, layer for layer as the spec builds it."""
+    image = keras.Input(shape=(160, 160, 3), name="image")
+    x = layers.RandomFlip("horizontal")(image)
+    x = layers.Rescaling(1 / 127.5, offset=-1)(x)
     base = keras.applications.MobileNetV2(
         include_top=False,
         weights=WEIGHTS,
         input_shape=(160, 160, 3),
         name="base",
     )
-    return keras.Sequential(
-        [
-            keras.Input(shape=(160, 160, 3), name="image"),
-            layers.RandomFlip("horizontal"),
-            layers.Rescaling(1 / 127.5, offset=-1),
-            base,
-            layers.GlobalAveragePooling2D(name="global_average_pooling2d"),
-            layers.Dropout(0.2, name="dropout"),
-            layers.Dense(5, name="dense"),
-        ],
-        name="flowers",
-    )
+    base.trainable = False
+    x = base(x, training=False)
+    x = layers.GlobalAveragePooling2D(name="global_average_pooling2d")(x)
+    x = layers.Dropout(0.2, name="dropout")(x)
+    x = layers.Dense(5, name="dense")(x)
+    return keras.Model(image, x, name="flowers")
 
 
 def main(argv=None):
@@ -102,6 +99,28 @@ def main(argv=None):
         shuffle=False,
         epochs=args.epochs,
     )
+    # phase finetune: 10 more epochs, its own trainable set
+    base = model.get_layer("base")
+    base.trainable = True
+    for layer in base.layers[:100]:
+        layer.trainable = False
+    model.compile(
+        optimizer=keras.optimizers.RMSprop(learning_rate=1e-05),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+        steps_per_execution=STEPS_PER_EXECUTION,
+    )
+    done = len(history.epoch)
+    more = model.fit(
+        train_data,
+        validation_data=validation_data,
+        shuffle=False,
+        initial_epoch=done,
+        epochs=done + 10,
+    )
+    history.epoch += more.epoch
+    for key, values in more.history.items():
+        history.history.setdefault(key, []).extend(values)
     model.save(args.output)
     return history
 
