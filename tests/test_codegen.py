@@ -11,6 +11,9 @@ from __future__ import annotations
 import ast
 import hashlib
 import importlib.util
+import json
+import os
+import re
 import subprocess
 import sys
 import uuid
@@ -443,6 +446,108 @@ def test_every_example_has_a_golden() -> None:
     assert {p.stem for p in (GOLDEN / "codegen").glob("*.py")} == {p.stem for p in EXAMPLE_FILES}
 
 
+def test_tutorial_scripts_stay_short() -> None:
+    """The MNIST and digits scripts read like a keras.io example: at most 70 non-blank lines."""
+    for name in ("mnist", "digits"):
+        script = generate(EXAMPLES / f"{name}.kspec")
+        lines = [line for line in script.splitlines() if line.strip()]
+        assert len(lines) <= 70, (name, len(lines))
+        assert "model.summary()" in script and "def main(argv=None):" in script
+
+
+def test_names_only_where_they_carry_meaning() -> None:
+    """Layers Keras names as kspec does get no name=; inputs, outputs and the model keep theirs,
+    and no name outside a block is a conditional expression."""
+    mnist = generate(EXAMPLES / "mnist.kspec")
+    assert mnist.count("name=") == 2  # the input and the model
+    listing = generate(EXAMPLES / "two_inputs.kspec")
+    assert 'layers.Dense(1, name="price")' in listing and "layers.Dense(32, activation" in listing
+    for param in all_scripts():
+        assert not re.search(r'name="[^"]*" if ', param.values[0]), param.id
+
+
+def test_array_sources_need_no_tensorflow() -> None:
+    """Without augmentation, directories, distribution or mixed precision: backend-neutral."""
+    for path in EXAMPLE_FILES:
+        script = generate(path)
+        tf = "import tensorflow" in script
+        text = path.read_text(encoding="utf-8")
+        assert tf == ("augment" in text or "images(" in text), path.stem
+        if not tf:
+            assert "tf." not in script and "tensorflow" not in script, path.stem
+
+
+@pytest.mark.keras
+def test_sublayer_names_are_what_keras_draws() -> None:
+    """autonames.SUBLAYER_NAMES, measured: the automatic names a layer draws for what it makes."""
+    import keras
+    from keras.src.backend.common import global_state
+    from test_catalog_keras import catalog_examples, keras_inputs
+
+    from kspec.check.naming import to_snake_case
+    from kspec.codegen.autonames import SUBLAYER_NAMES, _class, _layer_args
+    from kspec.keras import build as keras_build
+
+    for param in catalog_examples():
+        cls, kwargs, shape = param.values
+        keras.backend.clear_session()
+        spec = cls.create((), kwargs)
+        x = keras_inputs(keras, shape, spec.input_dtypes()[0])
+        layer = keras_build.make_layer(spec)
+        if spec.is_step:
+            keras_build.call_layer(layer, spec, x)
+        assert to_snake_case(type(layer).__name__) == to_snake_case(_class(spec)), param.id
+        uids = global_state.get_global_attribute("object_name_uids", {}) or {}
+        drawn = set(uids) - {"keras_tensor", "seed_generator", "input_layer"}
+        inner = list(_layer_args(spec))
+        expected = {to_snake_case(_class(spec))} | {to_snake_case(_class(i)) for i in inner}
+        for one in [spec, *inner]:
+            expected |= set(SUBLAYER_NAMES.get(_class(one), ()))
+        assert drawn <= expected, (param.id, sorted(drawn - expected))
+
+
+@pytest.mark.keras
+@pytest.mark.slow
+def test_scripts_train_under_jax(tmp_path: Path) -> None:
+    """Every example's script, on small synthetic data, trains one epoch with KERAS_BACKEND=jax
+    and builds the model kspec counts (JAX is not a dependency: skipped without it)."""
+    pytest.importorskip("jax")
+    folder = tmp_path / "scripts"
+    folder.mkdir()
+    counts = {}
+    for path in EXAMPLE_FILES:
+        offline = [f"{k}={v}" for k, v in (EXAMPLE_OFFLINE.get(path.stem) or {}).items()]
+        overrides = [*SMALL_RUN, *[o.replace("None", "none") for o in offline]]
+        (folder / f"{path.stem}.py").write_text(generate(path, overrides=overrides))
+        spec = kspec.load(path, EXAMPLE_OFFLINE.get(path.stem))
+        counts[path.stem] = spec.summary()["total_params"]
+    probe = (
+        "import importlib, json, sys, keras\n"
+        "sys.path.insert(0, sys.argv[1])\n"
+        "out = {}\n"
+        "for name in json.loads(sys.argv[2]):\n"
+        "    keras.backend.clear_session()\n"
+        "    script = importlib.import_module(name)\n"
+        "    history = script.main(['--output', f'{sys.argv[1]}/{name}.keras'])\n"
+        "    out[name] = [keras.backend.backend(), script.build_model().count_params(),\n"
+        "                 len(history.history['loss'])]\n"
+        "print(json.dumps(out))\n"
+    )
+    env = {**os.environ, "KERAS_BACKEND": "jax"}
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(folder), json.dumps(sorted(counts))],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    got = json.loads(done.stdout.strip().splitlines()[-1])
+    assert got == {name: ["jax", n, 1] for name, n in counts.items()}
+
+
 # -- the script is clean Python -------------------------------------------------------------------
 def ruff(args: list[str], text: str) -> subprocess.CompletedProcess[str]:
     """ruff with the project's configuration, on text as if it were a file in the checkout."""
@@ -853,7 +958,7 @@ def test_digits_script_trains_end_to_end(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert (tmp_path / "digits.keras").stat().st_size > 0
-    assert "loss" in done.stdout.strip().splitlines()[-1]
+    assert "val_loss" in done.stdout and "Total params" in done.stdout  # fit's log, summary()
 
 
 def test_every_context_variable_is_documented() -> None:
@@ -936,9 +1041,11 @@ DATA_SPECS = {
 @pytest.mark.keras
 @pytest.mark.parametrize("kind", sorted(DATA_SPECS))
 def test_script_feeds_what_kspec_run_feeds(kind: str, tmp_path: Path) -> None:
-    """Every batch of one training epoch and of the validation data, value for value."""
+    """What main() passes to fit is what `kspec run` passes: the same arrays (split as fit's
+    validation_split splits), or the same batches of a tf.data pipeline, value for value."""
     import numpy as np
     import tensorflow as tf
+    from keras.src.trainers.data_adapters.array_slicing import train_validation_split
 
     from kspec.check.spec import check_text
     from kspec.run import data as kdata
@@ -962,25 +1069,84 @@ def test_script_feeds_what_kspec_run_feeds(kind: str, tmp_path: Path) -> None:
         workdir=tmp_path,
         seed=11,
     )
+    expected = kdata.pipeline(loaded.train, signature, loaded.options, 8, training=True, seed=11)
+    val = None
+    if loaded.validation is not None:
+        val = kdata.pipeline(loaded.validation, signature, loaded.options, 8, training=False)
     script = import_script(codegen(text, str(spec_path)), tmp_path)
-    train, validation = script.load_data()
+    fit = kdata.fit_args(expected, val)
+
+    def same(a: Any, b: Any) -> None:
+        left, right = tf.nest.flatten(a), tf.nest.flatten(b)
+        assert len(left) == len(right) > 0
+        for u, v in zip(left, right, strict=True):
+            assert u.dtype == v.dtype and u.shape == v.shape and np.array_equal(u, v)
 
     def batches(dataset: Any) -> list[Any]:
         return [tf.nest.map_structure(lambda t: t.numpy(), b) for b in dataset]
 
-    def same(a: list[Any], b: list[Any]) -> None:
-        assert len(a) == len(b) > 0
-        for left, right in zip(a, b, strict=True):
-            for u, v in zip(tf.nest.flatten(left), tf.nest.flatten(right), strict=True):
-                assert u.dtype == v.dtype and u.shape == v.shape and np.array_equal(u, v)
-
-    expected = kdata.pipeline(loaded.train, signature, loaded.options, 8, training=True, seed=11)
-    same(batches(script.make_dataset(train, 8, training=True, seed=11)), batches(expected))
-    assert (validation is None) == (loaded.validation is None)
+    if kind in ("images", "text"):
+        train_ds, validation = script.load_data()
+        same(batches(script.make_dataset(train_ds, 8, training=True, seed=11)), batches(fit["x"]))
+        assert (validation is None) == (val is None)
+        if val is not None:
+            same(batches(script.make_dataset(validation, 8, training=False)), batches(val.x))
+        return
+    loaded_arrays = script.load_data()
+    assert fit["batch_size"] == 8 and fit["shuffle"] == ("shuffle = false" not in fields)
+    if "validation_split" in fields:  # main() passes validation_split=VALIDATION_SPLIT to fit
+        (x, y), validation = train_validation_split(loaded_arrays, script.VALIDATION_SPLIT)
+    elif isinstance(loaded_arrays[1], tuple) or loaded_arrays[1] is None:
+        (x, y), validation = loaded_arrays
+    else:
+        (x, y), validation = loaded_arrays, None
+    same((x, y), (fit["x"], fit["y"]))
+    assert (validation is None) == ("validation_data" not in fit)
     if validation is not None:
-        assert loaded.validation is not None
-        expected = kdata.pipeline(loaded.validation, signature, loaded.options, 8, training=False)
-        same(batches(script.make_dataset(validation, 8, training=False)), batches(expected))
+        same(validation, fit["validation_data"])
+
+
+@pytest.mark.keras
+def test_augmented_batches_are_kspec_runs(tmp_path: Path) -> None:
+    """With augmentation both feed fit one tf.data pipeline: the same batches for one seed."""
+    import numpy as np
+    import tensorflow as tf
+
+    from kspec.check.spec import check_text
+    from kspec.run import data as kdata
+
+    path = EXAMPLES / "digits.kspec"
+    checked, _ = check_text(path.read_text(encoding="utf-8"), str(path), SMALL_RUN)
+    assert checked is not None
+    signature = kdata.signature_of_graph(checked.model(), checked.train)
+    loaded = kdata.load_data(
+        checked.data, checked.sources, signature, spec_path=str(path), workdir=ROOT, seed=42
+    )
+    script = import_script(
+        codegen(path.read_text(encoding="utf-8"), str(path), SMALL_RUN), tmp_path
+    )
+    (x, y), validation = script.load_data()
+
+    def first_batches(make: Any) -> list[Any]:
+        tf.random.set_seed(42)
+        return [tf.nest.map_structure(lambda t: t.numpy(), b) for b in make()]
+
+    def kspec_feed() -> Any:
+        augment = kdata.augmenter(loaded.options.augment, signature)
+        feed = kdata.pipeline(
+            loaded.train, signature, loaded.options, 16, training=True, seed=42, augment=augment
+        )
+        return feed.x
+
+    got = first_batches(lambda: script.augmented(x, y, 16))
+    expected = first_batches(kspec_feed)
+    assert len(got) == len(expected) == 4
+    for (a, b), (c, d) in zip(got, expected, strict=True):
+        np.testing.assert_array_equal(b, d)
+        assert a.shape == c.shape and a.dtype == c.dtype
+    np.testing.assert_array_equal(
+        validation[0], kdata.prepared(loaded.validation, signature, loaded.options.scale)[0]
+    )  # type: ignore[arg-type]
 
 
 def test_constants_keep_their_spelling() -> None:

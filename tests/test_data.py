@@ -222,8 +222,8 @@ def test_reshape_only_when_element_counts_match() -> None:
 
 def test_digits(tmp_path: Path) -> None:
     data = load(spec_file(tmp_path, "source = digits\nvalidation_split = 0.2"))
-    assert (data.train.count, data.validation.count if data.validation else 0) == (1438, 359)
-    assert data.train.x["image"].shape == (1438, 8, 8) and data.train.x["image"].max() == 16
+    assert (data.train.count, data.validation.count if data.validation else 0) == (1437, 360)
+    assert data.train.x["image"].shape == (1437, 8, 8) and data.train.x["image"].max() == 16
 
 
 def test_digits_without_scikit_learn(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -256,29 +256,35 @@ def test_synthetic_ids_stay_below_the_embedding_vocabulary(tmp_path: Path) -> No
 
 
 # -- pipelines ------------------------------------------------------------------------------
-@pytest.mark.keras
-def test_pipeline_scales_reshapes_and_batches(tmp_path: Path) -> None:
+def test_pipeline_prepares_arrays_for_fit(tmp_path: Path) -> None:
+    """Array sources reach fit as NumPy arrays, cast, scaled and shaped once; Keras batches."""
     data = load(spec_file(tmp_path, "source = digits\nscale = 1 / 16\nvalidation_split = 0.2"))
-    ds = pipeline(data.validation, data.signature, data.options, 100, training=False)  # type: ignore[arg-type]
-    batches = list(ds.as_numpy_iterator())
-    assert [len(x) for x, _ in batches] == [100, 100, 100, 59]
-    x, y = batches[0]
-    assert x.shape == (100, 8, 8, 1) and x.dtype == np.float32 and y.dtype == np.int32
-    expected = data.validation.x["image"][:100, :, :, None] / 16  # type: ignore[union-attr]
-    np.testing.assert_allclose(x, expected, rtol=1e-6)
+    assert data.validation is not None and data.validation.count == 360  # as fit's split: floor
+    feed = pipeline(data.validation, data.signature, data.options, 100, training=False)
+    assert feed.batch_size == 100 and feed.shuffle is False
+    assert feed.x.shape == (360, 8, 8, 1) and feed.x.dtype == np.float32
+    assert feed.y.dtype == np.int32
+    expected = data.validation.x["image"][:, :, :, None].astype(np.float32) * (1 / 16)
+    np.testing.assert_array_equal(feed.x, expected)
+    assert pipeline(data.train, data.signature, data.options, 100, training=True).shuffle
 
 
 @pytest.mark.keras
-def test_pipeline_shuffles_alike_for_one_seed_and_feeds_by_name() -> None:
+def test_augmented_pipeline_shuffles_alike_for_one_seed_and_feeds_by_name() -> None:
     checked, _ = check_text((EXAMPLES / "two_inputs.kspec").read_text(), "two_inputs.kspec")
     assert checked is not None
     signature = signature_of_graph(checked.model(), checked.train)
     data = load_data(checked.data, checked.sources, signature, spec_path="two_inputs.kspec",
                      workdir=ROOT)  # fmt: skip
 
+    def same(x: Any, training: bool = True) -> Any:
+        return x
+
     def first(seed: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-        ds = pipeline(data.train, signature, data.options, 32, training=True, seed=seed)
-        return next(iter(ds.as_numpy_iterator()))  # type: ignore[no-any-return]
+        feed = pipeline(
+            data.train, signature, data.options, 32, training=True, seed=seed, augment=same
+        )
+        return next(iter(feed.x.as_numpy_iterator()))  # type: ignore[no-any-return]
 
     (x1, y1), (x2, _), (x3, _) = first(1), first(1), first(2)
     assert set(x1) == {"photo", "meta"} and set(y1) == {"price", "category"}

@@ -46,6 +46,7 @@ class NameHole:
     given: str | Code | None = None  # the user's name="..." (Code when it depends on the loop)
     loops: tuple[For, ...] = ()
     runs: list[Run] = field(default_factory=list)
+    auto: bool = False  # Keras's automatic name is this name in every run: write no name=
 
     def render(self, prefix_var: str | None) -> str:
         if not self.runs:
@@ -190,7 +191,7 @@ class Ctor:
         if self.trainable is False:
             items.append("trainable=False")
         items += [f"{kw}={code}" for kw, code in self.extra.items()]
-        if self.name is not None:
+        if self.name is not None and not self.name.auto:
             items.append("name=" + self.name.render(prefix_var))
         return f"{self.func}({', '.join(items)})"
 

@@ -16,6 +16,7 @@ from kspec.catalog import LayerSpec
 from kspec.catalog.opbase import OpSpec
 from kspec.check.graph import Checked, Graph, Layer
 from kspec.check.values import BlockDef, ModelDef
+from kspec.codegen.autonames import auto_named
 from kspec.codegen.layerargs import arg_slots, resolved_args
 from kspec.codegen.model import Emitter
 from kspec.codegen.pycode import ArgHole, Ctor, Function, Line, NameHole, Run, Unstructured
@@ -120,8 +121,21 @@ class Module:
             raise Unstructured(f"no model named {name}")
         return value.model, value.globals_key
 
-    def functions(self) -> list[tuple[Function, list[str]]]:
+    def functions(self, root: Graph) -> list[tuple[Function, list[str]]]:
         """Every function with its rendered body, blocks first, the main model last."""
+        holes: dict[tuple[str, str], NameHole] = {}
+        for name, (_, fn) in self.models.items():
+            if name in self.flat or fn.prefix_var is not None:
+                continue
+            for node in fn.nodes.values():
+                hole = node.name if isinstance(node, Ctor) else None
+                if hole is None or hole.given is not None or hole.instance_of is not None:
+                    continue
+                for run in hole.runs:
+                    holes[(name, str(run.value))] = hole
+        automatic = auto_named(root, holes)
+        for hole in holes.values():
+            hole.auto = id(hole) in automatic
         out = []
         for bf in self.blocks.values():
             try:
@@ -145,7 +159,7 @@ def generate_models(make: Any, graph: Graph) -> tuple[Module, list[tuple[Functio
         module: Module = make(flat)
         try:
             module.model_function(graph, "build_model")
-            return module, module.functions()
+            return module, module.functions(graph)
         except Unstructured as e:
             failed = e.models or {graph.name}
             if failed <= set(flat):

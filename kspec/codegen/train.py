@@ -40,7 +40,7 @@ def train_context(checked: Checked, graph: Graph, classes: Classes, spell: Spell
     options = DataOptions.from_section(checked.data)
     settings = TrainSettings.of(checked.train, None)
     data = data_context(checked, signature, options, classes)
-    train = _train(checked, graph, settings, classes)
+    train = _train(checked, graph, settings, classes, data, options)
     for section, ctx, fields in (
         ("data", data, ("scale", "validation_split")),
         ("train", train, ("epochs", "batch_size", "seed")),
@@ -124,43 +124,188 @@ def data_context(
         "third_imports": ["from sklearn.datasets import load_digits"] if name == "digits" else [],
     }
     ctx.update(_source(name, args, signature, options, from_file))
-    ctx["prepare"] = _prepare(inputs, outputs, options)
+    ctx["batch_prepare"] = _batch_prepare(inputs, outputs, options)
+    two_sets = ctx["uses_test"] and not ctx["dataset"]
+    ctx["prepare"] = _prepare(inputs, outputs, options, name, "x", "y") if two_sets else []
+    if ctx["prepare"]:
+        ctx["prepare"] += statement("return x, y")
+    ctx["inline_prepare"] = (
+        [] if two_sets else _prepare(inputs, outputs, options, name, "x_train", "y_train")
+    )
+    ctx["prepare_doc"] = docstring(_prepare_doc(inputs, outputs, options, name))
     ctx["doc"] = _doc(name, args, options)
+    ctx["returns"] = _returns(ctx, options)
+    ctx.update(_augmented(ctx, options, seed, augment))
     return ctx
 
 
-def _prepare(
+def _returns(ctx: dict[str, Any], options: DataOptions) -> list[str]:
+    """load_data()'s last lines: the arrays prepared, split off for validation when fit cannot."""
+    if ctx["dataset"]:
+        return statement("return train, test")
+    prep = "prepare" if ctx["prepare"] else ""
+    if ctx["uses_test"]:
+        test = f"{prep}(x_test, y_test)" if prep else "(x_test, y_test)"
+        if ctx["kind"] == "idx":
+            test = f"{test} if x_test is not None else None"
+        return statement(f"return {prep}(x_train, y_train), {test}")
+    lines: list[str] = list(ctx["inline_prepare"])
+    if not (options.validation_split and ctx["augment"]):
+        return lines + statement("return x_train, y_train")
+    # Augmented data reaches fit as a tf.data.Dataset, for which fit cannot split.
+    x, y = ("x_train", "y_train")
+    lines += statement(f"cut = int(len({y}) * (1.0 - VALIDATION_SPLIT))  # as validation_split")
+    head, tail = _sliced(x, ctx["single_input"]), _sliced(y, ctx["single_output"])
+    return lines + statement(
+        f"return ({head(':cut')}, {tail(':cut')}), ({head('cut:')}, {tail('cut:')})"
+    )
+
+
+def _one_or_two(var: str, chain: str) -> list[str]:
+    """`var = a.b().c()` on one line when it fits, else its first call and the rest."""
+    one = statement(f"{var} = {chain}")
+    if len(one) == 1 or ")." not in chain:
+        return one
+    head, _, rest = chain.partition(").")
+    return statement(f"{var} = {head})") + statement(f"{var} = {var}.{rest}")
+
+
+def _sliced(var: str, single: bool) -> Callable[[str], str]:
+    if single:
+        return lambda s: f"{var}[{s}]"
+    return lambda s: f"{{k: v[{s}] for k, v in {var}.items()}}"
+
+
+def _augmented(
+    ctx: dict[str, Any], options: DataOptions, seed: int | None, augment: list[str]
+) -> dict[str, Any]:
+    """augmented(): batches with the augment layers applied, as kspec.run.data.pipeline does."""
+    if not augment:
+        return {"augment_params": "", "augment_doc": "", "augment_lines": []}
+    layers = f"layers.Pipeline([{', '.join(augment)}])"
+    lines = statement(f"augment = {layers}")
+    if not ctx["single_input"]:
+        images = ", ".join(ctx["augment_inputs"])
+        lines += statement(f"images = [{images}]")
+        apply = "{k: augment(v, training=True) if k in images else v for k, v in x.items()}"
+    else:
+        apply = "augment(x, training=True)"
+    if ctx["dataset"]:
+        params, source = "ds", "ds"
+    else:
+        params = "x, y, batch_size"
+        source = "tf.data.Dataset.from_tensor_slices((x, y))"
+        if options.shuffle:
+            count = "len(y)" if ctx["single_output"] else "len(next(iter(y.values())))"
+            shuffle_seed = ", seed=SEED" if seed is not None else ""
+            source += f".shuffle({count}{shuffle_seed})"
+        source += ".batch(batch_size)"
+    lines += _one_or_two("ds", source)
+    parallel = ""
+    if seed is not None:
+        lines += statement("# One batch at a time: the random layers' draws stay reproducible.")
+    else:
+        parallel = ", num_parallel_calls=tf.data.AUTOTUNE"
+    mapped = f"ds.map(lambda x, y: ({apply}, y){parallel})"
+    one = f"return {mapped}.prefetch(tf.data.AUTOTUNE)"
+    if len(statement(one)) == 1:
+        lines += statement(one)
+    else:
+        lines += statement(f"ds = {mapped}")
+        lines += statement("return ds.prefetch(tf.data.AUTOTUNE)")
+    what = "Shuffled batches" if options.shuffle and not ctx["dataset"] else "Batches"
+    doc = f"{what}, augmented (fit gets shuffle=False: its shuffle is for arrays only)."
+    return {"augment_params": params, "augment_doc": docstring(doc), "augment_lines": lines}
+
+
+def _batch_prepare(
     inputs: list[dict[str, Any]], outputs: list[dict[str, Any]], options: DataOptions
 ) -> list[str]:
-    """prepare()'s body: as data.py's converter does per batch."""
+    """batch_prepare()'s body for directory sources: as data.py's converter does per batch."""
     lines: list[str] = []
     for i in inputs:
         var = i["var"]
-        lines += statement(f"{var} = tf.cast(x[{i['key']}], {i['dtype']})")
+        lines += statement(f"{var} = tf.cast(x, {i['dtype']})")
         if i["floating"] and options.scale is not None:
             lines += statement(f"{var} = {var} * SCALE")
-        if i["reshape"] == "always":
+        if i["reshape"] is not None and i["target"] is not None:
             lines += statement(f"{var} = tf.reshape({var}, {i['target']})")
-        elif i["reshape"] == "when_needed":
-            lines += statement(f"if tuple({var}.shape[1:]) != {i['shape']}:")
-            lines += statement(f"{var} = tf.reshape({var}, {i['target']})", 1)
     for o in outputs:
         var = o["var"]
-        lines += statement(f"{var} = y[{o['key']}]")
-        lines += statement(
-            f'{var} = tf.cast({var}, "int32" if {var}.dtype.is_integer else "float32")'
-        )
-    ins = (
-        inputs[0]["var"]
-        if len(inputs) == 1
-        else "{" + ", ".join(f"{i['key']}: {i['var']}" for i in inputs) + "}"
+        lines += statement(f'{var} = tf.cast(y, "int32" if y.dtype.is_integer else "float32")')
+    return lines + statement(f"return {inputs[0]['var']}, {outputs[0]['var']}")
+
+
+# What each array source gives before preparation: (inputs' dtype and shape are the model's,
+# labels are int32 or float32 already).
+EXACT_INPUTS = ("synthetic",)
+EXACT_LABELS = ("synthetic", "csv")
+FLOAT_INPUTS = ("csv",)
+
+
+def _prepare(
+    inputs: list[dict[str, Any]],
+    outputs: list[dict[str, Any]],
+    options: DataOptions,
+    source: str,
+    x: str,
+    y: str,
+) -> list[str]:
+    """prepare()'s body, NumPy for what data.prepared() does: inputs cast to the feed dtype,
+    float inputs scaled, reshaped to the input's shape; labels as int32 or float32."""
+    lines: list[str] = []
+    single_x, single_y = len(inputs) == 1, len(outputs) == 1
+    for i in inputs:
+        var = x if single_x else f"{x}[{i['key']}]"
+        expr = var
+        if source in SEQUENCE_DATASETS:  # padded to the input's length, as int32
+            continue
+        exact = source in EXACT_INPUTS or (source in FLOAT_INPUTS and i["floating"])
+        if not exact and i["dtype"] != py_literal("string"):
+            expr = f"{expr}.astype({i['dtype']})"
+        if i["floating"] and options.scale is not None:
+            expr = f"{expr} * SCALE"
+        if i["reshape"] == "always":
+            expr = (
+                f"({expr}).reshape{i['reshape_args']}"
+                if "*" in expr
+                else (f"{expr}.reshape{i['reshape_args']}")
+            )
+        if expr != var:
+            lines += statement(f"{var} = {expr}")
+        if i["reshape"] == "when_needed":
+            lines += statement(f"if {var}.shape[1:] != {i['shape']}:")
+            lines += statement(f"{var} = {var}.reshape{i['reshape_args']}", 1)
+    for o in outputs:
+        var = y if single_y else f"{y}[{o['key']}]"
+        if source in EXACT_LABELS:
+            continue
+        if source in (*KERAS_DATASETS, "idx", "digits"):
+            lines += statement(f'{var} = {var}.astype("int32")')
+        else:
+            lines += statement(
+                f'{var} = {var}.astype("int32" if {var}.dtype.kind in "iu" else "float32")'
+            )
+    return lines
+
+
+def _prepare_doc(
+    inputs: list[dict[str, Any]], outputs: list[dict[str, Any]], options: DataOptions, source: str
+) -> str:
+    parts = []
+    if any(i["floating"] for i in inputs):
+        parts.append("float32" + (", scaled by SCALE" if options.scale is not None else ""))
+    if any(i["reshape"] for i in inputs):
+        shapes = ", ".join(i["shape"] for i in inputs if i["reshape"])
+        parts.append(f"shaped {shapes}")
+    labels = (
+        ""
+        if source in EXACT_LABELS
+        else "; labels as int32"
+        if source in (*KERAS_DATASETS, "idx", "digits")
+        else "; labels as int32 (classes) or float32"
     )
-    outs = (
-        outputs[0]["var"]
-        if len(outputs) == 1
-        else "{" + ", ".join(f"{o['key']}: {o['var']}" for o in outputs) + "}"
-    )
-    return lines + statement(f"return {ins}, {outs}")
+    return f"Inputs as {', '.join(parts) or 'the model takes them'}{labels}."
 
 
 def _doc(name: str, args: dict[str, Any], options: DataOptions) -> str:
@@ -174,14 +319,14 @@ def _doc(name: str, args: dict[str, Any], options: DataOptions) -> str:
         else name
     )
     if options.validation_split:
-        held = f"the last {options.validation_split:.0%} of it for validation"
+        held = f"the last {options.validation_split:.0%} for validation"
     elif name in KERAS_DATASETS:
         held = "its test split for validation"
     elif name == "idx":
         held = "its t10k files, if any, for validation"
     else:
         held = "no validation data"
-    return docstring(doc_text(f"The data section's source: {source}; {held}."))
+    return docstring(doc_text(f"The data: {source}; {held}."))
 
 
 def docstring(text: str, indent: int = 4) -> str:
@@ -230,6 +375,7 @@ def _input(
         "floating": floating,
         "shape": py_literal(port.shape),
         "target": py_literal([-1, *port.shape]) if known else None,
+        "reshape_args": "(" + ", ".join(str(d) for d in (-1, *port.shape)) + ")" if known else "",
         "reshape": reshape,
     }
 
@@ -270,15 +416,17 @@ def _source(
         out["seed"] = py_literal(args.get("seed", 0))
         xs = [_synthetic_input(p, args) for p in signature.inputs]
         ys = [_synthetic_output(p, args) for p in signature.outputs]
-        out["arrays"] = statement(
-            "x = {" + ", ".join(f"{a['key']}: {a['value']}" for a in xs) + "}"
-        ) + statement("y = {" + ", ".join(f"{a['key']}: {a['value']}" for a in ys) + "}")
+        out["arrays"] = statement(_named("x_train", xs, "value")) + statement(
+            _named("y_train", ys, "value")
+        )
     elif name == "npz":
         xs = _npz_keys(args.get("x", "x"), signature.inputs, options.inputs)
         ys = _npz_keys(args.get("y", "y"), signature.outputs, options.outputs)
-        out["arrays"] = statement(
-            "x = {" + ", ".join(f"{a['key']}: f[{a['array']}]" for a in xs) + "}", 1
-        ) + statement("y = {" + ", ".join(f"{a['key']}: f[{a['array']}]" for a in ys) + "}", 1)
+        for a in [*xs, *ys]:
+            a["value"] = f"f[{a['array']}]"
+        out["arrays"] = statement(_named("x_train", xs, "value"), 1) + statement(
+            _named("y_train", ys, "value"), 1
+        )
     elif name == "csv":
         out.update(
             {
@@ -301,6 +449,13 @@ def _source(
         out["max_tokens"] = py_literal(args.get("max_tokens", 20000))
         out["sequence_length"] = py_literal(args.get("sequence_length", 200))
     return out
+
+
+def _named(var: str, arrays: list[dict[str, str]], field: str) -> str:
+    """`x_train = array` for one input, `x_train = {"a": ..., "b": ...}` for several."""
+    if len(arrays) == 1:
+        return f"{var} = {arrays[0][field]}"
+    return f"{var} = {{" + ", ".join(f"{a['key']}: {a[field]}" for a in arrays) + "}"
 
 
 def _synthetic_input(port: Port, args: dict[str, Any]) -> dict[str, str]:
@@ -353,7 +508,12 @@ def _npz_keys(
 
 # -- train ------------------------------------------------------------------------------------
 def _train(
-    checked: Checked, graph: Graph, settings: TrainSettings, classes: Classes
+    checked: Checked,
+    graph: Graph,
+    settings: TrainSettings,
+    classes: Classes,
+    data: dict[str, Any],
+    options: DataOptions,
 ) -> dict[str, Any]:
 
     def value(v: Any, module: str) -> str:
@@ -401,36 +561,40 @@ def _train(
     depth = 1 if strategy is not None else 0
     listed = ", ".join(value(c, "keras.callbacks") for c in callbacks)
     fit_callbacks = f", callbacks=[{listed}]" if callbacks else ""
-    augment = (
-        ", augment=augmenter()"
-        if checked.data.get("augment") and checked.data["augment"].value
-        else ""
-    )
+    load, make_train, fit_data = _feeding(data, options, shuffle_seed)
+    fit_comment: list[str] = []
+    if data["dataset"] or data["augment"]:
+        fit_data.append("shuffle=False")
+    if data["dataset"] and not data["augment"]:
+        fit_comment = statement("# The dataset shuffles itself; fit's shuffle is for arrays.")
     phases: list[str] = []
     all_stages = stages(checked, graph, settings)
     for before, stage in itertools.pairwise(all_stages):
         phases.append(f"# phase {stage.name}: {stage.epochs} more epochs, its own trainable set")
         phases += flag_statements(graph, before.flags, stage.flags)
         phases += statement(f"model.compile({', '.join(compile_of(stage.settings))})", depth)
+        batch = "args.batch_size"
         if stage.settings.batch_size != settings.batch_size:
             batch = py_literal(stage.settings.batch_size)
-            phases += statement(
-                f"train_data = make_dataset(train, {batch}, training=True, "
-                f"seed={shuffle_seed}{augment})"
-            )
-            phases += [
-                "if validation is not None:",
-                *statement(
-                    f"validation_data = make_dataset(validation, {batch}, training=False)", 1
-                ),
-            ]
+            if data["dataset"]:
+                seed_arg = f", seed={shuffle_seed}" if shuffle_seed != "None" else ""
+                phases += statement(
+                    f"train_data = make_dataset(train, {batch}, training=True{seed_arg})"
+                )
+                if data["augment"]:
+                    phases += statement("train_data = augmented(train_data)")
+                phases += [
+                    "if validation is not None:",
+                    *statement(
+                        f"validation_data = make_dataset(validation, {batch}, training=False)", 1
+                    ),
+                ]
+        args = [a.replace("args.batch_size", batch) for a in fit_data]
         listed = ", ".join(value(c, "keras.callbacks") for c in callbacks_of(stage.settings))
         phases += ["done = len(history.epoch)"]
         phases += statement(
-            "more = model.fit(train_data, validation_data=validation_data, initial_epoch=done, "
-            f"epochs=done + {stage.epochs}"
-            + (f", callbacks=[{listed}]" if listed else "")
-            + ", shuffle=False)"
+            f"more = model.fit({', '.join(args)}, initial_epoch=done, "
+            f"epochs=done + {stage.epochs}" + (f", callbacks=[{listed}]" if listed else "") + ")"
         )
         phases += [
             "history.epoch += more.epoch",
@@ -440,13 +604,11 @@ def _train(
     return {
         "phases": phases,
         "compile": statement(f"model.compile({', '.join(compile_args)})", depth),
-        "make_train": statement(
-            f"train_data = make_dataset(train, args.batch_size, training=True, "
-            f"seed={shuffle_seed}{augment})"
-        ),
-        "fit": statement(
-            "history = model.fit(train_data, validation_data=validation_data, "
-            f"epochs=args.epochs{fit_callbacks}, shuffle=False)"
+        "load": load,
+        "make_train": make_train,
+        "fit": fit_comment
+        + statement(
+            f"history = model.fit({', '.join(fit_data)}, epochs=args.epochs{fit_callbacks})"
         ),
         "epochs": py_literal(settings.epochs),
         "batch_size": py_literal(settings.batch_size),
@@ -459,3 +621,41 @@ def _train(
         "strategy": strategy,
         "output": py_literal(f"{graph.name}.keras"),
     }
+
+
+def _feeding(
+    data: dict[str, Any], options: DataOptions, shuffle_seed: str
+) -> tuple[str, list[str], list[str]]:
+    """main()'s load_data() line, what it makes of the data, and fit's data arguments: arrays
+    as a Keras tutorial passes them, as `kspec run` passes the same arrays."""
+    batch = "args.batch_size"
+    if data["dataset"]:
+        seed = f", seed={shuffle_seed}" if shuffle_seed != "None" else ""
+        make = statement(f"train_data = make_dataset(train, {batch}, training=True{seed})")
+        if data["augment"]:
+            make += statement("train_data = augmented(train_data)")
+        make += statement("validation_data = None")
+        make += statement("if validation is not None:")
+        make += statement(f"validation_data = make_dataset(validation, {batch}, training=False)", 1)
+        return (
+            "train, validation = load_data()",
+            make,
+            ["train_data", "validation_data=validation_data"],
+        )
+    held = data["uses_test"] or (options.validation_split and data["augment"])
+    load = (
+        "(x_train, y_train), validation = load_data()" if held else "x_train, y_train = load_data()"
+    )
+    if data["augment"]:
+        make, args = [], [f"augmented(x_train, y_train, {batch})"]
+    else:
+        make, args = [], ["x_train", "y_train", f"batch_size={batch}"]
+    if held:
+        args.append("validation_data=validation")
+        if data["augment"]:  # else fit's own batch size
+            args.append(f"validation_batch_size={batch}")
+    elif options.validation_split:
+        args.append("validation_split=VALIDATION_SPLIT")
+    if not options.shuffle:
+        args.append("shuffle=False")
+    return load, make, args

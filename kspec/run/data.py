@@ -1,9 +1,9 @@
 """The data section at run time: load the source, fit it to the model, build tf.data pipelines.
 
 Loading happens before any model is built, so that a missing file or an offline dataset fails in
-seconds. Arrays stay in their stored dtype (uint8 images are 4x smaller than float32) and are
-cast, scaled and reshaped per batch inside the pipeline, which also shuffles, augments (training
-only) and prefetches.
+seconds. Array sources reach fit as a Keras tutorial feeds them: NumPy arrays cast, scaled and
+reshaped once, batched and shuffled by Keras itself; the generated script does the same, line for
+line. Directory sources and augmentation use a short tf.data pipeline, the same in both.
 """
 
 from __future__ import annotations
@@ -27,10 +27,13 @@ from kspec.source import NO_SPAN, Source
 __all__ = [
     "Data",
     "DataOptions",
+    "Feed",
     "Port",
     "Signature",
+    "fit_args",
     "load_data",
     "pipeline",
+    "prepared",
     "signature_of_graph",
     "signature_of_model",
 ]
@@ -226,7 +229,34 @@ def _fit_dataset(part: Part, req: Request) -> Part:
     return part
 
 
-# -- pipelines -----------------------------------------------------------------------------
+# -- feeding fit ------------------------------------------------------------------------------
+@dataclass
+class Feed:
+    """What model.fit and evaluate take: NumPy arrays and a batch size, as a Keras tutorial feeds
+    them (the generated script feeds the same arrays), or a batched tf.data.Dataset."""
+
+    x: Any
+    y: Any = None
+    batch_size: int | None = None
+    shuffle: bool = False
+
+    def evaluate_args(self) -> dict[str, Any]:
+        return {"x": self.x, "y": self.y, "batch_size": self.batch_size}
+
+
+def fit_args(train: Feed, validation: Feed | None) -> dict[str, Any]:
+    """model.fit's data arguments for a training and a validation feed."""
+    args: dict[str, Any] = {"x": train.x, "y": train.y, "shuffle": train.shuffle}
+    if train.batch_size is not None:  # arrays: Keras batches and shuffles them
+        args["batch_size"] = train.batch_size
+    if validation is not None:
+        args["validation_data"] = (
+            validation.x if validation.y is None else (validation.x, validation.y)
+        )
+        args["validation_batch_size"] = validation.batch_size
+    return args
+
+
 def pipeline(
     part: Part,
     signature: Signature,
@@ -236,76 +266,81 @@ def pipeline(
     training: bool,
     seed: int | None = None,
     augment: Any = None,
-) -> Any:
-    """A batched, prefetched tf.data.Dataset of (x, y) as model.fit takes them."""
+) -> Feed:
+    """The part as fit takes it: prepared NumPy arrays that Keras batches and shuffles itself;
+    a tf.data pipeline only where arrays cannot do it (directory sources, augmentation)."""
+    shuffle = training and options.shuffle
+    augment = augment if training else None
+    if part.dataset is None:
+        x, y = prepared(part, signature, options.scale)
+        if augment is None:
+            return Feed(x, y, batch_size, shuffle)
     import tensorflow as tf
 
-    autotune = tf.data.AUTOTUNE
-    shuffle = training and options.shuffle
-    convert = _converter(signature, options.scale)
-    if part.dataset is None:
-        # Keras's own recipe for arrays (ArrayDataAdapter): one permutation per epoch, batches of
-        # indices, each batch gathered from a single copy of the arrays.
-        indices = _batched_indices(int(part.count or 0), batch_size, shuffle, seed)
-        arrays = tf.data.Dataset.from_tensors((part.x, part.y)).repeat()
-        ds = tf.data.Dataset.zip((indices, arrays))
-        ds = ds.map(
-            lambda i, xy: convert(*tf.nest.map_structure(lambda a: tf.gather(a, i), xy)),
-            num_parallel_calls=autotune,
-        )
-        if options.cache and not shuffle:
-            ds = ds.cache()
-        policy = tf.data.experimental.AutoShardPolicy.DATA  # no files to shard by
+    if part.dataset is not None:
+        ds = _dataset_pipeline(part, signature, options, batch_size, shuffle, seed)
     else:
-        port_x, port_y = signature.inputs[0].name, signature.outputs[0].name
-        ds = part.dataset
-        if options.cache:
-            ds = ds.cache()
+        ds = tf.data.Dataset.from_tensor_slices((x, y))
         if shuffle:
-            ds = ds.shuffle(
-                min(part.count or 10_000, 10_000), seed=seed, reshuffle_each_iteration=True
-            )
-        ds = ds.batch(batch_size).map(
-            lambda x, y: convert({port_x: x}, {port_y: y}), num_parallel_calls=autotune
-        )
-        policy = tf.data.experimental.AutoShardPolicy.AUTO
-    if training and augment is not None:
+            ds = ds.shuffle(int(part.count or 0), seed=seed)
+        ds = ds.batch(batch_size)
+    if augment is not None:
         # Random layers draw from one seed generator: parallel calls would take its states in
         # any order, so a seeded run augments one batch at a time to stay reproducible.
-        parallel = None if seed is not None else autotune
+        parallel = None if seed is not None else tf.data.AUTOTUNE
         ds = ds.map(lambda x, y: (augment(x, training=True), y), num_parallel_calls=parallel)
-    ds_options = tf.data.Options()
-    ds_options.experimental_distribute.auto_shard_policy = policy
-    if part.dataset is None:  # as Keras's ArrayDataAdapter: tf.data's rewrites buy nothing here
-        ds_options.experimental_optimization.apply_default_optimizations = False
-    return ds.with_options(ds_options).prefetch(autotune)
+    return Feed(ds.prefetch(tf.data.AUTOTUNE))
 
 
-def _batched_indices(n: int, batch_size: int, shuffle: bool, seed: int | None) -> Any:
-    """A dataset of index batches: each epoch's order drawn at once (a new one every epoch, the
-    same sequence of them for the same seed), then cut into batches."""
+def prepared(part: Part, signature: Signature, scale: float | None) -> tuple[Any, Any]:
+    """Inputs cast to their feed dtype, float inputs scaled, reshaped ((28, 28) into (28, 28, 1));
+    integer labels as int32, others as float32. One array for one input or output, else dicts."""
+
+    def to_input(value: np.ndarray, port: Port) -> np.ndarray:
+        dtype = feed_dtype(port.dtype)
+        value = np.asarray(value)
+        if dtype != "string":
+            value = value.astype(dtype)
+        if dtype == "float32" and scale is not None:
+            value = value * scale
+        if fits(port.shape, tuple(value.shape[1:])) == "reshape":
+            value = value.reshape(-1, *port.shape)
+        return value
+
+    def to_label(value: np.ndarray) -> np.ndarray:
+        value = np.asarray(value)
+        return value.astype("int32" if value.dtype.kind in "iu" else "float32")
+
+    xs = {p.name: to_input(part.x[p.name], p) for p in signature.inputs}
+    ys = {p.name: to_label(part.y[p.name]) for p in signature.outputs}
+    return _one_or_all(xs), _one_or_all(ys)
+
+
+def _one_or_all(arrays: dict[str, np.ndarray]) -> Any:
+    return next(iter(arrays.values())) if len(arrays) == 1 else arrays
+
+
+def _dataset_pipeline(
+    part: Part,
+    signature: Signature,
+    options: DataOptions,
+    batch_size: int,
+    shuffle: bool,
+    seed: int | None,
+) -> Any:
+    """A directory source's examples, batched, cast and scaled per batch."""
     import tensorflow as tf
 
-    full, rest = divmod(n, batch_size)
-
-    def order(draw: Any) -> Any:
-        indices = tf.range(n, dtype=tf.int64)
-        if not shuffle:
-            return indices
-        return tf.random.experimental.stateless_shuffle(indices, seed=tf.stack([draw, 0]))
-
-    def cut(indices: Any) -> Any:
-        head = tf.reshape(indices[: full * batch_size], [full, batch_size])
-        batches = tf.data.Dataset.from_tensor_slices(head)
-        if rest:
-            batches = batches.concatenate(
-                tf.data.Dataset.from_tensors(indices[full * batch_size :])
-            )
-        return batches
-
-    draws = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
-    batches = draws.map(order).flat_map(cut)
-    return batches.apply(tf.data.experimental.assert_cardinality(full + (1 if rest else 0)))
+    convert = _converter(signature, options.scale)
+    port_x, port_y = signature.inputs[0].name, signature.outputs[0].name
+    ds = part.dataset
+    if options.cache:
+        ds = ds.cache()
+    if shuffle:
+        ds = ds.shuffle(min(part.count or 10_000, 10_000), seed=seed, reshuffle_each_iteration=True)
+    return ds.batch(batch_size).map(
+        lambda x, y: convert({port_x: x}, {port_y: y}), num_parallel_calls=tf.data.AUTOTUNE
+    )
 
 
 def _converter(signature: Signature, scale: float | None) -> Any:
@@ -338,14 +373,15 @@ def _converter(signature: Signature, scale: float | None) -> Any:
 
 
 def augmenter(layers: tuple[LayerSpec, ...], signature: Signature) -> Any:
-    """The augment layers as one callable, applied to image-like (rank 3) inputs only."""
+    """The augment layers as one callable, applied to image-like (rank 3) inputs only: a Pipeline,
+    which stays usable inside tf.data under any backend (a Sequential would not)."""
     if not layers:
         return None
     import keras
 
     from kspec.keras.build import make_layer
 
-    stack = keras.Sequential([make_layer(spec) for spec in layers], name="augment")
+    stack = keras.layers.Pipeline([make_layer(spec) for spec in layers], name="augment")
     images = [p.name for p in signature.inputs if len(p.shape) == 3]
     if len(signature.inputs) == 1:
         return stack

@@ -128,7 +128,7 @@ def evaluate(
         raise _fail(
             f"{saved.path} was saved without compile settings (loss, metrics)", str(saved.path)
         )
-    results = saved.model.evaluate(ds, verbose=0, return_dict=True)
+    results = saved.model.evaluate(**ds.evaluate_args(), verbose=0, return_dict=True)
     return {
         "data": name,
         "examples": part.count,

@@ -35,7 +35,7 @@ class Part:
     def split(self, fraction: float) -> tuple[Part, Part]:
         """The first (1 - fraction) and the last `fraction` of the examples, as Keras splits."""
         n = self.count or 0
-        cut = n - round(n * fraction)
+        cut = int(n * (1.0 - fraction))  # as fit(validation_split=...) rounds
         head = Part(
             {k: v[:cut] for k, v in self.x.items()},
             {k: v[:cut] for k, v in self.y.items()},

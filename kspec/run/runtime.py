@@ -72,6 +72,8 @@ def environment(seed: int | None, mixed_precision: bool, distribute: str | None,
     if distribute == "mirrored":
         strategy = tf.distribute.MirroredStrategy()
     elif distribute == "multi_worker":
+        if seed is None:  # fit shuffles arrays with the global seed: each worker reads its shard
+            tf.random.set_seed(0)  # of one order
         strategy = multi_worker_strategy()
     else:
         strategy = tf.distribute.get_strategy()

@@ -25,7 +25,15 @@ from kspec.codes import Code
 from kspec.diagnostics import Diagnostic, KspecError
 from kspec.run import checkpoint, lock, record, rundir
 from kspec.run.callbacks import catch_sigint, make_tracker, user_callback
-from kspec.run.data import Data, augmenter, load_data, pipeline, request, signature_of_graph
+from kspec.run.data import (
+    Data,
+    augmenter,
+    fit_args,
+    load_data,
+    pipeline,
+    request,
+    signature_of_graph,
+)
 from kspec.run.pretrained import preflight_weights
 from kspec.run.progress import progress_callbacks, verbosity
 from kspec.run.provenance import environment_record
@@ -494,11 +502,9 @@ def _train(
         with catch_sigint(model, tracker):
             try:
                 model.fit(
-                    train_ds,
-                    validation_data=val_ds,
+                    **fit_args(train_ds, val_ds),
                     initial_epoch=done,
                     epochs=end,
-                    shuffle=False,
                     verbose=0,  # kspec's own display: Keras's overflows with steps_per_execution
                     callbacks=[*user, *tracker.callbacks, *progress],
                 )
@@ -663,8 +669,14 @@ def _final_metrics(model: Any, data: Data, settings: TrainSettings, val_ds: Any,
         train = pipeline(
             data.train, data.signature, data.options, settings.batch_size, training=False
         )
-        return {"data": "training", **model.evaluate(train, verbose=0, return_dict=True)}
-    return {"data": "validation", **model.evaluate(val_ds, verbose=0, return_dict=True)}
+        return {
+            "data": "training",
+            **model.evaluate(**train.evaluate_args(), verbose=0, return_dict=True),
+        }
+    return {
+        "data": "validation",
+        **model.evaluate(**val_ds.evaluate_args(), verbose=0, return_dict=True),
+    }
 
 
 def _swaps_weights(settings: TrainSettings) -> bool:

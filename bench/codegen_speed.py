@@ -1,0 +1,154 @@
+"""Epoch time: `kspec run` against its generated script and a hand-written Keras script.
+
+All three train examples/mnist.kspec's convnet on the same 10,000 MNIST-shaped uint8 images
+(random pixels, written once to an npz file: nothing is downloaded), 20% held out, batch 128, in
+fresh processes, in turn. Each side reports the median of epochs 2..N (epoch 1 traces the
+graph), validation included; the table gives the ratios to the hand-written script.
+
+Usage:  python bench/codegen_speed.py [--epochs 5] [--rounds 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC = ROOT / "examples" / "mnist.kspec"
+
+
+def timer() -> tuple[object, list[float]]:
+    import keras
+
+    seconds: list[float] = []
+
+    class Timer(keras.callbacks.Callback):  # type: ignore[misc]
+        def on_epoch_begin(self, epoch: int, logs: object = None) -> None:
+            self.start = time.perf_counter()
+
+        def on_epoch_end(self, epoch: int, logs: object = None) -> None:
+            seconds.append(time.perf_counter() - self.start)
+
+    return Timer(), seconds
+
+
+def hand_written(data: Path, epochs: int) -> list[float]:
+    """What a user writes from the keras.io MNIST example."""
+    import keras
+    import numpy as np
+
+    with np.load(data) as f:
+        x, y = f["x"], f["y"]
+    x = x.astype("float32").reshape(-1, 28, 28, 1) / 255
+    model = keras.Sequential([
+        keras.Input((28, 28, 1)),
+        keras.layers.Conv2D(32, 3, activation="relu"),
+        keras.layers.MaxPooling2D(2),
+        keras.layers.Conv2D(64, 3, activation="relu"),
+        keras.layers.MaxPooling2D(2),
+        keras.layers.Flatten(),
+        keras.layers.Dropout(0.5),
+        keras.layers.Dense(10, activation="softmax"),
+    ])  # fmt: skip
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])  # fmt: skip
+    callback, seconds = timer()
+    model.fit(x, y, batch_size=128, epochs=epochs, validation_split=0.2, verbose=0,
+              callbacks=[callback])  # fmt: skip
+    return seconds
+
+
+def generated(data: Path, epochs: int, folder: Path) -> list[float]:
+    """The script `kspec codegen` writes, with a timer added to its fit call."""
+    import importlib
+
+    import keras
+
+    sys.path.insert(0, str(folder))
+    script = importlib.import_module("train")
+    callback, seconds = timer()
+    fit = keras.Model.fit
+
+    def timed(self: object, *args: object, **kwargs: object) -> object:
+        kwargs["callbacks"] = [*kwargs.get("callbacks", []), callback]  # type: ignore[misc]
+        return fit(self, *args, **{**kwargs, "verbose": 0})
+
+    keras.Model.fit = timed
+    script.main(["--epochs", str(epochs), "--output", str(folder / "model.keras")])
+    return seconds
+
+
+def overrides(data: Path) -> list[str]:
+    return [f'data.source=npz("{data}")', "data.validation_split=0.2", "train.callbacks=[]"]
+
+
+def side(name: str, data: Path, epochs: int, folder: Path) -> list[float]:
+    """One side in a fresh process: its per-epoch wall-clock seconds."""
+    if name == "kspec run":
+        sets = [a for o in overrides(data) for a in ("--set", o)]
+        out = Path(tempfile.mkdtemp(dir=folder))
+        command = ["kspec", "run", str(SPEC), "-q", "--epochs", str(epochs), "-o", str(out), *sets]
+        subprocess.run(command, capture_output=True, text=True, check=True)
+        return list(json.loads((out / "run.json").read_text())["epoch_seconds"])
+    command = [sys.executable, __file__, "--side", name, "--data", str(data),
+               "--epochs", str(epochs), "--folder", str(folder)]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    return list(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--side", help=argparse.SUPPRESS)
+    parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if args.side == "hand-written":
+        print(json.dumps(hand_written(args.data, args.epochs)))
+        return
+    if args.side == "generated script":
+        print(json.dumps(generated(args.data, args.epochs, args.folder)))
+        return
+
+    import numpy as np
+
+    names = ["hand-written", "generated script", "kspec run"]
+    epochs: dict[str, list[float]] = {n: [] for n in names}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        data = folder / "mnist.npz"
+        rng = np.random.default_rng(0)
+        x = rng.integers(0, 256, (10_000, 28, 28), dtype=np.uint8)
+        np.savez(data, x=x, y=rng.integers(0, 10, 10_000).astype(np.uint8))
+        sets = [a for o in overrides(data) for a in ("--set", o)]
+        script = subprocess.run(["kspec", "codegen", str(SPEC), *sets], capture_output=True,
+                                text=True, check=True).stdout  # fmt: skip
+        (folder / "train.py").write_text(script)
+        load = [os.getloadavg()[0]]
+        for r in range(args.rounds):
+            for name in names if r % 2 == 0 else names[::-1]:
+                seconds = side(name, data, args.epochs, folder)
+                epochs[name].append(statistics.median(seconds[1:]))
+                load.append(os.getloadavg()[0])
+                print(f"{name}: {epochs[name][-1]:.3f} s", file=sys.stderr)
+    base = statistics.median(epochs["hand-written"])
+    print(f"\n{args.rounds} round(s) of {args.epochs} epochs, {os.cpu_count()} CPUs, 1-minute "
+          f"load average {min(load):.2f} to {max(load):.2f}\n")  # fmt: skip
+    print("| side | steady epoch, wall (median of epochs 2..N) | ratio to hand-written |")
+    print("|---|---:|---:|")
+    for name in names:
+        value = statistics.median(epochs[name])
+        print(f"| {name} | {value:.3f} s | {value / base:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
