@@ -22,7 +22,7 @@ from lsprotocol import types as lsp
 from pytest_lsp import LanguageClient, client_capabilities, make_test_lsp_client
 
 from kspec.check.spec import check_text
-from kspec.report.summary import rows
+from kspec.report.summary import layer_shape, rows
 from kspec.syntax.fmt import format_text
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -158,7 +158,7 @@ def test_examples_are_clean_and_show_every_shape(editor: Editor, path: Path) -> 
     assert checked is not None
     shown = 0
     for graph in checked.models.values():
-        table = {r["name"]: r["output_shape"] for r in rows(graph)}
+        table = {layer.name: layer_shape(layer) for layer in graph.layers}
         for layer in graph.keras_layers():
             line = layer.span.line - 1
             if layer.block_path or layer.name not in table or line not in hints:
@@ -183,7 +183,7 @@ def test_mnist_shapes_and_params_inline(editor: Editor) -> None:
     graph = checked.model()
     for r, layer in zip(rows(graph), graph.keras_layers(), strict=True):
         label = hints[layer.span.line - 1]
-        assert label.startswith(r["output_shape"])
+        assert label.startswith(layer_shape(layer))
         assert (f"{r['params']:,} params" in label) == (r["params"] > 0)
 
 
@@ -197,8 +197,9 @@ def test_hover_on_a_layer_shows_its_shape_and_catalog_entry(editor: Editor) -> N
     value = hover.contents.value
     assert "keras.layers.Conv2D" in value and "`padding=valid` (valid \\| same)" in value
     graph = check_text(text, "m.kspec")[0].model()  # type: ignore[union-attr]
-    conv = [r for r in rows(graph) if r["type"] == "Conv2D"][1]
-    assert f"output `{conv['output_shape']}`, {conv['params']:,} params" in value
+    conv = [layer for layer in graph.layers if layer.class_name == "Conv2D"][1]
+    assert conv.params is not None
+    assert f"output `{layer_shape(conv)}`, {conv.params.total:,} params" in value
     assert hover.range is not None and hover.range.start == lsp.Position(line, col)
 
 
