@@ -488,9 +488,12 @@ def test_sublayer_names_are_what_keras_draws() -> None:
     from kspec.codegen.autonames import SUBLAYER_NAMES, _class, _layer_args
     from kspec.keras import build as keras_build
 
+    keras.backend.clear_session()
     for param in catalog_examples():
         cls, kwargs, shape = param.values
-        keras.backend.clear_session()
+        # What this example draws: the name counters it moved (clear_session per example
+        # costs minutes).
+        before = dict(global_state.get_global_attribute("object_name_uids", {}) or {})
         spec = cls.create((), kwargs)
         x = keras_inputs(keras, shape, spec.input_dtypes()[0])
         layer = keras_build.make_layer(spec)
@@ -498,7 +501,8 @@ def test_sublayer_names_are_what_keras_draws() -> None:
             keras_build.call_layer(layer, spec, x)
         assert to_snake_case(type(layer).__name__) == to_snake_case(_class(spec)), param.id
         uids = global_state.get_global_attribute("object_name_uids", {}) or {}
-        drawn = set(uids) - {"keras_tensor", "seed_generator", "input_layer"}
+        moved = {k for k, v in uids.items() if v != before.get(k)}
+        drawn = moved - {"keras_tensor", "seed_generator", "input_layer"}
         inner = list(_layer_args(spec))
         expected = {to_snake_case(_class(spec))} | {to_snake_case(_class(i)) for i in inner}
         for one in [spec, *inner]:

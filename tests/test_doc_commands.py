@@ -199,6 +199,8 @@ def shell(command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 def _bounded(command: str) -> str:
     """`kspec run FILE ...` trains one epoch; a resume continues as the run started."""
+    if "--resume" in command and "--epochs" in command:  # extends the 1-epoch run by one
+        return re.sub(r"--epochs \d+", "--epochs 2", command)
     if not command.startswith("kspec run ") or "--resume" in command:
         return command
     if "--epochs" in command:
@@ -214,10 +216,11 @@ def test_every_shown_command_runs(command: str, scratch: Path) -> None:
         pytest.skip(SKIP[command])
     if command in HEAVY and os.environ.get("KSPEC_DOC_COMMANDS") != "all":
         pytest.skip("a minute of training; KSPEC_DOC_COMMANDS=all runs it")
-    if command.startswith("kspec run --resume "):  # a run that was stopped: continue it
-        import json
+    words = command.split()
+    if command.startswith("kspec run --resume ") and "--epochs" not in words:
+        import json  # a run that was stopped: continue it
 
-        info_path = scratch / command.split()[-1] / "run.json"
+        info_path = scratch / words[words.index("--resume") + 1] / "run.json"
         info = json.loads(info_path.read_text())
         info_path.write_text(json.dumps({**info, "status": "interrupted"}))
     expected = 1 if "tests/golden/errors/" in command else 0

@@ -459,7 +459,9 @@ def _check_text(
     if choice is not None and choice.value not in models and isinstance(imported, ModelDef):
         # `import "lib.kspec"` then `train { model = enc }`: the imported model is trained
         models[str(choice.value)] = sc.model_graph(imported.model, imported.globals_key)
-    if not models and (settings["data"] or settings["train"]):
+    imports = any(isinstance(item, ir.Import) for item in scope.spec.items)
+    if not models and imports and (settings["data"] or settings["train"]):
+        # `import "lib.kspec"` with train but no model to train: say so at check time
         where = next(iter({**settings["train"], **settings["data"]}.values())).span
         names = sorted(k for k, v in scope.globals.items() if isinstance(v, ModelDef))
         diags.error(
