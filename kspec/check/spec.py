@@ -155,15 +155,19 @@ class SpecChecker:
                 g[const.name] = POISON
         return scope
 
+    def refused(self, item: ir.Import, why: Refused) -> None:
+        """An import that is not found, or not read (not a regular file, too big)."""
+        self.diags.error(
+            f"cannot import '{shown_path(item.path)}': {why.reason}",
+            item.span,
+            code=why.code,
+            help=why.help,
+        )
+
     def import_file(self, scope: FileScope, item: ir.Import, stack: tuple[str, ...]) -> None:
         found = self.imports.find(item.path, scope.path, root=not stack)
         if isinstance(found, Refused):
-            self.diags.error(
-                f"cannot import '{shown_path(item.path)}': {found.reason}",
-                item.span,
-                code=found.code,
-                help=found.help,
-            )
+            self.refused(item, found)
             return
         key = found
         if key in stack or key == scope.path:
@@ -179,12 +183,7 @@ class SpecChecker:
         if key not in self.files:
             text = self.imports.read(key)
             if isinstance(text, Refused):
-                self.diags.error(
-                    f"cannot import '{shown_path(item.path)}': {text.reason}",
-                    item.span,
-                    code=text.code,
-                    help=text.help,
-                )
+                self.refused(item, text)
                 return
             try:
                 spec = parse(text, key)
@@ -459,8 +458,8 @@ def _check_text(
     if choice is not None and choice.value not in models and isinstance(imported, ModelDef):
         # `import "lib.kspec"` then `train { model = enc }`: the imported model is trained
         models[str(choice.value)] = sc.model_graph(imported.model, imported.globals_key)
-    imports = any(isinstance(item, ir.Import) for item in scope.spec.items)
-    if not models and imports and (settings["data"] or settings["train"]):
+    has_imports = any(isinstance(item, ir.Import) for item in scope.spec.items)
+    if not models and has_imports and (settings["data"] or settings["train"]):
         # `import "lib.kspec"` with train but no model to train: say so at check time
         where = next(iter({**settings["train"], **settings["data"]}.values())).span
         names = sorted(k for k, v in scope.globals.items() if isinstance(v, ModelDef))

@@ -21,21 +21,23 @@ from kspec.codegen.pycode import NameHole
 
 # Automatic names a layer draws for objects it makes itself, measured in Keras 3 for every
 # catalog example (tests/test_codegen.py keeps this table true). Layers given as arguments
-# (Bidirectional(LSTM(...))) are counted from the arguments instead.
+# (Bidirectional(LSTM(...))) are counted from the arguments instead. AugMix and RandAugment
+# make the same operations.
+_AUGMENTATIONS = (
+    "auto_contrast",
+    "equalization",
+    "random_brightness",
+    "random_color_degeneration",
+    "random_contrast",
+    "random_posterization",
+    "random_rotation",
+    "random_sharpness",
+    "random_shear",
+    "random_translation",
+    "solarization",
+)
 SUBLAYER_NAMES: dict[str, tuple[str, ...]] = {
-    "AugMix": (
-        "auto_contrast",
-        "equalization",
-        "random_brightness",
-        "random_color_degeneration",
-        "random_contrast",
-        "random_posterization",
-        "random_rotation",
-        "random_sharpness",
-        "random_shear",
-        "random_translation",
-        "solarization",
-    ),
+    "AugMix": _AUGMENTATIONS,
     "Embedding": ("not_equal",),
     "GroupedQueryAttention": ("dropout", "softmax"),
     "LayerScale": ("scratch_graph", "variable"),
@@ -43,19 +45,7 @@ SUBLAYER_NAMES: dict[str, tuple[str, ...]] = {
     "MultiHeadAttention": ("dropout", "softmax"),
     "Pipeline": ("scratch_graph",),
     "RNN": ("stacked_rnn_cells",),
-    "RandAugment": (
-        "auto_contrast",
-        "equalization",
-        "random_brightness",
-        "random_color_degeneration",
-        "random_contrast",
-        "random_posterization",
-        "random_rotation",
-        "random_sharpness",
-        "random_shear",
-        "random_translation",
-        "solarization",
-    ),
+    "RandAugment": _AUGMENTATIONS,
     "RandomColorJitter": (
         "random_brightness",
         "random_contrast",
