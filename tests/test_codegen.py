@@ -32,6 +32,25 @@ EXAMPLE_FILES = sorted(EXAMPLES.glob("*.kspec"))
 
 # One feature each; names ending in _flat are expected to fall back to straight-line code.
 INLINE: dict[str, str] = {
+    # The first Dense of each instance is `stack1_dense`, the next `stack1_dense_1`: numbered().
+    "numbered_in_block": """
+block stack(n) {
+    input x
+    for i in range(n) {
+        x = x -> Dense(4) -> Dropout(0.1)
+    }
+    output [x, x] -> Add()
+}
+model b {
+    input x: (8,)
+    for i in range(3) {
+        Dense(4)
+    }
+    stack(2)
+    stack(3)
+    Dense(1)
+}
+""",
     "frozen": """
 model enc {
     input x: (8,)
@@ -457,13 +476,17 @@ def test_tutorial_scripts_stay_short() -> None:
 
 def test_names_only_where_they_carry_meaning() -> None:
     """Layers Keras names as kspec does get no name=; inputs, outputs and the model keep theirs,
-    and no name outside a block is a conditional expression."""
+    and no name is a conditional expression: Keras's numbering in a loop is `numbered()`."""
     mnist = generate(EXAMPLES / "mnist.kspec")
     assert mnist.count("name=") == 2  # the input and the model
     listing = generate(EXAMPLES / "two_inputs.kspec")
     assert 'layers.Dense(1, name="price")' in listing and "layers.Dense(32, activation" in listing
     for param in all_scripts():
-        assert not re.search(r'name="[^"]*" if ', param.values[0]), param.id
+        assert not re.search(r'name=f?"[^"]*" if ', param.values[0]), param.id
+    numbered = codegen(INLINE["numbered_in_block"], "numbered.kspec", only="model")
+    assert 'layers.Dense(4, name=numbered(f"{name}_dense", i))(x)' in numbered
+    assert numbered.count("def numbered(name, n):") == 1
+    assert "numbered(" not in generate(EXAMPLES / "resnet_tiny.kspec")  # defined only when used
 
 
 def test_array_sources_need_no_tensorflow() -> None:
