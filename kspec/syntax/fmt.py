@@ -37,6 +37,8 @@ def find_comments(lines: list[str]) -> list[Comment]:
     """Every `#` comment outside a string (strings never span lines)."""
     out = []
     for number, text in enumerate(lines, 1):
+        if "#" not in text:  # most lines: no need to walk their strings
+            continue
         in_string = escaped = False
         for col, ch in enumerate(text):
             if in_string:
@@ -276,6 +278,8 @@ class FmtPrinter(Printer):
             (inserted.setdefault(i, []) if i else before).extend(cs[:-1])
             lines[i].text = self.trailing(lines[i].text, cs[-1])
         out = [INDENT * indent + c.text for c in sorted(before, key=lambda c: c.line)]
+        if not inserted:
+            return out + [line.text for line in lines]
         for i, line in enumerate(lines):
             pad = line.text[: len(line.text) - len(line.text.lstrip(" "))]
             out += [pad + c.text for c in sorted(inserted.get(i, []), key=lambda c: c.line)]

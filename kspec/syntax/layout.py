@@ -119,6 +119,8 @@ class ExprLayout:
 
     # -- expressions on one line ---------------------------------------------------------
     def flat(self, e: ir.Expr, level: int = COND) -> str:
+        if type(e) is ir.Literal and level <= FACTOR:  # an atom, or `-1` where it needs no ()
+            return self.literal(e)
         text = self._flat(e)
         return f"({text})" if precedence(e) < level else text
 
@@ -212,7 +214,7 @@ class ExprLayout:
             case ir.Call(args=args):
                 return any(self.forced(a.value) for a in args)
             case ir.ListExpr(items) | ir.TupleExpr(items):
-                return any(self.forced(i) for i in items)
+                return any(self.forced(i) for i in items if type(i) is not ir.Literal)
             case ir.DictExpr(items):
                 return any(self.forced(v) for _, v in items)
             case ir.Cond(body, test, orelse):
@@ -233,6 +235,8 @@ class ExprLayout:
         prefix: str = "",
     ) -> list[Line]:
         """`prefix` + `e`, where `e` starts at column `col` and `tail` characters follow it."""
+        if type(e) is ir.Literal and level <= FACTOR:  # nothing to break (a long tuple's items)
+            return [Line(prefix + self.literal(e), *span_lines(e))]
         text = self.flat(e, level)
         if not self.forced(e) and col + len(text) + tail <= self.width:
             return [Line(prefix + text, *span_lines(e))]

@@ -19,7 +19,7 @@ from kspec.diagnostics import Diagnostic, KspecError
 from kspec.limits import MAX_DEPTH, MAX_DIGITS
 from kspec.resources import resource_dir
 from kspec.source import Source, Span
-from kspec.syntax import ir
+from kspec.syntax import ir, literals
 from kspec.syntax.errors import syntax_diagnostics
 
 # A newline ends a statement unless a bracket is open or the line plainly continues.
@@ -222,8 +222,9 @@ class ToIR:
     deeply nested input is a diagnostic instead of a RecursionError (and the walk is faster).
     """
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, runs: dict[tuple[int, int], literals.Run] | None = None):
         self.path = path
+        self.runs = runs or {}  # literal runs read by kspec/syntax/literals.py, by placeholder
 
     def transform(self, tree: Tree[Token]) -> ir.Spec:
         todo: list[tuple[Any, int, bool]] = [(tree, 1, False)]  # (node, depth, children done)
@@ -238,10 +239,18 @@ class ToIR:
                 del done[len(done) - n :]
                 done.append(getattr(self, str(node.data))(node.meta, children))
             else:
+                where = None  # the node itself, unless a literal run's first item
+                if self.runs and depth == MAX_DEPTH and node.data == "name":
+                    run = self.runs.get(_start(node.children[0]))
+                    if run is not None:  # its items are one level deeper, as Lark parses them
+                        _, text, line, col = run.items[0]
+                        depth, where = depth + 1, Span(line, col, line, col + len(text), self.path)
                 if depth > MAX_DEPTH:
                     message = f"this nests more than {MAX_DEPTH} levels deep"
                     fix = "name the inner parts: x = ..., then use x"
-                    raise KspecError([Diagnostic("too-deep", message, self.sp(node.meta), fix)])
+                    raise KspecError(
+                        [Diagnostic("too-deep", message, where or self.sp(node.meta), fix)]
+                    )
                 todo.append((node, depth, True))
                 todo.extend((c, depth + 1, False) for c in reversed(node.children))
         result: ir.Spec = done[0]
@@ -382,8 +391,30 @@ class ToIR:
             func_span=Span(start.line, start.column, end.end_line, end.end_column, self.path),
         )
 
-    def name(self, meta: Meta, c: list[Any]) -> ir.Name:
+    def name(self, meta: Meta, c: list[Any]) -> ir.Expr:
+        if self.runs:
+            run = self.runs.get(_start(c[0]))
+            if run is not None:
+                return self.literal_run(run)
         return ir.Name(str(c[0]), span=self.sp(meta))
+
+    def literal_run(self, run: literals.Run) -> ir.TupleExpr | ir.ListExpr:
+        """A tuple or list `literals.find` read, built as the rules below would build it."""
+        path, items = self.path, []
+        for kind, text, line, col in run.items:
+            span = Span(line, col, line, col + len(text), path)
+            if kind == "INT" and len(text) <= MAX_DIGITS and "_" not in text:
+                items.append(ir.Literal(int(text), span=span))
+            elif kind == "FLOAT":
+                items.append(ir.Literal(float(text), span=span))
+            else:  # a string's escapes, an integer's underscores and digit limit
+                token = Token(kind, text, 0, line, col, line, col + len(text))
+                rule = self.string_lit if kind == "STRING" else self.int_lit
+                items.append(rule(token, [token]))  # type: ignore[arg-type]
+        span = Span(run.line, run.column, run.end_line, run.end_column, self.path)
+        if run.bracket == "(":
+            return ir.TupleExpr(tuple(items), span=span)
+        return ir.ListExpr(tuple(items), span=span)
 
     def call(self, meta: Meta, c: list[Any]) -> ir.Call:
         name, _lpar, *args = c
@@ -444,6 +475,10 @@ class ToIR:
         return (text, c[1])
 
 
+def _start(token: Any) -> tuple[int, int]:
+    return (token.line or 0, token.column or 0)
+
+
 @contextmanager
 def paused_gc() -> Iterator[None]:
     """No cyclic garbage collection inside: the parse tree and the checked graph are many
@@ -474,6 +509,12 @@ def parse(text: str, path: str = "<string>") -> ir.Spec:
         raise KspecError([d], {path: Source(path, printable(text))})
     try:
         with paused_gc():
+            quick, runs = literals.find(text)
+            if runs:
+                try:
+                    return ToIR(path, runs).transform(parser().parse(quick))
+                except UnexpectedInput:
+                    pass  # the diagnostics below come from the text as written
             return ToIR(path).transform(parser().parse(text))
     except UnexpectedInput as e:
         diags = syntax_diagnostics(e, source, parser().parse)
