@@ -8,6 +8,7 @@ from kspec.catalog import Params
 from kspec.catalog.shapes import show
 from kspec.check.graph import Graph, Layer
 from kspec.check.phases import Flags, layer_split, split
+from kspec.report import table
 
 
 def memory(params: int) -> str:
@@ -49,12 +50,14 @@ def trainable_flag(layer: Layer, flags: Flags | None) -> str:
     return "Y" if on else "N"
 
 
-def rows(graph: Graph, flags: Flags | None = None) -> list[dict[str, Any]]:
+def rows(
+    graph: Graph, flags: Flags | None = None, sequential: bool | None = None
+) -> list[dict[str, Any]]:
     """One row per layer as `kspec summary --format json` gives it: `output_shapes` is a list
     of shapes (one per output), each a list with the batch axis as null (null: unknown);
     `layer_trainable` is Keras's show_trainable flag (null for a layer without weights)."""
     out = []
-    for layer in _layers(graph):
+    for layer in _layers(graph, sequential):
         params = layer.params if flags is None else layer_split(layer, flags, (layer.name,))
         flag = trainable_flag(layer, flags)
         out.append(
@@ -73,10 +76,11 @@ def rows(graph: Graph, flags: Flags | None = None) -> list[dict[str, Any]]:
     return out
 
 
-def _layers(graph: Graph) -> list[Layer]:
+def _layers(graph: Graph, sequential: bool | None = None) -> list[Layer]:
     # Keras's order, so that the table reads like model.summary(); a Sequential model's summary
-    # leaves the input out.
-    sequential = graph.is_sequential  # a walk of every call: once, not once per layer
+    # leaves the input out. `is_sequential` walks every call: the caller passes it when known.
+    if sequential is None:
+        sequential = graph.is_sequential
     return [x for x in graph.keras_layers() if not (sequential and x.is_input)]
 
 
@@ -89,22 +93,26 @@ def summary_json(
 ) -> dict[str, Any]:
     """The summary; with `flags`, the trainable split in training phase `phase`."""
     total = totals(graph, flags)
+    sequential = graph.is_sequential
     return {
         "model": graph.name,
         **({"phase": phase} if phase is not None else {}),
-        "class": "Sequential" if graph.is_sequential else "Functional",
-        "layers": rows(graph, flags),
+        "class": "Sequential" if sequential else "Functional",
+        "layers": rows(graph, flags, sequential),
         "total_params": None if total is None else total.total,
         "trainable_params": None if total is None else total.trainable,
         "non_trainable_params": None if total is None else total.non_trainable,
     }
 
 
-def sequential_like(graph: Graph) -> bool:
+_TOTALS = ("total_params", "trainable_params", "non_trainable_params")
+
+
+def sequential_like(graph: Graph, sequential: bool | None = None) -> bool:
     """Whether Keras prints the model without a "Connected to" column: a Sequential model, or a
     functional one that is a single chain (every layer called once on at most one tensor, every
     tensor used at most once), as Keras's print_summary decides from the model's nodes."""
-    if graph.is_sequential:
+    if graph.is_sequential if sequential is None else sequential:
         return True
     uses: dict[int, int] = {}
     for layer in graph.keras_layers():
@@ -140,10 +148,10 @@ def render_summary(
 
     import rich.console
     import rich.markup
-    import rich.table
 
     data = summary_json(graph, flags, phase)
-    chain = sequential_like(graph)
+    sequential = data["class"] == "Sequential"
+    chain = sequential_like(graph, sequential)
     length = width or line_length(graph, trainable)
     positions = [0.45, 0.80, 1.0] if chain else [0.3, 0.56, 0.74, 1.0]
     headers = ["Layer (type)", "Output Shape", "Param #"] + ([] if chain else ["Connected to"])
@@ -156,19 +164,15 @@ def render_summary(
     for pos in positions:
         widths.append(max(int(pos * length) - current, 4))
         current += widths[-1]
-    columns = [
-        rich.table.Column(h, justify=j, width=w)
-        for h, j, w in zip(headers, justify, widths, strict=True)
-    ]
-    table = rich.table.Table(*columns, width=length, show_lines=True)
-    for layer, r in zip(_layers(graph), data["layers"], strict=True):
+    cells = []
+    for layer, r in zip(_layers(graph, sequential), data["layers"], strict=True):
         count = "?" if r["params"] is None else f"{r['params']:,}"
         row = [f"{r['name']} ({r['type']})", layer_shape(layer), count]
         if not chain:
             row.append(", ".join(r["connected_to"]) or "-")
         if trainable:
             row.append(trainable_flag(layer, flags))
-        table.add_row(*(rich.markup.escape(cell) for cell in row))
+        cells.append(row)
     out = io.StringIO()
     console = rich.console.Console(
         file=out, width=length + 4, highlight=False, color_system=None, force_terminal=False
@@ -177,15 +181,13 @@ def render_summary(
         rich.markup.escape(f'Model: "{graph.name}"')
         + (f" in phase {phase}" if phase is not None else "")
     )
-    console.print(table)
-    total = totals(graph, flags)
+    out.write(table.draw(headers, justify, widths, length, cells))
+    total, trained, frozen = (data[k] for k in _TOTALS)  # counted once, by summary_json
     if total is None:
         known = sum(r["params"] or 0 for r in data["layers"])
         console.print(f" Total params: at least {known:,} (some layers are not statically checked)")
     else:
-        console.print(f" Total params: {total.total:,} ({memory(total.total)})")
-        console.print(f" Trainable params: {total.trainable:,} ({memory(total.trainable)})")
-        console.print(
-            f" Non-trainable params: {total.non_trainable:,} ({memory(total.non_trainable)})"
-        )
+        console.print(f" Total params: {total:,} ({memory(total)})")
+        console.print(f" Trainable params: {trained:,} ({memory(trained)})")
+        console.print(f" Non-trainable params: {frozen:,} ({memory(frozen)})")
     return out.getvalue().rstrip("\n")
