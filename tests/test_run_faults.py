@@ -326,27 +326,61 @@ def test_a_keras_fit_error_names_the_loss_line_and_fails_the_run(tmp_path: Path)
     assert info["status"] == "failed" and "ValueError" in info["message"]
 
 
-def png(size: int = 8) -> bytes:
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        crc = zlib.crc32(kind + body) & 0xFFFFFFFF
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+def chunk(kind: bytes, body: bytes) -> bytes:
+    crc = zlib.crc32(kind + body) & 0xFFFFFFFF
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
 
+
+def png(size: int = 8, idat: bytes | None = None) -> bytes:
     rows = b"".join(b"\x00" + bytes(range(size)) for _ in range(size))
     head = struct.pack(">IIBBBBB", size, size, 8, 0, 0, 0, 0)
     return (
         b"\x89PNG\r\n\x1a\n"
         + chunk(b"IHDR", head)
-        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IDAT", zlib.compress(rows) if idat is None else idat)
         + (chunk(b"IEND", b""))
     )
 
 
-def test_a_truncated_png_in_an_images_folder_is_named(tmp_path: Path) -> None:
+def jpeg(bogus_huffman: bool = False) -> bytes:
+    """A baseline 8x8 grey JPEG, made without an encoder; with `bogus_huffman`, its DC table
+    claims more codes than any table holds (a decoder refuses it; the markers stay whole)."""
+    counts = bytes([0, 1] + [0] * 14) if not bogus_huffman else bytes([255] * 16)
+    dht = b"\xff\xc4" + struct.pack(">H", 2 + 1 + 16 + 1) + b"\x00" + counts + b"\x00"
+    ac = (
+        b"\xff\xc4"
+        + struct.pack(">H", 2 + 1 + 16 + 1)
+        + b"\x10"
+        + bytes([0, 1] + [0] * 14)
+        + b"\x00"
+    )
+    dqt = b"\xff\xdb" + struct.pack(">H", 67) + b"\x00" + bytes([1] * 64)
+    sof = b"\xff\xc0" + struct.pack(">HBHHB", 11, 8, 8, 8, 1) + b"\x01\x11\x00"
+    sos = b"\xff\xda" + struct.pack(">HB", 8, 1) + b"\x01\x00" + b"\x00\x3f\x00"
+    # DC difference 0 (code "00"), then end of block (AC code "00"), padded with ones
+    return b"\xff\xd8" + dqt + sof + dht + ac + sos + b"\x0f" + b"\xff\xd9"
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "problem"),
+    [
+        ("2.png", png()[:40], "truncated PNG"),
+        # header, IHDR and every CRC right: only the compressed pixels are wrong
+        ("2.png", png(idat=b"\x78\x9c" + b"\xff" * 20), "cannot be decoded (Invalid PNG data"),
+        ("2.jpg", jpeg(bogus_huffman=True), "cannot be decoded (jpeg::Uncompress failed"),
+    ],
+    ids=["truncated png", "corrupt png stream", "bogus jpeg table"],
+)
+def test_a_broken_image_in_an_images_folder_is_named(
+    tmp_path: Path, name: str, data: bytes, problem: str
+) -> None:
     for label in ("a", "b"):
         (tmp_path / "imgs" / label).mkdir(parents=True)
         for i in range(4):
             (tmp_path / "imgs" / label / f"{i}.png").write_bytes(png())
-    (tmp_path / "imgs" / "b" / "2.png").write_bytes(png()[:40])
+        (tmp_path / "imgs" / label / "9.jpg").write_bytes(jpeg())
+    (tmp_path / "imgs" / "b" / "2.png").unlink()
+    (tmp_path / "imgs" / "b" / name).write_bytes(data)
     spec = tmp_path / "i.kspec"
     spec.write_text(
         "model i {\n    input x: (8, 8, 1)\n    Flatten()\n    Dense(2, activation=softmax)\n}\n"
@@ -355,7 +389,9 @@ def test_a_truncated_png_in_an_images_folder_is_named(tmp_path: Path) -> None:
     )
     result = kspec("run", str(spec), "-q", "-o", str(tmp_path / "run"), cwd=tmp_path)
     assert result.returncode == 1 and "internal error" not in result.stderr
-    assert f"{tmp_path / 'imgs' / 'b' / '2.png'}: truncated PNG" in result.stderr
+    assert f"{tmp_path / 'imgs' / 'b' / name}: {problem}" in result.stderr, result.stderr[-2000:]
+    assert "i.kspec:7:14: error: images():" in result.stderr  # at the data source
+    assert not (tmp_path / "run").exists()  # refused before a run folder is made
 
 
 @pytest.mark.parametrize(
