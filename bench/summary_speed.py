@@ -1,6 +1,7 @@
 """How long `kspec summary` takes on a 10,000-step single chain (`x -> Dense(4) -> ...` on one
 line), against 10,000 statements of one step each, and how long `kspec fmt` takes on a constant
-tuple of 100,000 items. Prints the table of bench/README.md.
+tuple of 100,000 items (and `kspec fmt --check` on its formatted text, one item a line). Prints
+the table of bench/README.md.
 
     python bench/summary_speed.py                          # this checkout, 3 runs each
     python bench/summary_speed.py --checkout /tmp/kspec-old --runs 1
@@ -32,11 +33,14 @@ def specs(folder: Path) -> dict[str, tuple[str, Path]]:
     statements = "model m {\n    input x: (4,)\n" + "    Dense(4)\n" * STEPS + "}\n"
     items = ", ".join(str(i) for i in range(100_000))
     tuple_ = f"a = ({items})\nmodel m {{\n    input x: (4,)\n    Dense(2)\n}}\n"
+    lines = ",\n".join(f"    {i}" for i in range(100_000))  # as fmt writes it: one item a line
+    formatted = f"a = (\n{lines},\n)\n\nmodel m {{\n    input x: (4,)\n\n    Dense(2)\n}}\n"
     out = {}
     for name, command, text in (
         ("summary, 10,000-step chain", "summary", chain),
         ("summary, 10,000 statements", "summary", statements),
         ("fmt, tuple of 100,000 items", "fmt", tuple_),
+        ("fmt --check, the same tuple formatted", "fmt --check", formatted),
     ):
         path = folder / f"{name.split(',')[0]}-{len(out)}.kspec"
         path.write_text(text, encoding="utf-8")
@@ -56,7 +60,7 @@ def measure(checkout: Path, command: str, path: Path) -> tuple[float, float]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-c", code, command, str(path)],
+        [sys.executable, "-c", code, *command.split(), str(path)],
         capture_output=True,
         check=False,
         env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},

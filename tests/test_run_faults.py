@@ -394,6 +394,32 @@ def test_a_broken_image_in_an_images_folder_is_named(
     assert not (tmp_path / "run").exists()  # refused before a run folder is made
 
 
+def test_an_image_that_breaks_during_training_is_named_and_the_run_marked_failed(
+    tmp_path: Path,
+) -> None:
+    """A file that fails inside tf.data (here: the check before training is switched off, as
+    if the file changed after it) is still named, from a decode of the folder after the error."""
+    for label in ("a", "b"):
+        (tmp_path / "imgs" / label).mkdir(parents=True)
+        for i in range(4):
+            (tmp_path / "imgs" / label / f"{i}.png").write_bytes(png())
+    bad = tmp_path / "imgs" / "a" / "1.png"
+    bad.write_bytes(png(idat=b"\x78\x9c" + b"\xff" * 20))
+    spec = tmp_path / "i.kspec"
+    spec.write_text(
+        "model i {\n    input x: (8, 8, 1)\n    Flatten()\n    Dense(2, activation=softmax)\n}\n"
+        'data {\n    source = images("imgs", size=(8, 8), color_mode="grayscale")\n}\n'
+        "train {\n    loss = sparse_categorical_crossentropy\n    epochs = 1\n}\n"
+    )
+    skip_check = "from kspec.run import validate\nvalidate.check_image_folder = lambda *a: None\n"
+    run_dir = tmp_path / "run"
+    result = kspec("run", str(spec), "-q", "-o", str(run_dir), cwd=tmp_path, fault=skip_check)
+    assert result.returncode == 1 and "internal error" not in result.stderr, result.stderr[-2000:]
+    assert f"{bad}: cannot be decoded (Invalid PNG data" in result.stderr, result.stderr[-2000:]
+    info = read(run_dir / "run.json")
+    assert info["status"] == "failed" and str(bad) in info["message"]
+
+
 @pytest.mark.parametrize(
     ("x", "y", "message"),
     [

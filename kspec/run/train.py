@@ -41,7 +41,7 @@ from kspec.run.request import Request
 from kspec.run.resolved import resolved_spec
 from kspec.run.runtime import environment
 from kspec.run.sources import preflight
-from kspec.run.validate import check_data
+from kspec.run.validate import check_data, image_channels, image_files, undecodable
 from kspec.source import NO_SPAN, Span
 
 
@@ -513,7 +513,8 @@ def _train(
             except (KspecError, OSError):
                 raise
             except Exception as e:
-                raise keras_failure(e, stage.settings, checked, "training") from None
+                culprit = _image_culprit(e, _request(checked, graph, stage.settings, options))
+                raise keras_failure(e, stage.settings, checked, "training", culprit) from None
         if tracker.stopped is not None:
             nan = tracker.stopped
             span = (
@@ -611,8 +612,21 @@ def _restore(model: Any, path: Path, options: RunOptions, notes: list[str]) -> N
               "weights are loaded, the optimizer starts afresh")  # fmt: skip
 
 
+def _image_culprit(error: Exception, req: Request) -> str | None:
+    """The images() file a decode error inside tf.data came from, which tf.data does not say.
+
+    Every image was decoded before training (validate.py), so this is for a file that changed
+    since: the folder is decoded again to find it.
+    """
+    if "decode" not in str(error).lower() or getattr(req.source, "name", None) != "images":
+        return None
+    folder = req.path(str(req.args()["path"]))
+    bad = undecodable(image_files(folder), image_channels(req)) if folder.is_dir() else None
+    return None if bad is None else f"images(): {bad[0]}: {bad[1]}"
+
+
 def keras_failure(error: Exception, settings: TrainSettings, checked: Checked,
-                  doing: str) -> KspecError:  # fmt: skip
+                  doing: str, culprit: str | None = None) -> KspecError:  # fmt: skip
     """A Keras error while compiling or training, as a diagnostic at the spec line it most
     likely comes from: the loss for target/output mismatches, else the train section."""
     text = str(error).strip().splitlines()
@@ -623,9 +637,9 @@ def keras_failure(error: Exception, settings: TrainSettings, checked: Checked,
         field = "optimizer"
     elif "metric" in lowered:
         field = "metrics"
-    elif any(w in lowered for w in ("decode", "image", "jpeg", "png")):
+    elif culprit is not None or any(w in lowered for w in ("decode", "image", "jpeg", "png")):
         return fail(
-            f"reading the data failed while {doing}: {first}",
+            f"reading the data failed while {doing}: {culprit or first}",
             checked.data["source"].span if "source" in checked.data else NO_SPAN,
             checked=checked,
             code="bad-data",

@@ -46,8 +46,7 @@ def check_data(train: Part, validation: Part | None, signature: Signature, req: 
             if port.name in part.y:
                 _labels(port, part.y[port.name], f"{where}: labels '{port.name}'", req)
     if req.source is not None and getattr(req.source, "name", None) == "images":
-        channels = _CHANNELS.get(str(req.args().get("color_mode", "rgb")), 3)
-        check_image_folder(req.path(str(req.args()["path"])), req, channels)
+        check_image_folder(req.path(str(req.args()["path"])), req, image_channels(req))
 
 
 def _where(req: Request) -> str:
@@ -143,12 +142,21 @@ def _labels(port: Port, y: np.ndarray, what: str, req: Request) -> None:
 
 
 # -- image folders -------------------------------------------------------------------------
+def image_channels(req: Request) -> int:
+    """The channels Keras's loader decodes an images() source's files to."""
+    return _CHANNELS.get(str(req.args().get("color_mode", "rgb")), 3)
+
+
+def image_files(folder: Path) -> list[Path]:
+    return [
+        p for p in sorted(folder.rglob("*")) if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+    ]
+
+
 def check_image_folder(folder: Path, req: Request, channels: int = 3) -> None:
     if not folder.is_dir():
         return  # the loader reports it
-    paths = [
-        p for p in sorted(folder.rglob("*")) if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
-    ]
+    paths = image_files(folder)
     help = "replace or remove the file; Keras would fail on it in the middle of an epoch"
     for path in paths:
         problem = image_problem(path)
