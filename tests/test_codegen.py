@@ -1303,6 +1303,7 @@ def test_batches_feed_is_kspec_runs(
     monkeypatch.setattr(keras.Model, "fit", recorded)
     script.main(["--output", str(tmp_path / "m.keras")])
     assert type(given["x"]).__name__ == type(fit["x"]).__name__ == "Batches"
+    assert given["shuffle"] is fit["shuffle"] is False  # else Keras reorders the batches too
     raw = next(iter(loaded.train.x.values()))
     assert raw.dtype == np.uint8 or kind != "idx"  # kept as loaded, not as float32
 

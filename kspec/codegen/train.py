@@ -203,11 +203,7 @@ def _augmented(
             source += f".shuffle({count}{shuffle_seed})"
         source += ".batch(batch_size)"
     lines += _one_or_two("ds", source)
-    parallel = ""
-    if seed is not None:
-        lines += statement("# One batch at a time: the random layers' draws stay reproducible.")
-    else:
-        parallel = ", num_parallel_calls=tf.data.AUTOTUNE"
+    parallel = "" if seed is not None else ", num_parallel_calls=tf.data.AUTOTUNE"
     mapped = f"ds.map(lambda x, y: ({apply}, y){parallel})"
     one = f"return {mapped}.prefetch(tf.data.AUTOTUNE)"
     if len(statement(one)) == 1:
@@ -216,7 +212,8 @@ def _augmented(
         lines += statement(f"ds = {mapped}")
         lines += statement("return ds.prefetch(tf.data.AUTOTUNE)")
     what = "Shuffled batches" if options.shuffle and not ctx["dataset"] else "Batches"
-    doc = f"{what}, augmented (fit gets shuffle=False: its shuffle is for arrays only)."
+    how = " one at a time: the random layers' draws stay reproducible" if seed is not None else ""
+    doc = f"{what}, augmented{how}."
     return {"augment_params": params, "augment_doc": docstring(doc), "augment_lines": lines}
 
 
@@ -567,6 +564,8 @@ def _train(
     fit_comment: list[str] = []
     if data["dataset"] or data["augment"]:
         fit_data.append("shuffle=False")
+    if settings.steps_per_execution > 1:  # Keras's bar would count 32/45, 64/45 (see template)
+        fit_data.append("verbose=2")
     if data["dataset"] and not data["augment"]:
         fit_comment = statement("# The dataset shuffles itself; fit's shuffle is for arrays.")
     phases: list[str] = []
@@ -652,7 +651,9 @@ def _feeding(
     )
     if data["batches"]:
         make = _batches_lines(data, options, shuffle_seed, batch)
-        return load, make, ["train_data", *(["validation_data=validation_data"] if held else [])]
+        # Batches shuffles itself; fit's shuffle would reorder its batches too
+        fit = ["train_data", *(["validation_data=validation_data"] if held else [])]
+        return load, make, [*fit, "shuffle=False"]
     if data["augment"]:
         make, args = [], [f"augmented(x_train, y_train, {batch})"]
     else:
@@ -680,6 +681,6 @@ def _batches_lines(
         return lines
     make = f"Batches(*validation, {batch}, prepare)"
     if data["kind"] == "idx" and data["uses_test"]:  # the t10k files may be missing
-        lines += statement("validation_data = None") + ["if validation is not None:"]
+        lines += [*statement("validation_data = None"), "if validation is not None:"]
         return lines + statement(f"validation_data = {make}", 1)
     return lines + statement(f"validation_data = {make}")
