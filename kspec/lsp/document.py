@@ -59,7 +59,8 @@ def analyze(text: str, path: str, uri: str = "", previous: Analysis | None = Non
         out.checked = checked
         spec = checked.spec if checked is not None else _parse_or_none(text, path)
         if spec is not None:
-            out.index = build_index(spec, text, path)
+            earlier = previous.index if previous is not None else None
+            out.index = build_index(spec, text, path, earlier)
         out.depends_on = {_resolved(p) for p in diags.sources if p != path and "--set" not in p}
     except Exception as e:  # a checker bug must not take the editor's server down
         out.internal_error = f"internal error in kspec: {type(e).__name__}: {e}"
