@@ -206,6 +206,13 @@ class Evaluator:
 
     # -- expressions ------------------------------------------------------------------
     def eval(self, e: ir.Expr) -> Any:
+        # The common nodes first (the same tests as the match below, which walks its cases)
+        if isinstance(e, ir.Call):
+            return self.call(e)
+        if isinstance(e, ir.Name):
+            return self.name(e.id, e.span)
+        if isinstance(e, ir.Chain):
+            return self.chain(e)
         match e:
             case ir.Literal(value):
                 return self.sized(value, e.span) if isinstance(value, int) else value
