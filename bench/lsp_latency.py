@@ -7,9 +7,10 @@ and for inlay hints, hover and completion after it. Prints the table of bench/RE
 The server runs as editors run it (`python -m kspec.lsp` over stdio, a pytest-lsp client on the
 other end). Each edit changes one line of the current text, as typing does: one layer's width (the
 spec stays valid) or one layer's name misspelled (the error path), alternately; the time is from
-sending `didChange` until `publishDiagnostics` for it arrives. The "check" rows are the same
-analysis in this process, CPU seconds: of the whole text, and with only the edited statement
-reparsed (what the server does for an edit inside one statement)."""
+sending `didChange` until `publishDiagnostics` for it arrives. Then as many edits add a statement
+line and remove it again, in turn (Enter and delete: every span after it moves). The "check" rows
+are the same analysis in this process, CPU seconds: of the whole text, and with only the edited
+statement reparsed (what the server does for an edit inside one statement)."""
 
 from __future__ import annotations
 
@@ -96,6 +97,19 @@ async def measure(layers: int, edits: int) -> dict[str, list[float]]:
             start = time.perf_counter()
             await request
             times[name].append(time.perf_counter() - start)
+    # Enter and delete: a statement line added after one, then removed again (the line count
+    # changes, so every span after it moves).
+    times["diagnostics, a line added or removed"] = []
+    for n in range(edits):
+        at = 3 + 3 * ((n * 7919) % (layers // 4))
+        changed = "\n".join([*lines[:at], "    Dense(64)", *lines[at:]] if n % 2 == 0 else lines)
+        version = lsp.VersionedTextDocumentIdentifier(version=edits + n + 2, uri=uri)
+        params = lsp.DidChangeTextDocumentParams(
+            version, [lsp.TextDocumentContentChangeWholeDocument(changed)]
+        )
+        times["diagnostics, a line added or removed"].append(
+            await diagnostics_after(lambda p=params: client.text_document_did_change(p))
+        )
     await client.shutdown_session()
     await client.stop()
     full, partial = [], []
