@@ -40,7 +40,7 @@ async def measure(layers: int, edits: int) -> dict[str, list[float]]:
     uri = path.as_uri()
     client = make_test_lsp_client()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}  # the server of this checkout too
-    await client.start_io(sys.executable, "-m", "kspec.lsp", env=env)
+    await client.start_io(sys.executable, "-m", "kspec.lsp", env=env, cwd=str(ROOT))
     await client.initialize_session(
         lsp.InitializeParams(capabilities=client_capabilities("visual-studio-code"))
     )
