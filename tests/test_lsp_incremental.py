@@ -142,3 +142,29 @@ def test_the_everyday_edit_reuses_the_index() -> None:
     new = {id(m.stmt) for m in after.index.memo.values()}
     assert len(new - old) == 1  # the reparsed statement; every other one is the same object
     assert observed(after) == observed(analyze("\n".join(lines), "f.kspec"))
+
+
+def test_remembered_layer_specs_are_those_a_fresh_check_makes() -> None:
+    """Specs made once are reused by later checks (kspec/check/evaluate.py's _CREATED), keyed
+    by typed values: 1, 1.0 and true, or 0.0 and -0.0, never stand for one another."""
+    from kspec.check import evaluate
+
+    variants = [
+        "Dense(4, use_bias=true) -> Dropout(0.0)",
+        "Dense(4, use_bias=1) -> Dropout(-0.0)",
+        "Dense(4.0) -> Dropout(0)",
+        "Dense(4, activation=relu) -> Dropout(0.5)",
+        "Conv1D(2, (3,)) -> Dropout(0.5)",
+        "Conv1D(2, 3) -> Dropout(0.5)",
+    ]
+    texts = [f"model m {{\n    input x: (8, 3)\n    {v}\n}}\n" for v in variants] + EXAMPLES
+
+    def seen(text: str) -> Any:
+        a = analyze(text, "f.kspec")
+        layers = [g.layers for g in a.checked.models.values()] if a.checked else []
+        return observed(a), [[repr(layer.spec) for layer in ls] for ls in layers]
+
+    warm = [seen(t) for t in texts]
+    for text, expected in zip(texts, warm, strict=True):
+        evaluate._CREATED.clear()
+        assert seen(text) == expected
