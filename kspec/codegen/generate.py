@@ -15,7 +15,7 @@ from typing import Any
 
 from kspec.check.graph import Checked
 from kspec.check.imports import ImportFiles
-from kspec.codegen.pycode import Function
+from kspec.codegen.pycode import NUMBERED, Function
 from kspec.codegen.pyexpr import file_expression
 from kspec.codegen.pyliteral import doc_text, py_literal
 from kspec.codegen.pymodule import Constant, Module, generate_models
@@ -129,6 +129,7 @@ def build_context(checked: Checked, opts: Options) -> dict[str, Any]:
         "source_name": doc_text(Path(checked.path).name),
         "constants": [{"name": c.name, "value": values[k]} for k, c in shown],
         "functions": rendered,
+        "numbered": NUMBERED in used,
         "flat_models": [{"name": k, "reason": doc_text(v)} for k, v in sorted(module.flat.items())],
         "imports": _imports(imported, used, extra.get("data"), full=opts.only != "model"),
         **extra,

@@ -38,6 +38,9 @@ class Run:
     index: tuple[int, ...]  # iteration of each enclosing loop of the function, outermost first
 
 
+NUMBERED = "numbered"  # the script's helper for Keras's numbering, defined when used
+
+
 @dataclass(eq=False)
 class NameHole:
     """A Keras name: of a layer (`dense`, `dense_1`) or of a block instance (`residual1`)."""
@@ -66,10 +69,11 @@ class NameHole:
             raise Unstructured("layer names in a loop do not share a base")
         base = parsed[0][0]
         counter = self.fit([n for _, n in parsed])
-        numbered = _prefixed(prefix_var, Format((base + "_", Code(counter))))
         if all(n > 0 for _, n in parsed):
-            return numbered
-        return f"{_prefixed(prefix_var, base)} if {counter} == 0 else {numbered}"
+            return _prefixed(prefix_var, Format((base + "_", Code(counter))))
+        # `dense` in the first run, `dense_1` in the next: the script's one helper (templates/
+        # _functions.py.j2) numbers as Keras does, rather than a conditional on every such line.
+        return f"{NUMBERED}({_prefixed(prefix_var, base)}, {counter})"
 
     def fit(self, counts: list[int]) -> str:
         """An expression in the loop indices giving `counts[r]` for every run r."""
