@@ -62,7 +62,7 @@ class Index:
     defs: list[Def] = field(default_factory=list)
     refs: list[Ref] = field(default_factory=list)
     imports: list[tuple[ir.Import, Path]] = field(default_factory=list)
-    # What each body statement contributed, for the next build after an edit (see _statement).
+    # What each body statement contributed, for the next build after an edit (see _body).
     memo: dict[int, Indexed] = field(default_factory=dict, repr=False)
 
     def scope_at(self, pos: Position) -> str | None:
