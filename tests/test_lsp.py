@@ -406,6 +406,26 @@ def test_saving_an_imported_file_rechecks_its_importers(editor: Editor, tmp_path
     assert "unknown activation 'rleu'" in d.message and d.range.start.line == 0
 
 
+def test_refused_imports_are_diagnostics_on_their_line(editor: Editor, tmp_path: Path) -> None:
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib.kspec").write_text("width = 4\n")
+    text = 'width = 2\nimport "lib"\nmodel m {\n    input x: (4,)\n    Dense(width)\n}\n'
+    uri = editor.open(tmp_path / "main.kspec", text)
+    (d,) = editor.diagnostics(uri)
+    assert d.code == "import-refused" and "folder" in d.message
+    assert (d.range.start, d.range.end) == (lsp.Position(1, 0), lsp.Position(1, 12))
+    # An unsaved buffer has no folder: its imports are refused, even of a file that exists
+    # relative to the server's working directory.
+    untitled = "untitled:Untitled-1"
+    editor.versions[untitled] = 1
+    item = lsp.TextDocumentItem(untitled, "kspec", 1, text.replace('"lib"', '"lib.kspec"'))
+    editor.client.text_document_did_open(lsp.DidOpenTextDocumentParams(item))
+    editor.symbols(untitled)
+    (d,) = editor.diagnostics(untitled)
+    assert d.code == "import-not-allowed" and "save the file" in d.message
+    assert d.range.start == lsp.Position(1, 0)
+
+
 EXAMPLE_TEXTS = [p.read_text() for p in EXAMPLES] + [
     p.read_text() for p in sorted(GOLDEN.glob("*.kspec"))[:20]
 ]

@@ -8,12 +8,13 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kspec.diagnostics import KspecError
 from kspec.lsp.document import analyze
 from kspec.lsp.reparse import reparse
+from kspec.syntax import ir
 from kspec.syntax.parse import parse
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,6 +54,59 @@ def test_partial_reparse_equals_a_full_parse(base: str, where: int, cut: int, in
     got = reparse(parse(base, "f.kspec"), base, new, "f.kspec")
     if got is not None:
         assert deep(got) == full(new)
+
+
+def body_lines(text: str) -> list[int]:
+    """0-based indexes of the lines inside model and block bodies, where the edits are."""
+    items = parse(text, "f.kspec").items
+    spans = [i.span for i in items if isinstance(i, ir.Model | ir.Block)]
+    return [n for s in spans for n in range(s.line, s.end_line - 1)]
+
+
+BODIES = [(text, body_lines(text)) for text in TEXTS]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    base=st.sampled_from(BODIES),
+    where=st.integers(0, 10_000),
+    removed=st.integers(0, 3),
+    added=st.lists(
+        st.sampled_from(
+            ["", "    Dense(4)", "    x = Dense(2)", "    -> ReLU()", "}", "    Dense(", "  )", "#"]
+        ),
+        max_size=3,
+    ),
+)
+def test_edits_that_add_or_remove_lines_reparse_equal_a_full_parse(
+    base: tuple[str, list[int]], where: int, removed: int, added: list[str]
+) -> None:
+    text, inside = base
+    lines = text.split("\n")
+    at = inside[where * (len(inside) - 1) // 10_000]
+    new = "\n".join([*lines[:at], *added, *lines[at + removed :]])
+    got = reparse(parse(text, "f.kspec"), text, new, "f.kspec")
+    if got is not None:
+        assert deep(got) == full(new)
+
+
+def test_adding_and_removing_a_statement_line_take_the_partial_path() -> None:
+    base = (ROOT / "examples" / "resnet_tiny.kspec").read_text()
+    line = "    Conv2D(32, 3, padding=same)"
+    assert line + "\n" in base
+    cases = {
+        "a statement added": base.replace(line, line + "\n    ReLU()", 1),
+        "a statement added in a loop": base.replace("2)\n    }", "2)\n        ReLU()\n    }"),
+        "a statement removed in a block": base.replace("    input x\n", "", 1),
+        "a blank line added": base.replace(line, line + "\n", 1),
+        "a statement removed": base.replace(line + "\n", "", 1),
+        "a call split over two lines": base.replace(line, line.replace(", padding", ",\n pad"), 1),
+    }
+    old = parse(base, "f.kspec")
+    for name, new in cases.items():
+        got = reparse(old, base, new, "f.kspec")
+        assert got is not None, name
+        assert deep(got) == full(new), name
 
 
 def test_one_line_edits_take_the_partial_path() -> None:

@@ -217,6 +217,26 @@ L = TypeVar("L", bound="LayerSpec")
 STEP_ARGUMENTS = ("trainable",)
 CALL_OPTIONS = ("training",)
 _PARAMS: dict[type, Mapping[str, Param]] = {}
+_REQUIRED: dict[type, tuple[str, ...]] = {}
+_CONVERTED: dict[type, tuple[tuple[str, Param], ...]] = {}
+
+
+def _required(cls: type[LayerSpec]) -> tuple[str, ...]:
+    """A class's required arguments, in declaration order (read on every layer call)."""
+    names = _REQUIRED.get(cls)
+    if names is None:
+        names = _REQUIRED[cls] = tuple(n for n, p in cls.params().items() if p.required)
+    return names
+
+
+def _converted(cls: type[LayerSpec]) -> tuple[tuple[str, Param], ...]:
+    """A class's arguments that have a converter (their defaults are converted on creation)."""
+    found = _CONVERTED.get(cls)
+    if found is None:
+        found = _CONVERTED[cls] = tuple(
+            (n, p) for n, p in cls.params().items() if p.convert is not None
+        )
+    return found
 
 
 class LayerSpec:
@@ -330,7 +350,7 @@ class LayerSpec:
                 )
             values[key] = value
             where[key] = key
-        missing = [n for n, p in params.items() if p.required and n not in values]
+        missing = [n for n in _required(cls) if n not in values]
         if missing:
             raise ParamError(
                 f"{name} is missing required argument{'s' if len(missing) > 1 else ''} "
@@ -361,10 +381,10 @@ class LayerSpec:
     def __post_init__(self) -> None:
         # Defaults go through their converters too, so shape rules and backends see one form:
         # Conv1D's default strides as (1,), ZeroPadding2D's padding as ((1, 1), (1, 1)).
-        for name, p in self.params().items():
+        for name, p in _converted(type(self)):
             value = getattr(self, name)
-            if p.convert is not None and value is not None and value is p.default:
-                object.__setattr__(self, name, p.convert(value))
+            if value is not None and value is p.default:
+                object.__setattr__(self, name, p.convert(value))  # type: ignore[misc]
 
     def validate(self) -> None:
         """Cross-argument rules; raise ParamError naming the argument at fault."""

@@ -78,6 +78,42 @@ def work_budget() -> Iterator[Budget]:
 
 TOO_BIG_INT = 10**MAX_DIGITS
 
+# Layer specs made from plain arguments, by class and typed arguments: a spec is a frozen value
+# of exactly those, and checking a big spec again (the language server, on every edit) makes the
+# same few thousands times. Only successful creations are kept; errors are reported afresh.
+_CREATED: dict[tuple[Any, ...], Any] = {}
+_CREATED_MAX = 4096
+_PLAIN = (int, str, bool, type(None))
+
+
+def _created_key(cls: type, args: list[Any], kwargs: dict[str, Any]) -> tuple[Any, ...] | None:
+    """What `cls.create(args, kwargs)` depends on, with each value's type (1, 1.0 and true
+    are equal in Python, and -0.0 equals 0.0), or None for a value that is not plain data."""
+    parts: list[Any] = [cls]
+    for value in args:
+        typed = _typed(value)
+        if typed is None:
+            return None
+        parts.append(typed)
+    for name, value in kwargs.items():
+        typed = _typed(value)
+        if typed is None:
+            return None
+        parts.append((name, typed))
+    return tuple(parts)
+
+
+def _typed(value: Any) -> Any:
+    kind = type(value)
+    if kind in _PLAIN:
+        return (kind, value)
+    if kind is float:
+        return (float, repr(value))
+    if kind is tuple:
+        items = tuple(_typed(v) for v in value)
+        return None if None in items else (tuple, items)
+    return None
+
 
 class Poison:
     """Bound to names whose statement failed, so later uses do not report again."""
@@ -206,6 +242,13 @@ class Evaluator:
 
     # -- expressions ------------------------------------------------------------------
     def eval(self, e: ir.Expr) -> Any:
+        # The common nodes first (the same tests as the match below, which walks its cases)
+        if isinstance(e, ir.Call):
+            return self.call(e)
+        if isinstance(e, ir.Name):
+            return self.name(e.id, e.span)
+        if isinstance(e, ir.Chain):
+            return self.chain(e)
         match e:
             case ir.Literal(value):
                 return self.sized(value, e.span) if isinstance(value, int) else value
@@ -616,10 +659,17 @@ class Evaluator:
                     "misplaced-tensor",
                     help=help_,
                 )
-        try:
-            spec = spec_cls.create(args, kwargs)
-        except ParamError as err:
-            raise self.error(err.message, _arg_span(e, err.arg), err.code, err.help) from None
+        made = _created_key(spec_cls, args, kwargs)
+        spec = _CREATED.get(made) if made is not None else None
+        if spec is None:
+            try:
+                spec = spec_cls.create(args, kwargs)
+            except ParamError as err:
+                raise self.error(err.message, _arg_span(e, err.arg), err.code, err.help) from None
+            if made is not None:
+                if len(_CREATED) >= _CREATED_MAX:
+                    _CREATED.clear()
+                _CREATED[made] = spec
         return LayerStep(spec, name, tensors, e.span, trainable, options)
 
     def block_call(self, target: BlockDef, e: ir.Call) -> BlockRef:

@@ -104,15 +104,19 @@ class ResolvedFiles:
 
 
 class NoFiles:
-    """`kspec.loads` without a base folder or a resolver: nothing is read from anywhere."""
+    """`kspec.loads` without a base folder or a resolver, or an editor's unsaved buffer: nothing
+    is read from anywhere; the reason and help say why to whoever passed the text."""
+
+    def __init__(
+        self,
+        reason: str = "this spec was given as text, and kspec reads no files for it",
+        help: str = "pass kspec.loads(text, base=FOLDER) to read imports from a folder, or "
+        "resolver=FUNCTION to supply their text",
+    ):
+        self.reason, self.help = reason, help
 
     def find(self, path: str, importer: str, root: bool) -> str | Refused:
-        return Refused(
-            "this spec was given as text, and kspec reads no files for it",
-            "import-not-allowed",
-            help="pass kspec.loads(text, base=FOLDER) to read imports from a folder, or "
-            "resolver=FUNCTION to supply their text",
-        )
+        return Refused(self.reason, "import-not-allowed", help=self.help)
 
     def read(self, key: str) -> str | Refused:
         refused = self.find(key, "", True)

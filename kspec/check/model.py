@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 from typing import Any
 
 from kspec.catalog import (
@@ -40,7 +39,6 @@ from kspec.source import Span
 from kspec.syntax import ir
 
 
-@lru_cache(maxsize=1024)  # one per layer class: three regex passes for every layer otherwise
 @dataclass
 class ModelState:
     """Shared by a model's body and every block instance expanded into it."""

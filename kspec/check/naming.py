@@ -8,8 +8,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 
+@lru_cache(maxsize=1024)  # one per layer class: three regex passes for every layer otherwise
 def to_snake_case(name: str) -> str:
     """Keras's automatic layer names (keras.src.utils.naming.to_snake_case)."""
     name = re.sub(r"\W+", "", name)

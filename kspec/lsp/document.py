@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from lsprotocol import types as lsp
 
 from kspec.check.graph import Checked
+from kspec.check.imports import ImportFiles, NoFiles
 from kspec.check.spec import check_text
 from kspec.diagnostics import Diagnostic, KspecError
 from kspec.lsp.index import Index, Position, build_index
@@ -38,28 +40,37 @@ class Analysis:
     depends_on: set[str] = field(default_factory=set)  # resolved paths of imported files
     internal_error: str | None = None  # a checker bug, shown instead of crashing the server
 
-    @property
+    @cached_property  # read per diagnostic and per request; the text never changes
     def lines(self) -> list[str]:
         return self.text.split("\n")
+
+
+UNSAVED = NoFiles(
+    "this file is not saved, so its imports have no folder to be read from",
+    help="save the file: imports are read relative to it",
+)
 
 
 def analyze(text: str, path: str, uri: str = "", previous: Analysis | None = None) -> Analysis:
     """Parse and check `text`; never raises (an internal error becomes a diagnostic).
 
     With `previous` (an analysis of this file that parsed), an edit inside one statement is
-    parsed alone (kspec.lsp.reparse) instead of the whole text.
+    parsed alone (kspec.lsp.reparse) and only the statements it changed are indexed again.
+    A document that is not a file (an editor's `untitled:` buffer) reads no imports.
     """
     out = Analysis(text, path, uri or _uri(path))
+    imports: ImportFiles | None = None if out.uri.startswith("file:") else UNSAVED
     try:
         parsed = None
         if previous is not None and previous.index is not None:
             parsed = reparse(previous.index.spec, previous.text, text, path)
-        checked, diags = check_text(text, path, raise_errors=False, parsed=parsed)
+        checked, diags = check_text(text, path, raise_errors=False, parsed=parsed, imports=imports)
         out.diagnostics = list(diags.items)
         out.checked = checked
         spec = checked.spec if checked is not None else _parse_or_none(text, path)
         if spec is not None:
-            out.index = build_index(spec, text, path)
+            earlier = previous.index if previous is not None else None
+            out.index = build_index(spec, text, path, earlier)
         out.depends_on = {_resolved(p) for p in diags.sources if p != path and "--set" not in p}
     except Exception as e:  # a checker bug must not take the editor's server down
         out.internal_error = f"internal error in kspec: {type(e).__name__}: {e}"

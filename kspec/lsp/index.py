@@ -42,6 +42,18 @@ class Ref:
     call: ir.Call | None = field(compare=False, default=None)
 
 
+@dataclass(frozen=True)
+class Indexed:
+    """One body statement's definitions and uses, and everything they were read from: the
+    statement itself (spans included), its scope and the text of its lines."""
+
+    stmt: ir.Stmt
+    scope: str
+    lines: tuple[str, ...]
+    defs: tuple[Def, ...]
+    refs: tuple[Ref, ...]
+
+
 @dataclass
 class Index:
     path: str
@@ -50,6 +62,8 @@ class Index:
     defs: list[Def] = field(default_factory=list)
     refs: list[Ref] = field(default_factory=list)
     imports: list[tuple[ir.Import, Path]] = field(default_factory=list)
+    # What each body statement contributed, for the next build after an edit (see _body).
+    memo: dict[int, Indexed] = field(default_factory=dict, repr=False)
 
     def scope_at(self, pos: Position) -> str | None:
         for item in self.spec.items:
@@ -105,8 +119,14 @@ def _width(span: Span) -> tuple[int, int]:
     return (span.end_line - span.line, span.end_column - span.column)
 
 
-def build_index(spec: ir.Spec, text: str, path: str) -> Index:
+def build_index(spec: ir.Spec, text: str, path: str, previous: Index | None = None) -> Index:
+    """The index of `spec` (parsed from `text`). With `previous`, the index of an earlier text,
+    a body statement that is the same object, in the same scope, on the same lines of text as
+    then is not walked again: after an edit that reparsed one statement, only it is."""
     index = Index(path, text.split("\n"), spec)
+    if previous is not None:
+        index.memo = previous.memo  # read only; it keeps its statements, so their id()s hold
+    seen: dict[int, Indexed] = {}
     for item in spec.items:
         match item:
             case ir.Model(name) | ir.Block(name):
@@ -118,7 +138,7 @@ def build_index(spec: ir.Spec, text: str, path: str) -> Index:
                             Def(p.name, "parameter", _named(index, p.span, p.name), name, p)
                         )
                         _walk(index, p.default, name)
-                _body(index, item.body, name)
+                _body(index, item.body, name, seen)
             case ir.Const(name, value):
                 index.defs.append(Def(name, "constant", _named(index, item.span, name), None, item))
                 _walk(index, value, None)
@@ -130,41 +150,61 @@ def build_index(spec: ir.Spec, text: str, path: str) -> Index:
             case ir.Use():
                 where = _named(index, item.span, item.bound_name, last=True)
                 index.defs.append(Def(item.bound_name, "layer class", where, None, item))
+    index.memo = seen
     return index
 
 
-def _body(index: Index, body: tuple[ir.Stmt, ...], scope: str) -> None:
+def _body(
+    index: Index, body: tuple[ir.Stmt, ...], scope: str, seen: dict[int, Indexed] | None = None
+) -> None:
     for s in body:
-        match s:
-            case ir.Input(name, shape):
-                index.defs.append(Def(name, "input", _named(index, s.span, name, skip=5), scope, s))
-                _walk(index, shape, scope)
-            case ir.Bind(targets, value):
-                for t in targets:
-                    index.defs.append(Def(t, "tensor", _named(index, s.span, t), scope, s))
-                _walk(index, value, scope)
-            case ir.Output(name, value):
-                if name is not None:
-                    index.defs.append(
-                        Def(name, "output", _named(index, s.span, name, skip=6), scope, s)
-                    )
-                _walk(index, value, scope)
-            case ir.SharedLayer(name, value):
-                where = _named(index, s.span, name, skip=5)
-                index.defs.append(Def(name, "shared layer", where, scope, s))
-                _walk(index, value, scope)
-            case ir.ChainStmt(value):
-                _walk(index, value, scope)
-            case ir.ForLoop(targets, iterable, body):
-                for t in targets:
-                    where = _named(index, s.span, t, skip=3)
-                    index.defs.append(Def(t, "loop variable", where, scope, s))
-                _walk(index, iterable, scope)
-                _body(index, body, scope)
-            case ir.IfElse(test, body, orelse):
-                _walk(index, test, scope)
-                _body(index, body, scope)
-                _body(index, orelse, scope)
+        if seen is None:  # inside a loop or conditional: the enclosing statement is memoized
+            _statement(index, s, scope)
+            continue
+        lines = tuple(index.lines[s.span.line - 1 : s.span.end_line])
+        done = index.memo.get(id(s))
+        if done is None or done.stmt is not s or done.scope != scope or done.lines != lines:
+            n_defs, n_refs = len(index.defs), len(index.refs)
+            _statement(index, s, scope)
+            defs, refs = tuple(index.defs[n_defs:]), tuple(index.refs[n_refs:])
+            done = Indexed(s, scope, lines, defs, refs)
+        else:
+            index.defs.extend(done.defs)
+            index.refs.extend(done.refs)
+        seen[id(s)] = done  # keeps s alive, so its id() names no other statement meanwhile
+
+
+def _statement(index: Index, s: ir.Stmt, scope: str) -> None:
+    match s:
+        case ir.Input(name, shape):
+            index.defs.append(Def(name, "input", _named(index, s.span, name, skip=5), scope, s))
+            _walk(index, shape, scope)
+        case ir.Bind(targets, value):
+            for t in targets:
+                index.defs.append(Def(t, "tensor", _named(index, s.span, t), scope, s))
+            _walk(index, value, scope)
+        case ir.Output(name, value):
+            if name is not None:
+                index.defs.append(
+                    Def(name, "output", _named(index, s.span, name, skip=6), scope, s)
+                )
+            _walk(index, value, scope)
+        case ir.SharedLayer(name, value):
+            where = _named(index, s.span, name, skip=5)
+            index.defs.append(Def(name, "shared layer", where, scope, s))
+            _walk(index, value, scope)
+        case ir.ChainStmt(value):
+            _walk(index, value, scope)
+        case ir.ForLoop(targets, iterable, body):
+            for t in targets:
+                where = _named(index, s.span, t, skip=3)
+                index.defs.append(Def(t, "loop variable", where, scope, s))
+            _walk(index, iterable, scope)
+            _body(index, body, scope)
+        case ir.IfElse(test, body, orelse):
+            _walk(index, test, scope)
+            _body(index, body, scope)
+            _body(index, orelse, scope)
 
 
 def _walk(index: Index, node: Any, scope: str | None) -> None:
