@@ -24,6 +24,7 @@ from kspec.check.ops import constant_operand
 from kspec.diagnostics import Diagnostic, KspecError
 from kspec.files import NotRegular, read_regular
 from kspec.interop import reader
+from kspec.interop.applications import recognise
 from kspec.interop.emit import CallNode, InputNode, LayerNode, ModelNode, write_spec
 from kspec.interop.keras_config import (
     Notes,
@@ -292,6 +293,9 @@ def _layer(entry: Field, models: list[ModelNode], notes: Notes, name: str) -> La
     config = entry["config"]
     trainable = config["trainable"].as_bool(True) if config.has("trainable") else True
     if _is_model(entry):
+        application = recognise(entry) if _uniformly(config, trainable) else None
+        if application is not None:  # `MobileNetV2(include_top=false, ...)`, not its layers
+            return LayerNode(name, application, trainable=trainable)
         inner = model_node(entry, models, notes)
         if not trainable:  # `base(trainable=false)` freezes every layer inside: said once
             for call in inner.calls:
@@ -300,6 +304,18 @@ def _layer(entry: Field, models: list[ModelNode], notes: Notes, name: str) -> La
     if is_operation(entry):
         return LayerNode(name, op_spec(entry))
     return LayerNode(name, layer_spec(entry, notes, name), trainable=trainable)
+
+
+def _uniformly(config: Field, trainable: bool) -> bool:
+    """Whether every layer of a nested model is as trainable as the model (an application
+    step has one flag; a partly frozen one stays a nested model, which keeps each)."""
+    if not config.has("layers"):
+        return False
+    for e in config["layers"].each():
+        inner = e["config"]
+        if inner.has("trainable") and inner["trainable"].as_bool(True) != trainable:
+            return False
+    return True
 
 
 def functional(name: str, config: Field, models: list[ModelNode], notes: Notes) -> ModelNode:
