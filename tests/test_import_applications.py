@@ -81,8 +81,30 @@ def test_a_kspec_built_base_round_trips_to_the_same_step() -> None:
     original = kspec.loads(text).build()
     spec = kspec.from_keras(original)
     assert "MobileNetV2(" in spec.text and 'name="base"' in spec.text
+    assert "PreprocessInput(MobileNetV2)" in spec.text and "Rescaling" not in spec.text
     assert application_step(spec).name == "base"
     assert_same_model(original, spec)
+
+
+def test_caffe_preprocessing_round_trips_through_its_flip() -> None:
+    text = (
+        "model m {\n    input image: (32, 32, 3)\n    PreprocessInput(VGG16)\n"
+        "    VGG16(include_top=false, weights=none, pooling=avg)\n    Dense(2)\n}\n"
+    )
+    original = kspec.loads(text).build()
+    spec = kspec.from_keras(original)
+    assert "PreprocessInput(VGG16)" in spec.text and "flip" not in spec.text
+    assert "VGG16(include_top=false, weights=none, pooling=avg" in spec.text
+    assert_same_model(original, spec)
+
+
+def test_a_rescaling_before_another_family_stays_a_rescaling() -> None:
+    text = (
+        "model m {\n    input image: (32, 32, 3)\n    PreprocessInput(DenseNet121)\n"
+        "    MobileNetV2(include_top=false, weights=none, alpha=0.35, pooling=avg)\n}\n"
+    )
+    imported = kspec.from_keras(kspec.loads(text).build()).text
+    assert "PreprocessInput" not in imported and "Rescaling(" in imported
 
 
 def test_a_partly_frozen_application_stays_a_nested_model() -> None:
@@ -105,3 +127,23 @@ def test_a_changed_application_stays_a_nested_model() -> None:
     conv["config"]["kernel_size"] = [5, 5]  # same names and classes, other parameters
     imported = config_to_text(config, "a model")
     assert "MobileNetV2(" not in imported and "Conv2D(16, 5" in imported
+
+
+@pytest.mark.parametrize(
+    "step",
+    [
+        "encoder(training=false)",  # a call option: a Functional model, which has output_layers
+        "MobileNetV2(include_top=false, weights=none, alpha=0.35, pooling=avg, training=false)",
+    ],
+)
+def test_a_nested_model_as_the_output_imports(step: str) -> None:
+    """Keras counts a nested model's own first node in output_layers (`base[1][0]`)."""
+    text = (
+        "model encoder {\n    input x: (32, 32, 3)\n    GlobalAveragePooling2D()\n}\n\n"
+        f"model m {{\n    input image: (32, 32, 3)\n    {step}\n}}\n\n"
+        "train {\n    model = m\n}\n"
+    )
+    original = kspec.loads(text).build()
+    node = json.loads(original.to_json())["config"]["output_layers"][1]
+    assert node == (0 if step.startswith("encoder") else 1)
+    assert_same_model(original, kspec.from_keras(original))
