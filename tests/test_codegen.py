@@ -1257,3 +1257,89 @@ def test_phases_give_kspec_runs_losses(tmp_path: Path, monkeypatch: pytest.Monke
         assert len(got.history[key]) == 2
         for mine, theirs in zip(got.history[key], expected.history[key], strict=True):
             assert abs(mine - theirs) <= 1e-5, (key, got.history[key], expected.history[key])
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("kind", ["digits", "idx", "npz"])
+def test_batches_feed_is_kspec_runs(
+    kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`feed = batches`: main() hands fit the Batches kspec run hands it, drawing the same
+    batches, uint8 kept until each batch is prepared, in the same order for two epochs."""
+    import keras
+    import numpy as np
+
+    from kspec.check.spec import check_text
+    from kspec.run import data as kdata
+
+    source, shape, fields = DATA_SPECS[kind]
+    _data_files(tmp_path)
+    model = f"input features: {shape}\n    Flatten()\n    Dense(10, activation=softmax)"
+    train = "loss = sparse_categorical_crossentropy\n    batch_size = 8\n    seed = 11"
+    text = f"model m {{\n    {model}\n}}\ndata {{\n    source = {source}\n    {fields}\n"
+    text += f"    feed = batches\n}}\ntrain {{\n    {train}\n}}\n"
+    spec_path = tmp_path / "m.kspec"
+    spec_path.write_text(text, encoding="utf-8")
+    checked, _ = check_text(text, str(spec_path))
+    assert checked is not None
+    signature = kdata.signature_of_graph(checked.model(), checked.train)
+    loaded = kdata.load_data(
+        checked.data, checked.sources, signature, spec_path=str(spec_path), workdir=tmp_path,
+        seed=11,
+    )  # fmt: skip
+    expected = kdata.pipeline(loaded.train, signature, loaded.options, 8, training=True, seed=11)
+    assert loaded.validation is not None
+    val = kdata.pipeline(loaded.validation, signature, loaded.options, 8, training=False)
+    fit = kdata.fit_args(expected, val)
+    assert set(fit) == {"x", "y", "shuffle", "validation_data", "validation_batch_size"}
+    assert fit["y"] is None and fit["validation_batch_size"] is None
+    script = import_script(codegen(text, str(spec_path)), tmp_path)
+    given: dict[str, Any] = {}
+
+    def recorded(self: Any, *args: Any, **kwargs: Any) -> Any:
+        given.update(kwargs, x=args[0])
+        return keras.callbacks.History()
+
+    monkeypatch.setattr(keras.Model, "fit", recorded)
+    script.main(["--output", str(tmp_path / "m.keras")])
+    assert type(given["x"]).__name__ == type(fit["x"]).__name__ == "Batches"
+    assert given["shuffle"] is fit["shuffle"] is False  # else Keras reorders the batches too
+    raw = next(iter(loaded.train.x.values()))
+    assert raw.dtype == np.uint8 or kind != "idx"  # kept as loaded, not as float32
+
+    def drawn(batches: Any, epochs: int) -> list[Any]:
+        out = []
+        for _ in range(epochs):
+            out += [batches[i] for i in range(len(batches))]
+            batches.on_epoch_end()
+        return out
+
+    for mine, theirs in (
+        (given["x"], fit["x"]),
+        (given["validation_data"], fit["validation_data"]),
+    ):
+        left, right = drawn(mine, 2), drawn(theirs, 2)
+        assert len(left) == len(right) > 1
+        for (x1, y1), (x2, y2) in zip(left, right, strict=True):
+            assert x1.dtype == x2.dtype == np.float32 and np.array_equal(x1, x2)
+            assert y1.dtype == y2.dtype and np.array_equal(y1, y2)
+    epoch = len(fit["x"])  # shuffled anew each epoch: the second epoch's first batch differs
+    train = drawn(fit["x"], 2)
+    assert not np.array_equal(train[0][1], train[epoch][1])
+
+
+def test_batches_feed_is_refused_where_it_means_nothing() -> None:
+    from kspec.check.spec import check_text
+    from kspec.diagnostics import KspecError
+
+    base = "model m {\n    input x: (8, 8, 3)\n    Flatten()\n    Dense(2)\n}\n"
+    for fields, words in (
+        ('source = images("d", size=(8, 8))\n    feed = batches', "images() already reads"),
+        ("source = digits\n    augment = [RandomFlip()]\n    feed = batches", "augment"),
+        ("source = digits\n    feed = batched", "expected one of arrays, batches"),
+    ):
+        text = f"{base}data {{\n    {fields}\n}}\n"
+        with pytest.raises(KspecError) as caught:
+            check_text(text, "f.kspec")
+        message = str(caught.value)
+        assert words in message and "f.kspec:" in message, message

@@ -231,6 +231,7 @@ DATA_FIELDS: dict[str, Callable[[Any], Any]] = {
     "shuffle": _bool,
     "cache": _bool,
     "augment": _augment,
+    "feed": _choice("arrays", "batches"),
     "inputs": _names,
     "outputs": _names,
 }
@@ -275,6 +276,7 @@ def check_against_model(
     graph: Graph, data: dict[str, Setting], train: dict[str, Setting], diags: Diagnostics
 ) -> None:
     source = data.get("source")
+    _check_feed(data, source, diags)
     dataset = DATASETS.get(source.value) if source and isinstance(source.value, str) else None
     if dataset is not None and dataset.x is not None and len(graph.inputs) == 1:
         _check_input_fits(graph, str(source.value), dataset.x, source.span, diags)  # type: ignore[union-attr]
@@ -301,6 +303,30 @@ def check_against_model(
         _check_loss(value, out, classes, loss.span, diags)
         if single and labels == "index":
             _check_index_labels(value, source_name, loss.span, diags)
+
+
+def _check_feed(data: dict[str, Setting], source: Setting | None, diags: Diagnostics) -> None:
+    """`feed = batches` prepares arrays per batch; directory sources and augmentation already go
+    through tf.data, batch by batch."""
+    feed = data.get("feed")
+    if feed is None or feed.value != "batches":
+        return
+    name = source.value.name if source and isinstance(source.value, KerasObject) else None
+    if name in ("images", "text"):
+        diags.error(
+            f"feed = batches is for array sources; {name}() already reads its files batch by batch",
+            feed.span,
+            code="bad-choice",
+            help="remove `feed = batches`",
+        )
+    elif data.get("augment") and data["augment"].value:
+        diags.error(
+            "feed = batches does not take augment: augmented batches already go through a "
+            "tf.data pipeline",
+            feed.span,
+            code="bad-choice",
+            help="remove `feed = batches`, or the augment layers",
+        )
 
 
 def _label_format(source: Setting | None) -> tuple[str | None, str]:

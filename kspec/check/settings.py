@@ -55,6 +55,8 @@ class DataOptions:
     augment: tuple[LayerSpec, ...] = ()
     inputs: tuple[str, ...] | None = None
     outputs: tuple[str, ...] | None = None
+    # "batches": arrays stay as loaded (uint8) and each batch is prepared as it is drawn
+    feed: str = "arrays"
 
     @classmethod
     def from_section(cls, data: dict[str, Setting]) -> DataOptions:
@@ -62,14 +64,15 @@ class DataOptions:
             setting = data.get(name)
             return default if setting is None or setting.value is None else setting.value
 
-        names = ("inputs", "outputs")
         return cls(
             get("scale", None),
             get("validation_split", 0.0),
             get("shuffle", True),
             get("cache", False),
             tuple(get("augment", ())),
-            *(tuple(get(n, ())) or None for n in names),
+            tuple(get("inputs", ())) or None,
+            tuple(get("outputs", ())) or None,
+            get("feed", "arrays"),
         )
 
 

@@ -125,7 +125,9 @@ def data_context(
     }
     ctx.update(_source(name, args, signature, options, from_file))
     ctx["batch_prepare"] = _batch_prepare(inputs, outputs, options)
-    two_sets = ctx["uses_test"] and not ctx["dataset"]
+    # feed = batches: the arrays stay as loaded, and Batches calls prepare() on each batch
+    ctx["batches"] = options.feed == "batches" and not ctx["dataset"] and not augment
+    two_sets = (ctx["uses_test"] and not ctx["dataset"]) or ctx["batches"]
     ctx["prepare"] = _prepare(inputs, outputs, options, name, "x", "y") if two_sets else []
     if ctx["prepare"]:
         ctx["prepare"] += statement("return x, y")
@@ -143,16 +145,16 @@ def _returns(ctx: dict[str, Any], options: DataOptions) -> list[str]:
     """load_data()'s last lines: the arrays prepared, split off for validation when fit cannot."""
     if ctx["dataset"]:
         return statement("return train, test")
-    prep = "prepare" if ctx["prepare"] else ""
+    prep = "prepare" if ctx["prepare"] and not ctx["batches"] else ""
     if ctx["uses_test"]:
         test = f"{prep}(x_test, y_test)" if prep else "(x_test, y_test)"
         if ctx["kind"] == "idx":
             test = f"{test} if x_test is not None else None"
         return statement(f"return {prep}(x_train, y_train), {test}")
     lines: list[str] = list(ctx["inline_prepare"])
-    if not (options.validation_split and ctx["augment"]):
+    if not (options.validation_split and (ctx["augment"] or ctx["batches"])):
         return lines + statement("return x_train, y_train")
-    # Augmented data reaches fit as a tf.data.Dataset, for which fit cannot split.
+    # Augmented data and Batches reach fit as datasets, for which fit cannot split.
     x, y = ("x_train", "y_train")
     lines += statement(f"cut = int(len({y}) * (1.0 - VALIDATION_SPLIT))  # as validation_split")
     head, tail = _sliced(x, ctx["single_input"]), _sliced(y, ctx["single_output"])
@@ -201,11 +203,7 @@ def _augmented(
             source += f".shuffle({count}{shuffle_seed})"
         source += ".batch(batch_size)"
     lines += _one_or_two("ds", source)
-    parallel = ""
-    if seed is not None:
-        lines += statement("# One batch at a time: the random layers' draws stay reproducible.")
-    else:
-        parallel = ", num_parallel_calls=tf.data.AUTOTUNE"
+    parallel = "" if seed is not None else ", num_parallel_calls=tf.data.AUTOTUNE"
     mapped = f"ds.map(lambda x, y: ({apply}, y){parallel})"
     one = f"return {mapped}.prefetch(tf.data.AUTOTUNE)"
     if len(statement(one)) == 1:
@@ -214,7 +212,8 @@ def _augmented(
         lines += statement(f"ds = {mapped}")
         lines += statement("return ds.prefetch(tf.data.AUTOTUNE)")
     what = "Shuffled batches" if options.shuffle and not ctx["dataset"] else "Batches"
-    doc = f"{what}, augmented (fit gets shuffle=False: its shuffle is for arrays only)."
+    how = " one at a time: the random layers' draws stay reproducible" if seed is not None else ""
+    doc = f"{what}, augmented{how}."
     return {"augment_params": params, "augment_doc": docstring(doc), "augment_lines": lines}
 
 
@@ -565,6 +564,8 @@ def _train(
     fit_comment: list[str] = []
     if data["dataset"] or data["augment"]:
         fit_data.append("shuffle=False")
+    if settings.steps_per_execution > 1:  # Keras's bar would count 32/45, 64/45 (see template)
+        fit_data.append("verbose=2")
     if data["dataset"] and not data["augment"]:
         fit_comment = statement("# The dataset shuffles itself; fit's shuffle is for arrays.")
     phases: list[str] = []
@@ -576,7 +577,9 @@ def _train(
         batch = "args.batch_size"
         if stage.settings.batch_size != settings.batch_size:
             batch = py_literal(stage.settings.batch_size)
-            if data["dataset"]:
+            if data["batches"]:
+                phases += _batches_lines(data, options, shuffle_seed, batch)
+            elif data["dataset"]:
                 seed_arg = f", seed={shuffle_seed}" if shuffle_seed != "None" else ""
                 phases += statement(
                     f"train_data = make_dataset(train, {batch}, training=True{seed_arg})"
@@ -642,10 +645,15 @@ def _feeding(
             make,
             ["train_data", "validation_data=validation_data"],
         )
-    held = data["uses_test"] or (options.validation_split and data["augment"])
+    held = data["uses_test"] or (options.validation_split and (data["augment"] or data["batches"]))
     load = (
         "(x_train, y_train), validation = load_data()" if held else "x_train, y_train = load_data()"
     )
+    if data["batches"]:
+        make = _batches_lines(data, options, shuffle_seed, batch)
+        # Batches shuffles itself; fit's shuffle would reorder its batches too
+        fit = ["train_data", *(["validation_data=validation_data"] if held else [])]
+        return load, make, [*fit, "shuffle=False"]
     if data["augment"]:
         make, args = [], [f"augmented(x_train, y_train, {batch})"]
     else:
@@ -659,3 +667,20 @@ def _feeding(
     if not options.shuffle:
         args.append("shuffle=False")
     return load, make, args
+
+
+def _batches_lines(
+    data: dict[str, Any], options: DataOptions, shuffle_seed: str, batch: str
+) -> list[str]:
+    """`feed = batches`: the training and validation Batches (templates/_batches.py.j2)."""
+    shuffle = ", shuffle=True" if options.shuffle else ""
+    seed = f", seed={shuffle_seed}" if options.shuffle and shuffle_seed != "None" else ""
+    lines = statement(f"train_data = Batches(x_train, y_train, {batch}, prepare{shuffle}{seed})")
+    held = data["uses_test"] or options.validation_split
+    if not held:
+        return lines
+    make = f"Batches(*validation, {batch}, prepare)"
+    if data["kind"] == "idx" and data["uses_test"]:  # the t10k files may be missing
+        lines += [*statement("validation_data = None"), "if validation is not None:"]
+        return lines + statement(f"validation_data = {make}", 1)
+    return lines + statement(f"validation_data = {make}")

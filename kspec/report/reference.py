@@ -21,9 +21,12 @@ FAMILIES = {
     "conv": "Convolution",
     "conv_transpose": "Transposed convolution",
     "pooling": "Pooling",
+    "adaptive_pooling": "Adaptive pooling",
     "reshaping": "Reshaping",
     "normalization": "Normalization",
     "recurrent": "Recurrent",
+    "cells": "Recurrent cells",
+    "conv_recurrent": "Convolutional recurrent",
     "wrappers": "Wrappers",
     "attention": "Attention",
     "merging": "Merging",
@@ -33,6 +36,7 @@ FAMILIES = {
     "color": "Image color augmentation",
     "augmentation": "Image augmentation",
     "audio": "Audio",
+    "convnext": "Layers of keras.applications graphs",
 }
 
 

@@ -271,6 +271,14 @@ def pipeline(
     a tf.data pipeline only where arrays cannot do it (directory sources, augmentation)."""
     shuffle = training and options.shuffle
     augment = augment if training else None
+    if part.dataset is None and options.feed == "batches" and augment is None:
+        from kspec.run.batches import batches_class
+
+        def prepare(x: dict[str, np.ndarray], y: dict[str, np.ndarray]) -> tuple[Any, Any]:
+            return prepared(Part(x, y), signature, options.scale)
+
+        batches = batches_class()(part.x, part.y, batch_size, prepare, shuffle=shuffle, seed=seed)
+        return Feed(batches)
     if part.dataset is None:
         x, y = prepared(part, signature, options.scale)
         if augment is None:

@@ -7,7 +7,7 @@ from keras import layers
 
 EPOCHS = 5
 BATCH_SIZE = 128
-STEPS_PER_EXECUTION = 32  # batches per compiled step: faster, same result
+STEPS_PER_EXECUTION = 32  # batches per compiled step: faster; a bar would overshoot: verbose=2
 SCALE = 1 / 255
 VALIDATION_SPLIT = 0.1
 
@@ -59,6 +59,7 @@ def main(argv=None):
         y_train,
         batch_size=args.batch_size,
         validation_split=VALIDATION_SPLIT,
+        verbose=2,
         epochs=args.epochs,
         callbacks=[
             keras.callbacks.EarlyStopping(

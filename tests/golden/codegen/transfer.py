@@ -11,7 +11,7 @@ WEIGHTS = "imagenet"
 
 EPOCHS = 10
 BATCH_SIZE = 32
-STEPS_PER_EXECUTION = 32  # batches per compiled step: faster, same result
+STEPS_PER_EXECUTION = 32  # batches per compiled step: faster; a bar would overshoot: verbose=2
 VALIDATION_SPLIT = 0.2
 DATA_PATH = Path(__file__).resolve().parent / "data/flower_photos"
 
@@ -97,6 +97,7 @@ def main(argv=None):
         train_data,
         validation_data=validation_data,
         shuffle=False,
+        verbose=2,
         epochs=args.epochs,
     )
     # phase finetune: 10 more epochs, its own trainable set
@@ -115,6 +116,7 @@ def main(argv=None):
         train_data,
         validation_data=validation_data,
         shuffle=False,
+        verbose=2,
         initial_epoch=done,
         epochs=done + 10,
     )
