@@ -89,3 +89,20 @@ def test_built_and_generated_equal_keras_preprocess_input(module: str) -> None:
     exec(compile(script, "generated.py", "exec"), namespace)
     generated = np.asarray(namespace["build_model"]()(images))
     np.testing.assert_array_equal(generated, built)
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("application", ["VGG16", "DenseNet121"])
+def test_shared_and_looped_steps_generate_the_same_model(application: str) -> None:
+    """A shared PreprocessInput and one in a loop go through the flat code path."""
+    text = (
+        "model m {\n    input image: (12, 10, 3)\n"
+        f"    layer pre = PreprocessInput({application})\n"
+        f"    pre\n    for i in range(2) {{\n        PreprocessInput({application})\n    }}\n}}\n"
+    )
+    spec = kspec.loads(text)
+    images = _images()
+    built = np.asarray(spec.build()(images))
+    namespace: dict[str, Any] = {}
+    exec(compile(spec.codegen(only="model"), "generated.py", "exec"), namespace)
+    np.testing.assert_array_equal(np.asarray(namespace["build_model"]()(images)), built)
