@@ -169,7 +169,8 @@ DESCRIPTIONS: dict[Code, str] = {
     "schedule-ends-early": "a warning: a learning-rate schedule that ends before training does",
     "data-mismatch": "the data's shape differs from the model's input",
     "bad-selector": "a phase's freeze/unfreeze item that selects no layer of the model",
-    "weights-mismatch": "train.initial_weights is missing, or lacks weights for some layers",
+    "weights-mismatch": "train.initial_weights is missing or lacks weights for some layers, or "
+    "an application's weights file does not fit it",
     "data-error": "a data file that cannot be read or does not hold what the source needs",
     "data-missing": "a data file or folder that does not exist",
     "data-column": "a CSV column that does not exist",

@@ -459,6 +459,9 @@ ALIASES: dict[str, str] = {}
 # keras.applications constructors (kspec/catalog/applications): steps like layers, kept apart
 # because they are functions that build whole models, not keras.layers classes.
 APPLICATIONS: dict[str, type[LayerSpec]] = {}
+# Steps of kspec's own that the checker spells out as Keras layers (PreprocessInput): no Keras
+# class has their name, so they are kept out of CATALOG, which mirrors keras.layers.
+KSPEC_STEPS: dict[str, type[LayerSpec]] = {}
 
 
 def register(cls: type[L]) -> type[L]:
@@ -515,7 +518,7 @@ def keras_class_of(spec: LayerSpec) -> str:
 
 
 def lookup(name: str) -> type[LayerSpec] | None:
-    return CATALOG.get(ALIASES.get(name, name)) or APPLICATIONS.get(name)
+    return CATALOG.get(ALIASES.get(name, name)) or APPLICATIONS.get(name) or KSPEC_STEPS.get(name)
 
 
 # -- converters: each checks the kind of a spec value and normalizes it ---------------------

@@ -15,8 +15,9 @@ from kspec.catalog import (
     lookup,
 )
 from kspec.catalog import names as keras_names
+from kspec.catalog.applications.preprocess import PreprocessInput
 from kspec.catalog.opbase import OpSpec, result_dtype
-from kspec.catalog.ops_shape import Split
+from kspec.catalog.ops_shape import Flip, Split
 from kspec.catalog.shapes import show
 from kspec.check import ops as check_ops
 from kspec.check.evaluate import POISON, Evaluator, Scope, Skip, _arg_span, spec_text
@@ -371,6 +372,8 @@ class ModelChecker(Evaluator):
             raise self.stop(
                 f"the model unrolls to more than {MAX_LAYERS:,} layers", span, "too-large"
             )
+        if isinstance(step, LayerStep | SharedRef) and isinstance(step.spec, PreprocessInput):
+            value, step = self.preprocess(step, value, span)
         if isinstance(step, LayerStep):
             layer = Layer(
                 self.layer_name(step.spec, step.name, step.span, value=value),
@@ -406,6 +409,22 @@ class ModelChecker(Evaluator):
         if isinstance(step, ModelRef):
             return self.call_model(step, value, span, None, self.call_options(()))
         raise AssertionError(step)
+
+    def preprocess(
+        self, step: LayerStep | SharedRef, value: Any, span: Span
+    ) -> tuple[Any, LayerStep | SharedRef]:
+        """PreprocessInput spelt out in Keras's layers: ops.flip for Caffe's RGB -> BGR, then
+        the per-channel Rescaling (or an Identity), which takes the step's name."""
+        spec = step.spec
+        assert isinstance(spec, PreprocessInput)
+        if isinstance(value, Tensor) and value.shape is not None:
+            try:
+                spec.compute_output_shape(value.shape)
+            except ShapeError as err:
+                raise self.error(err.message, span, "shape-error", help=err.help) from None
+        if spec.flips_channels and isinstance(value, Tensor):
+            value = self.apply_op(Flip, [value], {"axis": -1}, span)
+        return value, replace(step, spec=spec.layer())
 
     def apply_op(
         self,

@@ -19,10 +19,11 @@ from kspec.check.values import BlockDef, ModelDef
 from kspec.codegen.autonames import auto_named
 from kspec.codegen.layerargs import arg_slots, resolved_args
 from kspec.codegen.model import Emitter
+from kspec.codegen.opexpr import op_expression
 from kspec.codegen.pycode import ArgHole, Ctor, Function, Line, NameHole, Run, Unstructured
 from kspec.codegen.pyliteral import py_literal
 from kspec.codegen.pynames import Classes, Names
-from kspec.codegen.steps import BlockFunction
+from kspec.codegen.steps import BlockFunction, application_extra
 from kspec.syntax import ir
 
 
@@ -253,29 +254,6 @@ def flat_function(module: Module, graph: Graph, fn_name: str) -> Function:
     return fn
 
 
-def op_expression(spec: OpSpec, tensors: list[str]) -> str:
-    """The expression the spec wrote: `x + 3` for an operator, else `keras.ops.sum(x, ...)`.
-
-    Either makes the same Operation node; keras.ops functions take no name, so the script's
-    operations get Keras's automatic names.
-    """
-    scalars = dict(spec.scalars)
-    rest = iter(tensors)
-    if spec.list_operand:
-        operands = ["[" + ", ".join(tensors) + "]"]
-    else:
-        count = len(tensors) + len(scalars)
-        operands = [py_literal(scalars[i]) if i in scalars else next(rest) for i in range(count)]
-    if spec.written_as_operator and spec.operator is not None:
-        if len(operands) == 1:
-            return f"-{operands[0]}"
-        return f"{operands[0]} {spec.operator} {operands[1]}"
-    kwargs = spec.keras_kwargs()
-    head = [py_literal(kwargs.pop("subscripts"))] if "subscripts" in kwargs else []
-    keywords = [f"{k}={py_literal(v)}" for k, v in kwargs.items()]
-    return f"keras.ops.{spec.function}({', '.join([*head, *operands, *keywords])})"
-
-
 def _input(layer: Layer) -> str:
     dtype = f", dtype={py_literal(layer.dtype)}" if layer.dtype is not None else ""
     return (
@@ -293,6 +271,7 @@ def _ctor(module: Module, layer: Layer) -> str:
     ]
     name = NameHole(runs=[Run(layer.name, "", ())])
     ctor = Ctor(module.classes.layer(spec), args, name, module.classes.literal)  # type: ignore[arg-type]
+    ctor.extra = (application_extra(layer.calls[0]) if layer.calls else None) or {}
     if not _frozen_application(layer):
         ctor.freeze(layer.trainable)
     return ctor.render(None)

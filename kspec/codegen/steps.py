@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kspec.catalog import GenericLayer, LayerSpec
+from kspec.catalog.applications.preprocess import PreprocessInput
 from kspec.catalog.base import CALL_OPTIONS, STEP_ARGUMENTS
+from kspec.catalog.ops_shape import Flip
 from kspec.check.evaluate import Scope, block_scope
 from kspec.check.graph import Call, Graph, Tensor
 from kspec.check.naming import Instances
@@ -18,6 +20,7 @@ from kspec.check.values import BlockRef, LayerStep, ModelDef, ModelRef, SharedRe
 from kspec.codegen.frame import Frame
 from kspec.codegen.irwalk import one, reserve
 from kspec.codegen.layerargs import (
+    arg_slots,
     call_expr,
     call_name,
     compatible,
@@ -25,6 +28,7 @@ from kspec.codegen.layerargs import (
     written_args,
     written_slots,
 )
+from kspec.codegen.opexpr import op_expression
 from kspec.codegen.paths import script_path
 from kspec.codegen.pycode import ArgHole, Ctor, Function, Line, NameHole, Run, Unstructured
 from kspec.codegen.pyexpr import Translator
@@ -32,6 +36,22 @@ from kspec.codegen.pyliteral import Code, Format, py_literal
 from kspec.codegen.pynames import Names
 from kspec.diagnostics import Diagnostics
 from kspec.syntax import ir
+
+
+def application_extra(call: Call) -> dict[str, str] | None:
+    """What the Keras builder adds to an application's arguments (None for other layers): the
+    input shape of `call`, and a weights file relative to the script's folder."""
+    spec = call.layer.spec
+    if not isinstance(spec, LayerSpec) or not spec.takes_input_shape:
+        return None
+    first = call.inputs
+    if not isinstance(first, Tensor) or first.shape is None:
+        raise Unstructured("an application whose input shape is unknown")
+    extra = {"input_shape": py_literal(first.shape)}
+    weights = getattr(spec, "weights", None)
+    if weights not in (None, "imagenet"):
+        extra["weights"] = f"str({script_path(str(weights), call.layer.span.path)})"
+    return extra
 
 
 class Steps:
@@ -81,6 +101,8 @@ class Steps:
         f = self.frame
         if value is None:
             raise Unstructured("no current tensor")
+        if isinstance(step, LayerStep) and isinstance(step.spec, PreprocessInput):
+            return self.preprocess(step, expr, value, target)
         if isinstance(step, LayerStep):
             call = self.next_call()
             if call.layer.span != step.span or call.node_index != 0 or call.layer.spec != step.spec:
@@ -147,6 +169,44 @@ class Steps:
             return self.emit_call(call, [var], target)
         raise Unstructured(f"unknown step {type(step).__name__}")
 
+    def preprocess(self, step: LayerStep, expr: ir.Expr, value: Any, target: list[str]) -> Any:
+        """PreprocessInput as the checker spelt it: `keras.ops.flip` for Caffe's RGB -> BGR,
+        then the Rescaling (or Identity) with its resolved arguments."""
+        f = self.frame
+        spec = step.spec
+        assert isinstance(spec, PreprocessInput)
+        if f.loops:
+            raise Unstructured("PreprocessInput in a loop")
+        if spec.flips_channels:
+            call = self.next_call()
+            if not isinstance(call.layer.spec, Flip) or call.layer.span != step.span:
+                raise Unstructured("the graph's flip is not this step's")
+            if self.items is not None or f.sequential is not None:
+                raise Unstructured("an operation in a Sequential list")
+            code = op_expression(
+                call.layer.spec, [self.code_of(t, self.prefer) for t in call.input_list()]
+            )
+            self.line(
+                self.key("flip", step.span), [", ".join(target), " = ", code], assigns=one(target)
+            )
+            self.assign(target, call.outputs[0])
+            self.prefer = list(target)
+        call = self.next_call()
+        layer = spec.layer()
+        if call.layer.span != step.span or call.layer.spec != layer:
+            raise Unstructured("the graph's layer is not this step's")
+        values, present = resolved_args(layer)
+        args = [
+            (kw, ArgHole(None, False, slot, runs=[(values[slot], kw is None or slot in present)]))
+            for kw, slot in arg_slots(layer)
+        ]
+        given = written_args(spec, call_expr(expr)).get("name")
+        name = NameHole(given=self.given_name(given) if given is not None else None)
+        name.runs.append(self.run_record(call.layer.name))
+        ctor = Ctor(self.module.classes.layer(layer), args, name, self.module.classes.literal)
+        f.fn.nodes[self.key("ctor", step.span)] = ctor  # so Keras's automatic name goes unwritten
+        return self.emit_call(call, [ctor], target)
+
     def emit_call(self, call: Call, callee: list[Any], target: list[str]) -> Any:
         f = self.frame
         spec = call.layer.spec
@@ -171,16 +231,9 @@ class Steps:
     def builder_args(self, ctor: Ctor, call: Call) -> None:
         """What the Keras builder adds to an application's arguments: the input shape, and a
         weights file relative to the script's folder (written next to the spec)."""
-        spec = call.layer.spec
-        if not isinstance(spec, LayerSpec) or not spec.takes_input_shape:
+        extra = application_extra(call)
+        if extra is None:
             return
-        first = call.inputs
-        if not isinstance(first, Tensor) or first.shape is None:
-            raise Unstructured("an application whose input shape is unknown")
-        extra = {"input_shape": py_literal(first.shape)}
-        weights = getattr(spec, "weights", None)
-        if weights not in (None, "imagenet"):
-            extra["weights"] = f"str({script_path(str(weights), call.layer.span.path)})"
         if ctor.extra and ctor.extra != extra:
             raise Unstructured("an application built for different inputs in different runs")
         ctor.extra = extra

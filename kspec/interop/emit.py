@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from kspec.catalog import GenericLayer, LayerSpec
+from kspec.catalog.applications.preprocess import PreprocessInput
 from kspec.catalog.opbase import OpSpec
 from kspec.check.naming import AutoNames, to_snake_case
 from kspec.interop.spelling import BUILTINS, KEYWORDS, Values, emit_error, number, strings_in
@@ -356,6 +357,9 @@ def _flat(inputs: str | list[str], tensors: dict[str, str | list[str]]) -> list[
 
 
 def _class_of(spec: LayerSpec) -> str:
+    """The class whose automatic name the step's layer gets (PreprocessInput's: Rescaling)."""
+    if isinstance(spec, PreprocessInput):
+        return spec.layer().layer_name()
     return spec.class_name if isinstance(spec, GenericLayer) else spec.layer_name()
 
 

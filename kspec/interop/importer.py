@@ -19,11 +19,12 @@ from kspec.catalog import LayerSpec
 from kspec.catalog import names as keras_names
 from kspec.catalog.base import CALL_OPTIONS
 from kspec.catalog.opbase import OpSpec
-from kspec.catalog.ops_shape import Split
+from kspec.catalog.ops_shape import Flip, Split
 from kspec.check.ops import constant_operand
 from kspec.diagnostics import Diagnostic, KspecError
 from kspec.files import NotRegular, read_regular
 from kspec.interop import reader
+from kspec.interop.applications import recognise
 from kspec.interop.emit import CallNode, InputNode, LayerNode, ModelNode, write_spec
 from kspec.interop.keras_config import (
     Notes,
@@ -203,8 +204,72 @@ def model_node(entry: Field, models: list[ModelNode], notes: Notes) -> ModelNode
         if cls == "Sequential"
         else functional(name, config, models, notes)
     )
+    _preprocess_steps(model)
     models.append(model)
     return model
+
+
+def _preprocess_steps(model: ModelNode) -> None:
+    """`PreprocessInput(X)` for what the checker spells it as (a Rescaling, after an
+    ops.flip for Caffe's mode) where it feeds an application X of that family alone."""
+    from kspec.catalog.applications import Application
+    from kspec.catalog.applications.preprocess import PreprocessInput
+
+    producer = {t: c for c in model.calls for t in c.outputs}
+    readers: dict[str, int] = {}
+    for c in model.calls:
+        for t in [c.inputs] if isinstance(c.inputs, str) else c.inputs:
+            readers[t] = readers.get(t, 0) + 1
+    for call in list(model.calls):
+        spec = call.layer.spec
+        if not isinstance(spec, Application) or not isinstance(call.inputs, str):
+            continue
+        pre = PreprocessInput.create((spec.layer_name(),))
+        before = _only_reader(producer.get(call.inputs), readers)
+        if pre.mode is None or before is None or not _same_layer(before.layer.spec, pre.layer()):
+            continue
+        if pre.flips_channels:
+            flip = producer.get(before.inputs) if isinstance(before.inputs, str) else None
+            flipped = Flip.create([], {"axis": -1})
+            if (
+                flip is None
+                or not isinstance(flip.layer.spec, Flip)
+                or flip.layer.spec.keras_kwargs() != flipped.keras_kwargs()
+                or len(flip.outputs) != 1
+                or readers.get(flip.outputs[0]) != 1
+            ):
+                continue
+            source = flip.inputs if isinstance(flip.inputs, str) else flip.inputs[0]
+            before.inputs = source
+            model.calls.remove(flip)
+        before.layer.spec = pre
+
+
+def _only_reader(call: CallNode | None, readers: dict[str, int]) -> CallNode | None:
+    """`call` when it is a layer's only call, on one tensor, and one step reads its output."""
+    if call is None or call.layer.calls != 1 or not isinstance(call.inputs, str):
+        return None
+    if len(call.outputs) != 1 or readers.get(call.outputs[0]) != 1 or call.tensors:
+        return None
+    return call
+
+
+def _same_layer(spec: LayerSpec | None, want: LayerSpec) -> bool:
+    """The same class and arguments, numbers to float32 precision (configs store float32)."""
+    if spec is None or type(spec) is not type(want):
+        return False
+    mine, theirs = spec.arguments(), want.arguments()
+    if mine.keys() != theirs.keys():
+        return False
+    for k, v in theirs.items():
+        a = mine[k] if isinstance(mine[k], tuple) else (mine[k],)
+        b = v if isinstance(v, tuple) else (v,)
+        if len(a) != len(b) or not all(
+            isinstance(x, int | float) and abs(x - y) <= 1e-6 * max(1.0, abs(y))
+            for x, y in zip(a, b, strict=True)
+        ):
+            return False
+    return True
 
 
 def _is_model(entry: Field) -> bool:
@@ -292,6 +357,9 @@ def _layer(entry: Field, models: list[ModelNode], notes: Notes, name: str) -> La
     config = entry["config"]
     trainable = config["trainable"].as_bool(True) if config.has("trainable") else True
     if _is_model(entry):
+        application = recognise(entry) if _uniformly(config, trainable) else None
+        if application is not None:  # `MobileNetV2(include_top=false, ...)`, not its layers
+            return LayerNode(name, application, trainable=trainable)
         inner = model_node(entry, models, notes)
         if not trainable:  # `base(trainable=false)` freezes every layer inside: said once
             for call in inner.calls:
@@ -300,6 +368,18 @@ def _layer(entry: Field, models: list[ModelNode], notes: Notes, name: str) -> La
     if is_operation(entry):
         return LayerNode(name, op_spec(entry))
     return LayerNode(name, layer_spec(entry, notes, name), trainable=trainable)
+
+
+def _uniformly(config: Field, trainable: bool) -> bool:
+    """Whether every layer of a nested model is as trainable as the model (an application
+    step has one flag; a partly frozen one stays a nested model, which keeps each)."""
+    if not config.has("layers"):
+        return False
+    for e in config["layers"].each():
+        inner = e["config"]
+        if inner.has("trainable") and inner["trainable"].as_bool(True) != trainable:
+            return False
+    return True
 
 
 def functional(name: str, config: Field, models: list[ModelNode], notes: Notes) -> ModelNode:
@@ -379,12 +459,20 @@ def functional(name: str, config: Field, models: list[ModelNode], notes: Notes) 
     model.outputs = []
     for i, (r, f) in enumerate(_refs(outputs)):
         t = f"{r[0]}[{r[1]}][{r[2]}]"
+        nested = layers.get(r[0])
+        if t not in produced and nested is not None and (nested.model or _is_app(nested)):
+            # Keras counts a nested model's own first node in output_layers (not elsewhere)
+            t = f"{r[0]}[{r[1] - 1}][{r[2]}]"
         if t not in produced:
-            f.fail(f"names the tensor {t}, which the model does not make")
+            f.fail(f"names the tensor {r[0]}[{r[1]}][{r[2]}], which the model does not make")
         model.outputs.append((t, names[i] if names else r[0]))
     if not model.outputs:
         outputs.fail("expected at least one output, got none")
     return model
+
+
+def _is_app(layer: LayerNode) -> bool:
+    return layer.spec is not None and layer.spec.takes_input_shape
 
 
 def _refs(f: Field) -> list[tuple[tuple[str, int, int], Field]]:

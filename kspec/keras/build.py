@@ -11,6 +11,7 @@ from kspec.catalog import GenericLayer, KerasObject, LayerSpec, keras_class_of
 from kspec.catalog.opbase import OpSpec
 from kspec.check.graph import Call, Checked, Graph, Layer, Tensor
 from kspec.diagnostics import Diagnostic, KspecError
+from kspec.keras.weights import WeightsFileMismatch, keras_message
 from kspec.source import Source, Span
 
 
@@ -57,14 +58,23 @@ def make_layer(
         cls = resolve_class(keras_class_of(spec))
     args = [keras_value(a) for a in spec.args] if isinstance(spec, GenericLayer) else []
     kwargs = {k: keras_value(v) for k, v in spec.keras_kwargs().items()}
+    weights_file = None
     if spec.takes_input_shape:
         from kspec.check.settings import application_weights
 
         kwargs["input_shape"] = input_shape
         kwargs["weights"] = application_weights(spec, spec_path)
+        if kwargs["weights"] not in (None, "imagenet"):
+            # built with random weights, then loaded as Keras would, once the file is compared
+            weights_file, kwargs["weights"] = kwargs["weights"], None
     if name is not None:
         kwargs["name"] = name
-    return cls(*args, **kwargs)
+    built = cls(*args, **kwargs)
+    if weights_file is not None:
+        from kspec.keras.weights import load_application_weights
+
+        load_application_weights(built, weights_file, f"{spec.layer_name()} '{built.name}'")
+    return built
 
 
 def make_op(spec: OpSpec, name: str | None = None) -> Any:
@@ -199,6 +209,10 @@ class ModelBuilder:
                         input_shape=first.shape if isinstance(first, Tensor) else None,
                         spec_path=layer.span.path,
                     )
+            except WeightsFileMismatch as e:
+                raise KspecError(
+                    [Diagnostic("weights-mismatch", e.message, layer.span, e.help)], self.sources
+                ) from None
             except Exception as e:
                 raise self.error(e, layer, layer.span) from None
         if not layer.trainable:
@@ -326,16 +340,6 @@ def _why_unchecked(layer: Layer, call: Call | None) -> str:
     if call is not None and any(t.shape is None for t in call.input_list()):
         return "its input comes from a layer kspec does not check, so its shape was unknown"
     return "kspec's static check accepted this layer; this is a kspec bug, please report it"
-
-
-def keras_message(e: Exception) -> str:
-    """The sentence that says what went wrong, out of Keras's multi-line error text."""
-    lines = [line.strip() for line in str(e).splitlines() if line.strip()]
-    lines = [line for line in lines if not line.startswith("Exception encountered when calling")]
-    text = lines[0] if lines else type(e).__name__
-    if len(text) > 300:
-        text = text[:297] + "..."
-    return text.rstrip(".")
 
 
 def _lookup(value: Tensor | list[Tensor] | None, values: dict[int, Any]) -> Any:

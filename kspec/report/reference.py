@@ -142,6 +142,36 @@ def _applications() -> list[str]:
     for name, cls in APPLICATIONS.items():
         args = ", ".join(_param(p) for p in cls.params().values())
         out.append(f"| `{name}` | {args} |")
+    return [*out, "", *_preprocess_input()]
+
+
+def _preprocess_input() -> list[str]:
+    from kspec.catalog.applications import FAMILIES
+    from kspec.catalog.applications.preprocess import MODES, WHAT, PreprocessInput
+
+    out = [
+        "### PreprocessInput",
+        "",
+        "`PreprocessInput(application)` does what `keras.applications.<module>.preprocess_input` "
+        "does, for an application's name (`PreprocessInput(MobileNetV2)`) or its module's "
+        "(`PreprocessInput(mobilenet_v2)`). The shape is kept, there are no parameters, and "
+        "the model holds Keras's own layers for it (the step's name goes to the last one):",
+        "",
+        "| module | applications | preprocess_input | built as |",
+        "|---|---|---|---|",
+    ]
+    for module, mode in MODES.items():
+        names = ", ".join(n for n, (m, _, _) in FAMILIES.items() if m == module)
+        spec = PreprocessInput.create((module,))
+        layer = spec.layer()
+        kwargs = ", ".join(
+            spec_text(v) if i == 0 and k == "scale" else f"{k}={spec_text(v)}"
+            for i, (k, v) in enumerate(layer.keras_kwargs().items())
+        )
+        built = f"`{layer.layer_name()}({kwargs})`"
+        if spec.flips_channels:
+            built = f"`ops.flip(x, axis=-1)`, then {built}"
+        out.append(f"| `{module}` | {names} | {WHAT[mode]} | {built} |")
     return [*out, ""]
 
 

@@ -190,3 +190,6 @@ def _declare(name: str, module: str, args: tuple[str, ...], doc: str) -> type[Ap
 
 for _name, (_module, _args, _doc) in FAMILIES.items():
     globals()[_name] = _declare(_name, _module, _args, _doc)
+
+
+from kspec.catalog.applications import preprocess  # noqa: E402, F401  (registers PreprocessInput)

@@ -56,7 +56,7 @@ def build_model():
     """The `flowers` model, layer for layer as the spec builds it."""
     image = keras.Input(shape=(160, 160, 3), name="image")
     x = layers.RandomFlip("horizontal")(image)
-    x = layers.Rescaling(1 / 127.5, offset=-1)(x)
+    x = layers.Rescaling(0.00784313725490196, offset=-1.0)(x)
     base = keras.applications.MobileNetV2(
         include_top=False,
         weights=WEIGHTS,
