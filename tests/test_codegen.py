@@ -541,13 +541,16 @@ def test_scripts_train_under_jax(tmp_path: Path) -> None:
     pytest.importorskip("jax")
     folder = tmp_path / "scripts"
     folder.mkdir()
-    counts = {}
+    counts, epochs = {}, {}
     for path in EXAMPLE_FILES:
         offline = [f"{k}={v}" for k, v in (EXAMPLE_OFFLINE.get(path.stem) or {}).items()]
+        phases = re.findall(r"^\s*phase (\w+)", path.read_text(encoding="utf-8"), re.M)
         overrides = [*SMALL_RUN, *[o.replace("None", "none") for o in offline]]
+        overrides += [f"train.{name}.epochs=1" for name in phases]  # one epoch per phase too
         (folder / f"{path.stem}.py").write_text(generate(path, overrides=overrides))
         spec = kspec.load(path, EXAMPLE_OFFLINE.get(path.stem))
         counts[path.stem] = spec.summary()["total_params"]
+        epochs[path.stem] = 1 + len(phases)
     probe = (
         "import importlib, json, sys, keras\n"
         "sys.path.insert(0, sys.argv[1])\n"
@@ -572,7 +575,8 @@ def test_scripts_train_under_jax(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr[-3000:]
     got = json.loads(done.stdout.strip().splitlines()[-1])
-    assert got == {name: ["jax", n, 1] for name, n in counts.items()}
+    assert got == {name: ["jax", n, epochs[name]] for name, n in counts.items()}
+    assert epochs["transfer"] == 2
 
 
 # -- the script is clean Python -------------------------------------------------------------------
