@@ -1069,6 +1069,31 @@ DATA_SPECS = {
 }
 
 
+def _feed_case(kind: str, tmp_path: Path, extra: str = "") -> tuple[str, Path, Any, Any]:
+    """A one-input spec reading DATA_SPECS[kind] (plus `extra` data fields), written beside its
+    data files, checked and loaded as kspec run loads it: (text, path, signature, loaded)."""
+    from kspec.check.spec import check_text
+    from kspec.run import data as kdata
+
+    source, shape, fields = DATA_SPECS[kind]
+    _data_files(tmp_path)
+    model = f"input features: {shape}\n    Flatten()\n    Dense(10, activation=softmax)"
+    train = "loss = sparse_categorical_crossentropy\n    batch_size = 8\n    seed = 11"
+    data = f"source = {source}\n    {fields}" + (f"\n    {extra}" if extra else "")
+    text = f"model m {{\n    {model}\n}}\ndata {{\n    {data}\n}}\n"
+    text += f"train {{\n    {train}\n}}\n"
+    spec_path = tmp_path / "m.kspec"
+    spec_path.write_text(text, encoding="utf-8")
+    checked, _ = check_text(text, str(spec_path))
+    assert checked is not None
+    signature = kdata.signature_of_graph(checked.model(), checked.train)
+    loaded = kdata.load_data(
+        checked.data, checked.sources, signature, spec_path=str(spec_path), workdir=tmp_path,
+        seed=11,
+    )  # fmt: skip
+    return text, spec_path, signature, loaded
+
+
 @pytest.mark.keras
 @pytest.mark.parametrize("kind", sorted(DATA_SPECS))
 def test_script_feeds_what_kspec_run_feeds(kind: str, tmp_path: Path) -> None:
@@ -1078,28 +1103,10 @@ def test_script_feeds_what_kspec_run_feeds(kind: str, tmp_path: Path) -> None:
     import tensorflow as tf
     from keras.src.trainers.data_adapters.array_slicing import train_validation_split
 
-    from kspec.check.spec import check_text
     from kspec.run import data as kdata
 
-    source, shape, fields = DATA_SPECS[kind]
-    _data_files(tmp_path)
-    model = f"input features: {shape}\n    Flatten()\n    Dense(10, activation=softmax)"
-    train = "loss = sparse_categorical_crossentropy\n    batch_size = 8\n    seed = 11"
-    text = f"model m {{\n    {model}\n}}\ndata {{\n    source = {source}\n    {fields}\n}}\n"
-    text += f"train {{\n    {train}\n}}\n"
-    spec_path = tmp_path / "m.kspec"
-    spec_path.write_text(text, encoding="utf-8")
-    checked, _ = check_text(text, str(spec_path))
-    assert checked is not None
-    signature = kdata.signature_of_graph(checked.model(), checked.train)
-    loaded = kdata.load_data(
-        checked.data,
-        checked.sources,
-        signature,
-        spec_path=str(spec_path),
-        workdir=tmp_path,
-        seed=11,
-    )
+    fields = DATA_SPECS[kind][2]
+    text, spec_path, signature, loaded = _feed_case(kind, tmp_path)
     expected = kdata.pipeline(loaded.train, signature, loaded.options, 8, training=True, seed=11)
     val = None
     if loaded.validation is not None:
@@ -1273,24 +1280,9 @@ def test_batches_feed_is_kspec_runs(
     import keras
     import numpy as np
 
-    from kspec.check.spec import check_text
     from kspec.run import data as kdata
 
-    source, shape, fields = DATA_SPECS[kind]
-    _data_files(tmp_path)
-    model = f"input features: {shape}\n    Flatten()\n    Dense(10, activation=softmax)"
-    train = "loss = sparse_categorical_crossentropy\n    batch_size = 8\n    seed = 11"
-    text = f"model m {{\n    {model}\n}}\ndata {{\n    source = {source}\n    {fields}\n"
-    text += f"    feed = batches\n}}\ntrain {{\n    {train}\n}}\n"
-    spec_path = tmp_path / "m.kspec"
-    spec_path.write_text(text, encoding="utf-8")
-    checked, _ = check_text(text, str(spec_path))
-    assert checked is not None
-    signature = kdata.signature_of_graph(checked.model(), checked.train)
-    loaded = kdata.load_data(
-        checked.data, checked.sources, signature, spec_path=str(spec_path), workdir=tmp_path,
-        seed=11,
-    )  # fmt: skip
+    text, spec_path, signature, loaded = _feed_case(kind, tmp_path, "feed = batches")
     expected = kdata.pipeline(loaded.train, signature, loaded.options, 8, training=True, seed=11)
     assert loaded.validation is not None
     val = kdata.pipeline(loaded.validation, signature, loaded.options, 8, training=False)
