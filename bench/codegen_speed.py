@@ -50,16 +50,9 @@ def hand_written(data: Path, epochs: int) -> list[float]:
     with np.load(data) as f:
         x, y = f["x"], f["y"]
     x = x.astype("float32").reshape(-1, 28, 28, 1) / 255
-    model = keras.Sequential([
-        keras.Input((28, 28, 1)),
-        keras.layers.Conv2D(32, 3, activation="relu"),
-        keras.layers.MaxPooling2D(2),
-        keras.layers.Conv2D(64, 3, activation="relu"),
-        keras.layers.MaxPooling2D(2),
-        keras.layers.Flatten(),
-        keras.layers.Dropout(0.5),
-        keras.layers.Dense(10, activation="softmax"),
-    ])  # fmt: skip
+    from build_mnist_keras import plain_model  # bench/ is the script's folder: on sys.path
+
+    model = plain_model()
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])  # fmt: skip
     callback, seconds = timer()
