@@ -154,7 +154,8 @@ def test_killed_while_writing_a_checkpoint(tmp_path: Path, where: str) -> None:
     assert_complete(run_dir, 3)
 
 
-def test_a_truncated_checkpoint_is_skipped_for_the_last_good_epoch(tmp_path: Path) -> None:
+def _killed_after_second_checkpoint(tmp_path: Path) -> Path:
+    """A 3-epoch run killed right after epoch 2's checkpoint was saved: its folder."""
     spec, run_dir = tiny(tmp_path, extra="    steps_per_execution = 1\n"), tmp_path / "run"
     dies = "original = checkpoint.save\n" + (
         "def save(run_dir, model, epoch):\n    original(run_dir, model, epoch)\n"
@@ -163,6 +164,11 @@ def test_a_truncated_checkpoint_is_skipped_for_the_last_good_epoch(tmp_path: Pat
     killed(
         kspec("run", str(spec), "-q", "-o", str(run_dir), "--epochs", "3", cwd=tmp_path, fault=dies)
     )
+    return run_dir
+
+
+def test_a_truncated_checkpoint_is_skipped_for_the_last_good_epoch(tmp_path: Path) -> None:
+    run_dir = _killed_after_second_checkpoint(tmp_path)
     (weights,) = (run_dir / "backup").glob("*.weights.h5")
     with open(weights, "r+b") as f:  # what a full disk leaves
         f.truncate(96)
@@ -172,14 +178,7 @@ def test_a_truncated_checkpoint_is_skipped_for_the_last_good_epoch(tmp_path: Pat
 
 
 def test_a_removed_backup_folder_restarts_from_epoch_one(tmp_path: Path) -> None:
-    spec, run_dir = tiny(tmp_path, extra="    steps_per_execution = 1\n"), tmp_path / "run"
-    dies = "original = checkpoint.save\n" + (
-        "def save(run_dir, model, epoch):\n    original(run_dir, model, epoch)\n"
-        "    if epoch == 2:\n        die()\ncheckpoint.save = save\n"
-    )
-    killed(
-        kspec("run", str(spec), "-q", "-o", str(run_dir), "--epochs", "3", cwd=tmp_path, fault=dies)
-    )
+    run_dir = _killed_after_second_checkpoint(tmp_path)
     shutil.rmtree(run_dir / "backup")
     err = resume(run_dir, tmp_path)
     assert "backup is missing" in err and "epoch 1 of 3" in err
@@ -187,14 +186,7 @@ def test_a_removed_backup_folder_restarts_from_epoch_one(tmp_path: Path) -> None
 
 
 def test_a_garbled_history_stops_the_resume_unless_forced(tmp_path: Path) -> None:
-    spec, run_dir = tiny(tmp_path, extra="    steps_per_execution = 1\n"), tmp_path / "run"
-    dies = "original = checkpoint.save\n" + (
-        "def save(run_dir, model, epoch):\n    original(run_dir, model, epoch)\n"
-        "    if epoch == 2:\n        die()\ncheckpoint.save = save\n"
-    )
-    killed(
-        kspec("run", str(spec), "-q", "-o", str(run_dir), "--epochs", "3", cwd=tmp_path, fault=dies)
-    )
+    run_dir = _killed_after_second_checkpoint(tmp_path)
     (run_dir / "history.json").write_text('{"epoch": [1, 2], "loss": "garbage"}')
     refused = kspec("run", "--resume", str(run_dir), "-q", cwd=tmp_path)
     assert refused.returncode == 1 and "history.json: `loss` is not a list" in refused.stderr
