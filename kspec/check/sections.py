@@ -316,7 +316,7 @@ def _check_feed(data: dict[str, Setting], source: Setting | None, diags: Diagnos
         diags.error(
             f"feed = batches is for array sources; {name}() already reads its files batch by batch",
             feed.span,
-            code="bad-choice",
+            code="bad-field",
             help="remove `feed = batches`",
         )
     elif data.get("augment") and data["augment"].value:
@@ -324,7 +324,7 @@ def _check_feed(data: dict[str, Setting], source: Setting | None, diags: Diagnos
             "feed = batches does not take augment: augmented batches already go through a "
             "tf.data pipeline",
             feed.span,
-            code="bad-choice",
+            code="bad-field",
             help="remove `feed = batches`, or the augment layers",
         )
 
