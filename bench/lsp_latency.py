@@ -8,9 +8,10 @@ The server runs as editors run it (`python -m kspec.lsp` over stdio, a pytest-ls
 other end). Each edit changes one line of the current text, as typing does: one layer's width (the
 spec stays valid) or one layer's name misspelled (the error path), alternately; the time is from
 sending `didChange` until `publishDiagnostics` for it arrives. Then as many edits add a statement
-line and remove it again, in turn (Enter and delete: every span after it moves). The "check" rows
-are the same analysis in this process, CPU seconds: of the whole text, and with only the edited
-statement reparsed (what the server does for an edit inside one statement)."""
+line and remove it again, in turn (Enter and delete: every span after it moves), each followed
+by a hover, which pays for indexing the names (the server sends diagnostics before that). The
+"check" rows are the same analysis in this process, CPU seconds: of the whole text, and with
+only the edited statement reparsed (what the server does for an edit inside one statement)."""
 
 from __future__ import annotations
 
@@ -100,6 +101,7 @@ async def measure(layers: int, edits: int) -> dict[str, list[float]]:
     # Enter and delete: a statement line added after one, then removed again (the line count
     # changes, so every span after it moves).
     times["diagnostics, a line added or removed"] = []
+    times["hover, the first request after it"] = []
     for n in range(edits):
         at = 3 + 3 * ((n * 7919) % (layers // 4))
         changed = "\n".join([*lines[:at], "    Dense(64)", *lines[at:]] if n % 2 == 0 else lines)
@@ -110,6 +112,10 @@ async def measure(layers: int, edits: int) -> dict[str, list[float]]:
         times["diagnostics, a line added or removed"].append(
             await diagnostics_after(lambda p=params: client.text_document_did_change(p))
         )
+        # the first request after it builds the index of names (the diagnostics did not wait)
+        start = time.perf_counter()
+        await client.text_document_hover_async(lsp.HoverParams(doc, lsp.Position(at, 6)))
+        times["hover, the first request after it"].append(time.perf_counter() - start)
     await client.shutdown_session()
     await client.stop()
     full, partial = [], []

@@ -18,7 +18,7 @@ from kspec.check.graph import Checked
 from kspec.check.imports import ImportFiles, NoFiles
 from kspec.check.spec import check_text
 from kspec.diagnostics import Diagnostic, KspecError
-from kspec.lsp.index import Index, Position, build_index
+from kspec.lsp.index import Index, Position, build_index, imports_of
 from kspec.lsp.reparse import reparse
 from kspec.source import Span
 from kspec.syntax import ir
@@ -35,14 +35,27 @@ class Analysis:
     path: str
     uri: str
     diagnostics: list[Diagnostic] = field(default_factory=list)
-    index: Index | None = None  # None when the text does not parse
+    spec: ir.Spec | None = None  # None when the text does not parse
     checked: Checked | None = None
     depends_on: set[str] = field(default_factory=set)  # resolved paths of imported files
     internal_error: str | None = None  # a checker bug, shown instead of crashing the server
+    earlier: Index | None = field(default=None, repr=False)  # reused by the index, until built
+    built: Index | None = field(default=None, repr=False)
 
     @cached_property  # read per diagnostic and per request; the text never changes
     def lines(self) -> list[str]:
         return self.text.split("\n")
+
+    @property
+    def index(self) -> Index | None:
+        """Names and positions, for the features that ask; None when the text does not parse.
+
+        Built on first use, not with the diagnostics: an edit's diagnostics need only the check,
+        and while typing most analyses are replaced before anything asks for their index."""
+        if self.built is None and self.spec is not None:
+            self.built = build_index(self.spec, self.text, self.path, self.earlier)
+            self.earlier = None
+        return self.built
 
 
 UNSAVED = NoFiles(
@@ -55,22 +68,21 @@ def analyze(text: str, path: str, uri: str = "", previous: Analysis | None = Non
     """Parse and check `text`; never raises (an internal error becomes a diagnostic).
 
     With `previous` (an analysis of this file that parsed), an edit inside one statement is
-    parsed alone (kspec.lsp.reparse) and only the statements it changed are indexed again.
-    A document that is not a file (an editor's `untitled:` buffer) reads no imports.
+    parsed alone (kspec.lsp.reparse) and, when the index is built, only the statements it
+    changed are indexed again. A document that is not a file (an editor's `untitled:` buffer)
+    reads no imports.
     """
     out = Analysis(text, path, uri or _uri(path))
     imports: ImportFiles | None = None if out.uri.startswith("file:") else UNSAVED
     try:
         parsed = None
-        if previous is not None and previous.index is not None:
-            parsed = reparse(previous.index.spec, previous.text, text, path)
+        if previous is not None and previous.spec is not None:
+            parsed = reparse(previous.spec, previous.text, text, path)
+            out.earlier = previous.built or previous.earlier
         checked, diags = check_text(text, path, raise_errors=False, parsed=parsed, imports=imports)
         out.diagnostics = list(diags.items)
         out.checked = checked
-        spec = checked.spec if checked is not None else _parse_or_none(text, path)
-        if spec is not None:
-            earlier = previous.index if previous is not None else None
-            out.index = build_index(spec, text, path, earlier)
+        out.spec = checked.spec if checked is not None else _parse_or_none(text, path)
         out.depends_on = {_resolved(p) for p in diags.sources if p != path and "--set" not in p}
     except Exception as e:  # a checker bug must not take the editor's server down
         out.internal_error = f"internal error in kspec: {type(e).__name__}: {e}"
@@ -164,8 +176,8 @@ def _range_in_this_file(a: Analysis, d: Diagnostic) -> tuple[lsp.Range, bool]:
     lines = a.lines
     if d.span.path in ("", a.path):
         return span_range(lines, d.span), True
-    if a.index is not None:
-        for item, target in a.index.imports:
+    if a.spec is not None:
+        for item, target in imports_of(a.spec, a.path):
             if _resolved(str(target)) == _resolved(d.span.path):
                 return span_range(lines, item.span), False
     return span_range(lines, Span(0, 0, 0, 0)), False

@@ -145,13 +145,17 @@ def build_index(spec: ir.Spec, text: str, path: str, previous: Index | None = No
             case ir.Section():
                 for f in item.fields:
                     _walk(index, f.value, None)
-            case ir.Import():
-                index.imports.append((item, Path(path).parent / item.path))
             case ir.Use():
                 where = _named(index, item.span, item.bound_name, last=True)
                 index.defs.append(Def(item.bound_name, "layer class", where, None, item))
     index.memo = seen
+    index.imports = imports_of(spec, path)
     return index
+
+
+def imports_of(spec: ir.Spec, path: str) -> list[tuple[ir.Import, Path]]:
+    """Each `import` line and the file it names, relative to this one."""
+    return [(i, Path(path).parent / i.path) for i in spec.items if isinstance(i, ir.Import)]
 
 
 def _body(

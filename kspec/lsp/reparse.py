@@ -146,26 +146,33 @@ def _moved(span: Span, edit: Edit) -> Span:
     return Span(line, span.column, span.end_line + edit.delta, span.end_column, span.path)
 
 
-_FIELDS: dict[type, tuple[str, ...]] = {}
+_FIELDS: dict[type, tuple[str, ...] | None] = {}  # a node class's fields; None: not a node
+_LEAVES = frozenset({str, int, float, bool, type(None)})
 
 
 def _shift(node: Any, edit: Edit) -> Any:
     """`node` with every span after the edit moved (the same object when none is)."""
     if edit.delta == 0:
         return node
-    if isinstance(node, tuple):
-        return tuple(_shift(n, edit) for n in node)
-    if isinstance(node, Span):
-        return _moved(node, edit)
     cls = type(node)
-    if not dataclasses.is_dataclass(node) or isinstance(node, type):
+    if cls in _LEAVES:  # most fields: checked first, as this runs for every node after an Enter
+        return node
+    if cls is Span:
+        return _moved(node, edit)
+    if isinstance(node, tuple):
+        return tuple([_shift(n, edit) for n in node])
+    if cls in _FIELDS:
+        names = _FIELDS[cls]
+    else:
+        node_class = dataclasses.is_dataclass(cls) and not isinstance(node, type)
+        names = _FIELDS[cls] = (
+            tuple(f.name for f in dataclasses.fields(cls)) if node_class else None
+        )
+    if names is None:
         return node
     span = getattr(node, "span", None)
     if isinstance(span, Span) and span.line != 0 and span.end_line <= edit.last:
         return node  # wholly before the edit (a node's span holds its children's)
-    names = _FIELDS.get(cls)
-    if names is None:
-        names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(node))
     new = object.__new__(cls)
     for name in names:
         object.__setattr__(new, name, _shift(getattr(node, name), edit))

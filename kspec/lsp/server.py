@@ -23,8 +23,10 @@ from pygls.uris import to_fs_path
 from kspec.lsp.complete import completions
 from kspec.lsp.document import Analysis, analyze, from_lsp, lsp_diagnostics, span_range, to_lsp
 from kspec.lsp.hover import hover_text
+from kspec.lsp.memory import Collector, release
 from kspec.lsp.navigate import code_actions, definition, document_symbols, formatting, references
 from kspec.lsp.shapes import focus_at, line_hints
+from kspec.syntax.parse import paused_gc
 
 log = logging.getLogger("kspec.lsp")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -37,6 +39,7 @@ class KspecServer(LanguageServer):
         self.good: dict[str, Analysis] = {}  # the last analysis of each file that parsed
         self.versions: dict[str, int] = {}
         self.focus: dict[str, tuple[str, ...]] = {}  # the block instance the cursor was last on
+        self.collector = Collector()  # garbage is collected between edits (kspec.lsp.memory)
 
     def follow_cursor(self, uri: str, pos: lsp.Position) -> None:
         """Inside a block body, hints show the instance whose call the cursor was last on."""
@@ -56,21 +59,33 @@ class KspecServer(LanguageServer):
     def update(self, uri: str) -> Analysis:
         doc = self.workspace.get_text_document(uri)
         path = to_fs_path(uri) or uri
-        a = analyze(doc.source, path, uri, previous=self.good.get(uri))
-        self.current[uri] = a
-        if a.index is not None:
-            self.good[uri] = a
-        self.text_document_publish_diagnostics(
-            lsp.PublishDiagnosticsParams(uri, lsp_diagnostics(a), version=doc.version)
-        )
+        with paused_gc():
+            a = analyze(doc.source, path, uri, previous=self.good.get(uri))
+            self.forget(uri, current=a, good=a if a.spec is not None else self.good.get(uri))
+            self.text_document_publish_diagnostics(
+                lsp.PublishDiagnosticsParams(uri, lsp_diagnostics(a), version=doc.version)
+            )
+        self.collector.analysed()
         return a
+
+    def forget(self, uri: str, current: Analysis | None, good: Analysis | None) -> None:
+        """Keep these analyses of `uri`; the ones they replace are released (kspec.lsp.memory)."""
+        dropped = [self.current.get(uri), self.good.get(uri)]
+        for table, keep in ((self.current, current), (self.good, good)):
+            if keep is None:
+                table.pop(uri, None)
+            else:
+                table[uri] = keep
+        for old in dropped:
+            if old is not None and old is not current and old is not good:
+                release(old.checked)
 
     def analysis(self, uri: str) -> Analysis | None:
         """The newest analysis that parsed, for features that need names and positions."""
         a = self.current.get(uri)
         if a is None or a.text != self.workspace.get_text_document(uri).source:
             a = self.update(uri)
-        return a if a.index is not None else self.good.get(uri)
+        return a if a.spec is not None else self.good.get(uri)
 
     def dependents(self, uri: str) -> list[str]:
         path = to_fs_path(uri)
@@ -132,7 +147,8 @@ def did_save(ls: KspecServer, params: lsp.DidSaveTextDocumentParams) -> None:
 @safe()
 def did_close(ls: KspecServer, params: lsp.DidCloseTextDocumentParams) -> None:
     uri = params.text_document.uri
-    for table in (ls.current, ls.good, ls.versions, ls.focus):
+    ls.forget(uri, current=None, good=None)
+    for table in (ls.versions, ls.focus):
         table.pop(uri, None)
     ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri, []))
 
