@@ -7,6 +7,7 @@ import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -19,7 +20,7 @@ from kspec.diagnostics import Diagnostic, KspecError
 from kspec.limits import MAX_DEPTH, MAX_DIGITS
 from kspec.resources import resource_dir
 from kspec.source import Source, Span
-from kspec.syntax import ir, literals
+from kspec.syntax import ir, literals, statements
 from kspec.syntax.errors import syntax_diagnostics
 
 # A newline ends a statement unless a bracket is open or the line plainly continues.
@@ -107,6 +108,17 @@ def parser() -> Lark:
         if type(callback) is PropagatePositions:
             callback.__class__ = PassThroughPositions
     return lark
+
+
+@lru_cache(maxsize=1)
+def keywords() -> frozenset[str]:
+    """The grammar's words (`model`, `if`, `true`, ...), and the section names."""
+    words = {
+        t.pattern.value
+        for t in parser().terminals
+        if t.pattern.type == "str" and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", t.pattern.value)
+    }
+    return frozenset(words | {"data", "train"})
 
 
 def _cache_file() -> str | bool:
@@ -222,9 +234,16 @@ class ToIR:
     deeply nested input is a diagnostic instead of a RecursionError (and the walk is faster).
     """
 
-    def __init__(self, path: str, runs: dict[tuple[int, int], literals.Run] | None = None):
+    def __init__(
+        self,
+        path: str,
+        runs: dict[tuple[int, int], literals.Run] | None = None,
+        lines: dict[tuple[int, int], statements.Run] | None = None,
+    ):
         self.path = path
         self.runs = runs or {}  # literal runs read by kspec/syntax/literals.py, by placeholder
+        self.lines = lines or {}  # statement runs read by kspec/syntax/statements.py, likewise
+        self.placed: set[tuple[int, int]] = set()  # the statement runs built, where they stand
 
     def transform(self, tree: Tree[Token]) -> ir.Spec:
         todo: list[tuple[Any, int, bool]] = [(tree, 1, False)]  # (node, depth, children done)
@@ -239,6 +258,13 @@ class ToIR:
                 del done[len(done) - n :]
                 done.append(getattr(self, str(node.data))(node.meta, children))
             else:
+                if (
+                    self.lines
+                    and depth > MAX_DEPTH - 8
+                    and node.data == "name"
+                    and _start(node.children[0]) in self.lines
+                ):
+                    raise statements.NotHere()  # near the limit: Lark's parse judges the depth
                 where = None  # the node itself, unless a literal run's first item
                 if self.runs and depth == MAX_DEPTH and node.data == "name":
                     run = self.runs.get(_start(node.children[0]))
@@ -253,6 +279,8 @@ class ToIR:
                     )
                 todo.append((node, depth, True))
                 todo.extend((c, depth + 1, False) for c in reversed(node.children))
+        if len(self.placed) != len(self.lines):  # a run's placeholder was no body statement
+            raise statements.NotHere()
         result: ir.Spec = done[0]
         return result
 
@@ -302,7 +330,13 @@ class ToIR:
         return ir.Use(decode_string(c[0], self.path), alias, span=self.sp(meta))
 
     def body(self, meta: Meta, c: list[Any]) -> tuple[ir.Stmt, ...]:
-        return tuple(s for s in c if s is not None)
+        out: list[ir.Stmt] = []
+        for s in c:
+            if isinstance(s, _Statements):
+                out.extend(s.statements)
+            elif s is not None:
+                out.append(s)
+        return tuple(out)
 
     # statements
     def input_stmt(self, meta: Meta, c: list[Any]) -> ir.Input:
@@ -333,8 +367,47 @@ class ToIR:
     def targets(self, meta: Meta, c: list[Any]) -> tuple[str, ...]:
         return tuple(str(t) for t in c)
 
-    def chain_stmt(self, meta: Meta, c: list[Any]) -> ir.ChainStmt:
-        return ir.ChainStmt(c[0], span=self.sp(meta))
+    def chain_stmt(self, meta: Meta, c: list[Any]) -> ir.ChainStmt | _Statements:
+        value = c[0]
+        if self.lines and isinstance(value, ir.Name) and value.id == statements.PLACEHOLDER:
+            key = (value.span.line, value.span.column)
+            run = self.lines.get(key)
+            if run is not None:
+                self.placed.add(key)
+                return _Statements(tuple(self.statement(s) for s in run.statements))
+        return ir.ChainStmt(value, span=self.sp(meta))
+
+    # a run of plain statements (kspec/syntax/statements.py), built by the rules' own methods
+    def statement(self, s: statements.Statement) -> ir.Stmt:
+        line = s.line
+        items = [self.item(line, item) for item in s.items]
+        first, last = s.items[0], s.items[-1]
+        value = items[0]
+        if len(items) > 1:
+            value = self.chain_expr(_where(line, first.column, last.end), items)
+        if not s.targets:
+            return ir.ChainStmt(value, span=self.sp(_where(line, first.column, last.end)))
+        names = [str(name) for name, _ in s.targets]
+        return self.bind(_where(line, s.targets[0][1], last.end), [tuple(names), value])
+
+    def item(self, line: int, item: statements.Step | statements.NameList) -> ir.Expr:
+        if isinstance(item, statements.NameList):
+            tokens = [_token("NAME", n, line, col) for n, col in item.names]
+            names = [self.name(t, [t]) for t in tokens]
+            return self.list_lit(_where(line, item.column, item.end), names)
+        name = _token("NAME", item.name, line, item.column)
+        if item.args is None:
+            return self.name(name, [name])
+        args: list[Any] = [name, None]
+        for key, (kind, text, col), end in item.args:
+            token = _token(kind, text, line, col)
+            rule = _VALUE_RULES[kind]
+            value = getattr(self, rule)(token, [token])
+            if key is None:
+                args.append(self.posarg(token, [value]))
+            else:
+                args.append(self.kwarg(_where(line, key[1], end), [key[0], value]))
+        return self.call(_where(line, item.column, item.end), args)
 
     # expressions
     def cond_expr(self, meta: Meta, c: list[Any]) -> ir.Cond:
@@ -475,6 +548,47 @@ class ToIR:
         return (text, c[1])
 
 
+_VALUE_RULES = {
+    "INT": "int_lit",
+    "FLOAT": "float_lit",
+    "STRING": "string_lit",
+    "NAME": "name",
+    "true_lit": "true_lit",
+    "false_lit": "false_lit",
+    "none_lit": "none_lit",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Statements:
+    """A run's statements, in the place of its placeholder until `body` takes them in."""
+
+    statements: tuple[ir.Stmt, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Where:
+    """Positions as Lark's Meta gives them, on one line (`end_column` exclusive)."""
+
+    line: int
+    column: int
+    end_column: int
+    empty = False
+
+    @property
+    def end_line(self) -> int:
+        return self.line
+
+
+def _where(line: int, column: int, end_column: int) -> Any:
+    """A Meta for the rule methods (they read only its positions)."""
+    return _Where(line, column, end_column)
+
+
+def _token(kind: str, text: str, line: int, column: int) -> Any:  # a Token, passed as a Meta
+    return Token(kind, text, 0, line, column, line, column + len(text))
+
+
 def _start(token: Any) -> tuple[int, int]:
     return (token.line or 0, token.column or 0)
 
@@ -510,6 +624,12 @@ def parse(text: str, path: str = "<string>") -> ir.Spec:
     try:
         with paused_gc():
             quick, runs = literals.find(text)
+            fast, lines = statements.find(quick, keywords())
+            if lines:
+                try:
+                    return ToIR(path, runs, lines).transform(parser().parse(fast))
+                except (UnexpectedInput, KspecError, statements.NotHere):
+                    pass  # Lark reads those lines as written, below
             if runs:
                 try:
                     return ToIR(path, runs).transform(parser().parse(quick))
