@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -155,6 +156,8 @@ def cmd_summary(args: argparse.Namespace) -> int:
     checked, diags = check_text(_read(args.file), args.file, args.overrides, raise_errors=False)
     if diags.errors or checked is None:
         raise KspecError(diags.items, diags.sources)
+    # The checked graph lives until the process ends: collections need not walk it again.
+    gc.freeze()
     _print_warnings(diags.warnings, diags.sources, args.format)
     flags, phase = None, args.phase
     if args.phase is not None:

@@ -135,8 +135,13 @@ class Graph:
     @property
     def params(self) -> Params | None:
         """Keras's count_params(): layers that no output depends on are not in the model."""
+        return self.count(self.keras_layers() if self.complete else self.layers)
+
+    @staticmethod
+    def count(layers: list[Layer]) -> Params | None:
+        """The layers' parameters together; None when one's are not statically known."""
         total = Params()
-        for layer in self.keras_layers() if self.complete else self.layers:
+        for layer in layers:
             if layer.params is None:
                 return None
             total = total + layer.params
@@ -172,15 +177,16 @@ class Graph:
             if isinstance(layer.spec, LayerSpec) and layer.spec.needs_adapt()
         ]
 
-    def keras_layers(self) -> list[Layer]:
+    def keras_layers(self, sequential: bool | None = None) -> list[Layer]:
         """The layers in the order Keras lists them (model.layers, model.summary()).
 
         Keras's map_graph (keras/src/ops/function.py): a depth-first walk from the outputs
         numbers the layers as it first meets them; layers are then listed by depth (the
         longest path to an output), deepest first, ties in walk order. A layer that no output
-        depends on is not part of the Keras model.
+        depends on is not part of the Keras model. `sequential` is `is_sequential`, when the
+        caller knows it (it walks every call).
         """
-        if self.is_sequential:
+        if self.is_sequential if sequential is None else sequential:
             return [layer for layer in self.layers if not layer.is_input]
         index: dict[int, int] = {}  # id(Layer) -> walk order
         layers: dict[int, Layer] = {}

@@ -56,8 +56,12 @@ def rows(
     """One row per layer as `kspec summary --format json` gives it: `output_shapes` is a list
     of shapes (one per output), each a list with the batch axis as null (null: unknown);
     `layer_trainable` is Keras's show_trainable flag (null for a layer without weights)."""
+    return _rows(_layers(graph, sequential), flags)
+
+
+def _rows(layers: list[Layer], flags: Flags | None) -> list[dict[str, Any]]:
     out = []
-    for layer in _layers(graph, sequential):
+    for layer in layers:
         params = layer.params if flags is None else layer_split(layer, flags, (layer.name,))
         flag = trainable_flag(layer, flags)
         out.append(
@@ -81,7 +85,7 @@ def _layers(graph: Graph, sequential: bool | None = None) -> list[Layer]:
     # leaves the input out. `is_sequential` walks every call: the caller passes it when known.
     if sequential is None:
         sequential = graph.is_sequential
-    return [x for x in graph.keras_layers() if not (sequential and x.is_input)]
+    return [x for x in graph.keras_layers(sequential) if not (sequential and x.is_input)]
 
 
 def totals(graph: Graph, flags: Flags | None) -> Params | None:
@@ -92,17 +96,31 @@ def summary_json(
     graph: Graph, flags: Flags | None = None, phase: str | None = None
 ) -> dict[str, Any]:
     """The summary; with `flags`, the trainable split in training phase `phase`."""
-    total = totals(graph, flags)
+    return _summary(graph, flags, phase)[0]
+
+
+def _summary(
+    graph: Graph, flags: Flags | None, phase: str | None
+) -> tuple[dict[str, Any], bool, list[Layer]]:
+    """The summary, whether the model is Sequential, and its rows' layers: the graph is walked
+    once for all three (at 10,000 layers each walk is felt)."""
     sequential = graph.is_sequential
-    return {
+    layers = graph.keras_layers(sequential)
+    if flags is not None:
+        total = split(graph, flags)
+    else:
+        total = Graph.count(layers if graph.complete else graph.layers)
+    shown = [x for x in layers if not (sequential and x.is_input)]
+    data = {
         "model": graph.name,
         **({"phase": phase} if phase is not None else {}),
         "class": "Sequential" if sequential else "Functional",
-        "layers": rows(graph, flags, sequential),
+        "layers": _rows(shown, flags),
         "total_params": None if total is None else total.total,
         "trainable_params": None if total is None else total.trainable,
         "non_trainable_params": None if total is None else total.non_trainable,
     }
+    return data, sequential, shown
 
 
 _TOTALS = ("total_params", "trainable_params", "non_trainable_params")
@@ -149,8 +167,7 @@ def render_summary(
     import rich.console
     import rich.markup
 
-    data = summary_json(graph, flags, phase)
-    sequential = data["class"] == "Sequential"
+    data, sequential, shown = _summary(graph, flags, phase)
     chain = sequential_like(graph, sequential)
     length = width or line_length(graph, trainable)
     positions = [0.45, 0.80, 1.0] if chain else [0.3, 0.56, 0.74, 1.0]
@@ -165,7 +182,7 @@ def render_summary(
         widths.append(max(int(pos * length) - current, 4))
         current += widths[-1]
     cells = []
-    for layer, r in zip(_layers(graph, sequential), data["layers"], strict=True):
+    for layer, r in zip(shown, data["layers"], strict=True):
         count = "?" if r["params"] is None else f"{r['params']:,}"
         row = [f"{r['name']} ({r['type']})", layer_shape(layer), count]
         if not chain:
