@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from kspec.catalog.base import (
@@ -20,11 +19,12 @@ from kspec.catalog.base import (
     to_initializer,
     to_regularizer,
 )
+from kspec.catalog.record import entry
 from kspec.catalog.shapes import axes, axis_dims, product, show
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class Activation(LayerSpec):
     """Applies an activation function element-wise."""
 
@@ -45,7 +45,7 @@ class Activation(LayerSpec):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class ReLU(LayerSpec):
     """Rectified linear unit, optionally capped, leaky and thresholded."""
 
@@ -68,7 +68,7 @@ class ReLU(LayerSpec):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class LeakyReLU(LayerSpec):
     """ReLU with a small slope for negative inputs."""
 
@@ -88,7 +88,7 @@ class LeakyReLU(LayerSpec):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class PReLU(LayerSpec):
     """Leaky ReLU whose negative slope is learned, per element or shared along axes."""
 
@@ -132,7 +132,7 @@ class PReLU(LayerSpec):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class ELU(LayerSpec):
     """Exponential linear unit."""
 
@@ -152,7 +152,7 @@ class ELU(LayerSpec):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class Softmax(LayerSpec):
     """Softmax over one axis or several."""
 

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from kspec.catalog.base import LayerSpec, Shape, param, register, spatial
+from kspec.catalog.record import entry
 from kspec.catalog.shapes import join_channels, split_channels
 
 Ints = tuple[int, ...]
 
 
-@dataclass(frozen=True, kw_only=True)
+@entry
 class BaseAdaptivePooling(LayerSpec):
     """Keras's BaseAdaptivePooling arguments and rule: windows sized to give output_size."""
 
@@ -48,7 +48,7 @@ _EXAMPLES: dict[int, Any] = {
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class AdaptiveAveragePooling1D(BaseAdaptivePooling):
     """Mean over steps of (steps, channels) inputs, in output_size windows."""
 
@@ -58,7 +58,7 @@ class AdaptiveAveragePooling1D(BaseAdaptivePooling):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class AdaptiveAveragePooling2D(BaseAdaptivePooling):
     """Mean over (height, width, channels) inputs, in windows giving output_size."""
 
@@ -68,7 +68,7 @@ class AdaptiveAveragePooling2D(BaseAdaptivePooling):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class AdaptiveAveragePooling3D(BaseAdaptivePooling):
     """Mean over (depth, height, width, channels) inputs, in windows giving output_size."""
 
@@ -78,7 +78,7 @@ class AdaptiveAveragePooling3D(BaseAdaptivePooling):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class AdaptiveMaxPooling1D(BaseAdaptivePooling):
     """Maximum over steps of (steps, channels) inputs, in output_size windows."""
 
@@ -88,7 +88,7 @@ class AdaptiveMaxPooling1D(BaseAdaptivePooling):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class AdaptiveMaxPooling2D(BaseAdaptivePooling):
     """Maximum over (height, width, channels) inputs, in windows giving output_size."""
 
@@ -98,7 +98,7 @@ class AdaptiveMaxPooling2D(BaseAdaptivePooling):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class AdaptiveMaxPooling3D(BaseAdaptivePooling):
     """Maximum over (depth, height, width, channels) inputs, in windows giving output_size."""
 

@@ -4,7 +4,6 @@ AdditiveAttention."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from kspec.catalog.base import (
@@ -24,6 +23,7 @@ from kspec.catalog.base import (
     to_initializer,
     to_regularizer,
 )
+from kspec.catalog.record import entry
 from kspec.catalog.shapes import product, show
 
 
@@ -61,7 +61,7 @@ def _differ(a: Any, b: Any) -> bool:
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class MultiHeadAttention(LayerSpec):
     """Multi-head scaled dot-product attention of a query over value/key sequences."""
 
@@ -174,7 +174,7 @@ class MultiHeadAttention(LayerSpec):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class GroupQueryAttention(LayerSpec):
     """Attention whose query heads share fewer key/value heads (grouped-query attention)."""
 
@@ -307,7 +307,7 @@ class _ScoreAttention(LayerSpec):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class Attention(_ScoreAttention):
     """Dot-product (Luong-style) attention of a query over a value sequence."""
 
@@ -331,7 +331,7 @@ class Attention(_ScoreAttention):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class AdditiveAttention(_ScoreAttention):
     """Additive (Bahdanau-style) attention of a query over a value sequence."""
 

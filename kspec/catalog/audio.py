@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from kspec.catalog.base import (
@@ -18,6 +17,7 @@ from kspec.catalog.base import (
     register,
 )
 from kspec.catalog.preprocessing import DATA_FORMATS
+from kspec.catalog.record import entry
 from kspec.catalog.shapes import conv_length, expect_rank, split_channels
 
 # Windows scipy.signal.get_window makes without parameters (Keras validates with it).
@@ -26,7 +26,7 @@ WINDOWS = ("hann", "hamming", "blackman", "bartlett", "boxcar", "triang", "parze
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class MelSpectrogram(LayerSpec):
     """Mel-scaled power spectrogram of 1-D signals: (samples,) -> (num_mel_bins, frames)."""
 
@@ -75,7 +75,7 @@ class MelSpectrogram(LayerSpec):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class STFTSpectrogram(LayerSpec):
     """Short-time Fourier transform of (time, channels) signals, as a convolution."""
 

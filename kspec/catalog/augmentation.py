@@ -6,7 +6,6 @@ bounds Keras's constructors enforce.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from kspec.catalog.base import (
@@ -32,13 +31,14 @@ from kspec.catalog.preprocessing import (
     number_pair,
     to_factor,
 )
+from kspec.catalog.record import entry
 from kspec.catalog.shapes import join_channels
 
 IMAGE = (16, 16, 3)  # an example input: one RGB image
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class RandomCrop(_ImageLayer):
     """Crops a random (height, width) window during training, the center one at inference."""
 
@@ -62,7 +62,7 @@ class RandomCrop(_ImageLayer):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class RandomShear(_ImageLayer):
     """Randomly shears images along x and y by up to the given factors during training."""
 
@@ -92,7 +92,7 @@ class RandomShear(_ImageLayer):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class RandomPerspective(_ImageLayer):
     """Randomly moves the image corners by up to `scale` (with probability `factor`)."""
 
@@ -112,7 +112,7 @@ class RandomPerspective(_ImageLayer):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class RandomElasticTransform(_ImageLayer):
     """Randomly distorts images with a smooth displacement field during training."""
 
@@ -138,7 +138,7 @@ class RandomElasticTransform(_ImageLayer):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class RandomErasing(_ImageLayer):
     """Randomly erases a rectangle covering a `scale` fraction of images during training."""
 
@@ -171,7 +171,7 @@ def odd_size(value: Any) -> int | tuple[int, int]:
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class RandomGaussianBlur(_ImageLayer):
     """Blurs images with a random-sigma Gaussian kernel with probability `factor`."""
 
@@ -192,7 +192,7 @@ class RandomGaussianBlur(_ImageLayer):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class MixUp(_ImageLayer):
     """Blends each image of a training batch with another, weights drawn from Beta(alpha, alpha)."""
 
@@ -206,7 +206,7 @@ class MixUp(_ImageLayer):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class CutMix(_ImageLayer):
     """Pastes a random patch of another image of the batch into each image during training."""
 
@@ -223,7 +223,7 @@ class CutMix(_ImageLayer):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class AugMix(_ImageLayer):
     """Mixes `num_chains` chains of random augmentations of each image (AugMix)."""
 
@@ -246,7 +246,7 @@ class AugMix(_ImageLayer):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class RandAugment(_ImageLayer):
     """Applies `num_ops` augmentations, drawn at random, of strength `factor` (RandAugment)."""
 

@@ -1,8 +1,9 @@
 """The catalog's building blocks: LayerSpec, param(), Params, value converters, errors.
 
-A catalog entry is a frozen dataclass whose fields are Keras's constructor arguments (names,
-order and defaults as in Keras), with a pure-Python shape rule and parameter count. Nothing
-here imports Keras: `keras_class` is a dotted string that only the backends resolve.
+A catalog entry is a frozen dataclass (`@entry`, kspec/catalog/record.py) whose fields are
+Keras's constructor arguments (names, order and defaults as in Keras), with a pure-Python shape
+rule and parameter count. Nothing here imports Keras: `keras_class` is a dotted string that
+only the backends resolve.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from types import MappingProxyType
 from typing import Any, ClassVar, TypeAlias, TypeGuard, TypeVar
 
 from kspec.catalog import names
+from kspec.catalog.record import Record, entry
 from kspec.codes import Code
 
 Dim: TypeAlias = int | None
@@ -239,8 +241,9 @@ def _converted(cls: type[LayerSpec]) -> tuple[tuple[str, Param], ...]:
     return found
 
 
-class LayerSpec:
-    """Base of every catalog entry. Subclasses are `@register`ed frozen kw_only dataclasses."""
+class LayerSpec(Record):
+    """Base of every catalog entry. Subclasses are `@register`ed `@entry` classes: frozen,
+    keyword-only dataclasses whose fields are Keras's constructor arguments."""
 
     keras_class: ClassVar[str]
     # Keras's __init__ order for the arguments a spec may pass positionally.
@@ -474,7 +477,7 @@ def alias(name: str, target: str) -> None:
     ALIASES[name] = target
 
 
-@dataclass(frozen=True, eq=False)
+@entry
 class GenericLayer(LayerSpec):
     """A keras.layers class without a catalog entry: built as written, shapes unknown."""
 

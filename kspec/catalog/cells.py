@@ -6,7 +6,6 @@ a model. Its shape rule maps one step's input (features,) to one step's output (
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from kspec.catalog.base import (
@@ -20,6 +19,7 @@ from kspec.catalog.base import (
     param,
     register,
 )
+from kspec.catalog.record import entry
 from kspec.catalog.recurrent import (
     _ALL,
     _SEQ,
@@ -71,7 +71,7 @@ class _GateCell(_Gates, _Cell):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class SimpleRNNCell(SimpleRNNArgs, _GateCell):
     """One step of SimpleRNN, for RNN(SimpleRNNCell(units))."""
 
@@ -84,7 +84,7 @@ class SimpleRNNCell(SimpleRNNArgs, _GateCell):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class LSTMCell(LSTMArgs, _GateCell):
     """One step of LSTM, for RNN(LSTMCell(units)); its states are [hidden, carry]."""
 
@@ -98,7 +98,7 @@ class LSTMCell(LSTMArgs, _GateCell):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class GRUCell(GRUArgs, _GateCell):
     """One step of GRU, for RNN(GRUCell(units))."""
 
@@ -160,7 +160,7 @@ class _Stack:
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class StackedRNNCells(_Cell):
     """Cells applied in turn within one step, for RNN(StackedRNNCells([...]))."""
 
@@ -191,7 +191,7 @@ class StackedRNNCells(_Cell):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class RNN(LoopArgs, _Recurrent):
     """A loop over axis 1 that runs a cell (or a list of cells, stacked) at every step."""
 

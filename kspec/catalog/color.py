@@ -6,8 +6,6 @@ constructors enforce (BaseImagePreprocessingLayer._set_factor and each layer's o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from kspec.catalog.base import integer, number, optional, pair, param, register
 from kspec.catalog.preprocessing import (
     DATA_FORMATS,
@@ -18,12 +16,13 @@ from kspec.catalog.preprocessing import (
     number_pair,
     to_factor,
 )
+from kspec.catalog.record import entry
 
 IMAGE = (16, 16, 3)  # an example input: one RGB image
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class RandomBrightness(_ImageLayer):
     """Randomly adds up to `factor` times the value range to images during training."""
 
@@ -44,7 +43,7 @@ class RandomBrightness(_ImageLayer):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class RandomGrayscale(_ImageLayer):
     """Turns images to grayscale (kept as 3 channels) with probability `factor` during training."""
 
@@ -62,7 +61,7 @@ class RandomGrayscale(_ImageLayer):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class RandomHue(_ImageLayer):
     """Randomly shifts the hue of RGB images by up to `factor` during training."""
 
@@ -80,7 +79,7 @@ class RandomHue(_ImageLayer):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class RandomSaturation(_ImageLayer):
     """Randomly scales the saturation of RGB images by `factor` during training."""
 
@@ -98,7 +97,7 @@ class RandomSaturation(_ImageLayer):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class RandomSharpness(_ImageLayer):
     """Randomly sharpens or blurs images by up to `factor` during training."""
 
@@ -116,7 +115,7 @@ class RandomSharpness(_ImageLayer):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class RandomColorDegeneration(_ImageLayer):
     """Randomly blends images with their grayscale version by up to `factor` during training."""
 
@@ -134,7 +133,7 @@ class RandomColorDegeneration(_ImageLayer):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class RandomColorJitter(_ImageLayer):
     """Random brightness, contrast, saturation and hue in one layer, each when its factor is set."""
 
@@ -166,7 +165,7 @@ class RandomColorJitter(_ImageLayer):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class RandomPosterization(_ImageLayer):
     """Randomly reduces images to `factor` bits per channel (1 to 8) during training."""
 
@@ -184,7 +183,7 @@ class RandomPosterization(_ImageLayer):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class RandomInvert(_ImageLayer):
     """Inverts images (value_range high minus the value) with probability `factor`."""
 
@@ -202,7 +201,7 @@ class RandomInvert(_ImageLayer):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class AutoContrast(_ImageLayer):
     """Stretches each image's values to span the whole value range."""
 
@@ -214,7 +213,7 @@ class AutoContrast(_ImageLayer):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class Equalization(_ImageLayer):
     """Equalizes each image's histogram over `bins` bins."""
 
@@ -228,7 +227,7 @@ class Equalization(_ImageLayer):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class Solarization(_ImageLayer):
     """Randomly inverts the values above a random threshold, after a random addition."""
 
@@ -250,7 +249,7 @@ class Solarization(_ImageLayer):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class ContrastLimitedAdaptiveHistogramEqualization(_ImageLayer):
     """Equalizes each tile's histogram (CLAHE), clipping it at `clip_limit`."""
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from kspec.catalog.base import (
@@ -23,6 +22,7 @@ from kspec.catalog.base import (
     to_initializer,
     to_regularizer,
 )
+from kspec.catalog.record import entry
 from kspec.catalog.shapes import (
     join_channels,
     known_channels,
@@ -66,7 +66,7 @@ def _no_strided_dilation(strides: Ints, dilation_rate: Ints) -> None:
         )
 
 
-@dataclass(frozen=True, kw_only=True)
+@entry
 class BaseConv(_Windowed):
     """Keras's BaseConv arguments, declared once for Conv1D/2D/3D."""
 
@@ -113,7 +113,7 @@ class BaseConv(_Windowed):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class Conv1D(BaseConv):
     """1-D convolution over (steps, channels) inputs."""
 
@@ -132,7 +132,7 @@ class Conv1D(BaseConv):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class Conv2D(BaseConv):
     """2-D convolution over (height, width, channels) inputs."""
 
@@ -152,7 +152,7 @@ class Conv2D(BaseConv):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class Conv3D(BaseConv):
     """3-D convolution over (depth, height, width, channels) inputs."""
 
@@ -171,7 +171,7 @@ class Conv3D(BaseConv):
     )
 
 
-@dataclass(frozen=True, kw_only=True)
+@entry
 class BaseSeparableConv(_Windowed):
     """Keras's BaseSeparableConv arguments, declared once for SeparableConv1D/2D."""
 
@@ -209,7 +209,7 @@ class BaseSeparableConv(_Windowed):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class SeparableConv1D(BaseSeparableConv):
     """Depthwise then pointwise 1-D convolution over (steps, channels) inputs."""
 
@@ -234,7 +234,7 @@ class SeparableConv1D(BaseSeparableConv):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class SeparableConv2D(BaseSeparableConv):
     """Depthwise then pointwise 2-D convolution over (height, width, channels) inputs."""
 
@@ -261,7 +261,7 @@ class SeparableConv2D(BaseSeparableConv):
     )
 
 
-@dataclass(frozen=True, kw_only=True)
+@entry
 class BaseDepthwiseConv(_Windowed):
     """Keras's BaseDepthwiseConv arguments, declared once for DepthwiseConv1D/2D."""
 
@@ -295,7 +295,7 @@ class BaseDepthwiseConv(_Windowed):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class DepthwiseConv1D(BaseDepthwiseConv):
     """Per-channel 1-D convolution over (steps, channels) inputs."""
 
@@ -311,7 +311,7 @@ class DepthwiseConv1D(BaseDepthwiseConv):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class DepthwiseConv2D(BaseDepthwiseConv):
     """Per-channel 2-D convolution over (height, width, channels) inputs."""
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from kspec.catalog.base import (
@@ -23,6 +22,7 @@ from kspec.catalog.base import (
     to_initializer,
     to_regularizer,
 )
+from kspec.catalog.record import entry
 from kspec.catalog.recurrent import _ALL, _SEQ, _Recurrent
 from kspec.catalog.shapes import show, window_lengths
 
@@ -30,7 +30,7 @@ Ints = tuple[int, ...]
 _AXES = {1: "steps", 2: "rows, cols", 3: "depth, rows, cols"}
 
 
-@dataclass(frozen=True, kw_only=True)
+@entry
 class BaseConvLSTM(_Recurrent):
     """Keras's ConvLSTM arguments and rule, declared once for ConvLSTM1D/2D/3D."""
 
@@ -112,7 +112,7 @@ class BaseConvLSTM(_Recurrent):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class ConvLSTM1D(BaseConvLSTM):
     """LSTM whose input and recurrent transformations are 1-D convolutions over sequences of
     (steps, channels) frames."""
@@ -130,7 +130,7 @@ class ConvLSTM1D(BaseConvLSTM):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class ConvLSTM2D(BaseConvLSTM):
     """LSTM whose input and recurrent transformations are 2-D convolutions over image sequences."""
 
@@ -146,7 +146,7 @@ class ConvLSTM2D(BaseConvLSTM):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class ConvLSTM3D(BaseConvLSTM):
     """LSTM whose input and recurrent transformations are 3-D convolutions over volume
     sequences."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from kspec.catalog.base import (
@@ -21,6 +20,7 @@ from kspec.catalog.base import (
     to_initializer,
     to_regularizer,
 )
+from kspec.catalog.record import entry
 from kspec.catalog.shapes import deconv_length, join_channels, known_channels
 
 Ints = tuple[int, ...]
@@ -28,7 +28,7 @@ FORMATS = ("channels_last", "channels_first")
 PADDINGS = ("valid", "same")
 
 
-@dataclass(frozen=True, kw_only=True)
+@entry
 class BaseConvTranspose(LayerSpec):
     """Keras's BaseConvTranspose arguments and rule: each input step spreads a kernel over
     `strides` output steps."""
@@ -85,7 +85,7 @@ class BaseConvTranspose(LayerSpec):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class Conv1DTranspose(BaseConvTranspose):
     """Transposed (upsampling) 1-D convolution over (steps, channels) inputs."""
 
@@ -102,7 +102,7 @@ class Conv1DTranspose(BaseConvTranspose):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class Conv2DTranspose(BaseConvTranspose):
     """Transposed (upsampling) 2-D convolution over (height, width, channels) inputs."""
 
@@ -125,7 +125,7 @@ class Conv2DTranspose(BaseConvTranspose):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class Conv3DTranspose(BaseConvTranspose):
     """Transposed (upsampling) 3-D convolution over (depth, height, width, channels) inputs."""
 

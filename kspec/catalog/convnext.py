@@ -6,15 +6,15 @@ may use them like any layer, so an imported ConvNeXt checks, builds and counts a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from kspec.catalog.base import LayerSpec, Params, Shape, ShapeError, number, param, register
+from kspec.catalog.record import entry
 from kspec.catalog.shapes import expect_min_rank, show
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class LayerScale(LayerSpec):
     """ConvNeXt's per-channel learned scale: x * gamma, gamma of size projection_dim."""
 

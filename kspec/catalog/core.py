@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from kspec.catalog.base import (
@@ -24,11 +23,12 @@ from kspec.catalog.base import (
     to_initializer,
     to_regularizer,
 )
+from kspec.catalog.record import entry
 from kspec.catalog.shapes import dims, expect_min_rank, product, show
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class Dense(LayerSpec):
     """Fully connected layer on the last axis."""
 
@@ -86,7 +86,7 @@ def split_equation(equation: str) -> tuple[str, str, str, str]:
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class EinsumDense(LayerSpec):
     """Dense layer whose kernel and contraction are given by an einsum equation."""
 
@@ -217,7 +217,7 @@ class EinsumDense(LayerSpec):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class Identity(LayerSpec):
     """Returns its input unchanged: a named point in the graph (`output y = x -> Identity()`)."""
 
@@ -229,7 +229,7 @@ class Identity(LayerSpec):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class Masking(LayerSpec):
     """Marks the timesteps whose features all equal mask_value; layers after it skip them.
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from kspec.catalog.base import (
@@ -21,6 +20,7 @@ from kspec.catalog.base import (
     to_initializer,
     to_regularizer,
 )
+from kspec.catalog.record import entry
 
 
 def _initializer(value: Any) -> Any:
@@ -29,7 +29,7 @@ def _initializer(value: Any) -> Any:
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class Embedding(LayerSpec):
     """Maps integer ids in [0, input_dim) to vectors of size output_dim."""
 
@@ -70,7 +70,7 @@ class Embedding(LayerSpec):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class ReversibleEmbedding(LayerSpec):
     """An Embedding whose table (or a second one, untied) also maps vectors back to id logits.
 

@@ -7,7 +7,6 @@ with the state unknown, so is the encoded axis, exactly as Keras reports it befo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +25,7 @@ from kspec.catalog.base import (
     string,
 )
 from kspec.catalog.names import NUMERIC_DTYPES as NUMBERS
+from kspec.catalog.record import entry
 from kspec.catalog.shapes import show
 
 OUTPUT_MODES = ("int", "one_hot", "multi_hot", "count", "tf_idf")
@@ -90,7 +90,7 @@ def encoded(x: Shape, mode: str, depth: int | None, layer: str) -> Shape:
     return (*x[:-1], depth)
 
 
-@dataclass(frozen=True, kw_only=True)
+@entry
 class _IndexLookup(LayerSpec):
     """StringLookup and IntegerLookup: Keras's IndexLookup with a given or adapted vocabulary."""
 
@@ -200,7 +200,7 @@ class _IndexLookup(LayerSpec):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class StringLookup(_IndexLookup):
     """Maps strings to integer indices (or encodings) through a vocabulary, given or adapted."""
 
@@ -245,7 +245,7 @@ class StringLookup(_IndexLookup):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class IntegerLookup(_IndexLookup):
     """Maps integer ids to contiguous indices (or encodings) through a vocabulary."""
 
@@ -279,7 +279,7 @@ class IntegerLookup(_IndexLookup):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class TextVectorization(LayerSpec):
     """Splits strings into tokens and maps them to indices or bag-of-words encodings."""
 
@@ -379,7 +379,7 @@ class TextVectorization(LayerSpec):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class CategoryEncoding(LayerSpec):
     """Encodes integer ids below num_tokens as one-hot, multi-hot or count vectors."""
 
@@ -413,7 +413,7 @@ class CategoryEncoding(LayerSpec):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class Hashing(LayerSpec):
     """Hashes strings or integers into num_bins bins (FarmHash64, or SipHash64 with a salt)."""
 
@@ -455,7 +455,7 @@ class Hashing(LayerSpec):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class HashedCrossing(LayerSpec):
     """Crosses two categorical features by hashing each pair of values into num_bins bins."""
 
@@ -489,7 +489,7 @@ class HashedCrossing(LayerSpec):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class Discretization(LayerSpec):
     """Buckets numbers by bin_boundaries, given or adapted (num_bins quantiles)."""
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from kspec.catalog.base import (
@@ -18,6 +17,7 @@ from kspec.catalog.base import (
     param,
     register,
 )
+from kspec.catalog.record import entry
 from kspec.catalog.shapes import show
 
 
@@ -83,7 +83,7 @@ class _Merge(LayerSpec):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class Add(_Merge):
     """Sum of a list of tensors of broadcastable shapes."""
 
@@ -91,7 +91,7 @@ class Add(_Merge):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class Subtract(_Merge):
     """Difference of exactly two tensors of broadcastable shapes."""
 
@@ -106,7 +106,7 @@ class Subtract(_Merge):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class Multiply(_Merge):
     """Element-wise product of a list of tensors of broadcastable shapes."""
 
@@ -114,7 +114,7 @@ class Multiply(_Merge):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class Average(_Merge):
     """Element-wise mean of a list of tensors of broadcastable shapes."""
 
@@ -122,7 +122,7 @@ class Average(_Merge):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class Maximum(_Merge):
     """Element-wise maximum of a list of tensors of broadcastable shapes."""
 
@@ -130,7 +130,7 @@ class Maximum(_Merge):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class Minimum(_Merge):
     """Element-wise minimum of a list of tensors of broadcastable shapes."""
 
@@ -138,7 +138,7 @@ class Minimum(_Merge):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class Concatenate(LayerSpec):
     """Joins a list of tensors along one axis; the other axes must match."""
 
@@ -200,7 +200,7 @@ def to_axes(value: Any) -> int | tuple[int, int]:
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class Dot(LayerSpec):
     """Batch-wise dot product of two tensors along the given axes."""
 

@@ -3,7 +3,6 @@ UnitNormalization, RMSNormalization."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from kspec.catalog.base import (
@@ -22,6 +21,7 @@ from kspec.catalog.base import (
     to_initializer,
     to_regularizer,
 )
+from kspec.catalog.record import entry
 from kspec.catalog.shapes import axes, axis_dims, axis_index, product, show
 
 
@@ -56,7 +56,7 @@ def to_renorm_clipping(value: Any) -> dict[str, float] | None:
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class BatchNormalization(LayerSpec):
     """Normalizes with batch statistics in training and moving averages in inference."""
 
@@ -110,7 +110,7 @@ class BatchNormalization(LayerSpec):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class LayerNormalization(LayerSpec):
     """Normalizes each sample over the given axes (the last by default)."""
 
@@ -155,7 +155,7 @@ class LayerNormalization(LayerSpec):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class GroupNormalization(LayerSpec):
     """Normalizes each sample over groups of channels."""
 
@@ -217,7 +217,7 @@ class GroupNormalization(LayerSpec):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class UnitNormalization(LayerSpec):
     """Scales each sample to unit L2 norm over the given axes."""
 
@@ -239,7 +239,7 @@ class UnitNormalization(LayerSpec):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class RMSNormalization(LayerSpec):
     """Scales each sample by its root mean square over the given axes, with a learned scale."""
 

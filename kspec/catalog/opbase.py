@@ -14,15 +14,16 @@ Shape rules here work on full Keras shapes (batch axis first, as `axis` argument
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, ClassVar, TypeAlias
 
 from kspec.catalog.base import Dim, LayerSpec, ParamError, Shape, ShapeError, describe, integer
+from kspec.catalog.record import entry
 
 Full: TypeAlias = tuple[Dim, ...]  # a shape with the batch axis first
 
 
-@dataclass(frozen=True, kw_only=True)
+@entry
 class OpSpec(LayerSpec):
     """Base of every keras.ops entry; subclasses are `@register_op`ed frozen dataclasses."""
 

@@ -6,7 +6,6 @@ elementwise and binary families are declared by table: each row is one operation
 
 from __future__ import annotations
 
-from dataclasses import dataclass, make_dataclass
 from typing import Any, ClassVar
 
 from kspec.catalog.base import ShapeError, boolean, number, optional, param, to_dtype
@@ -21,6 +20,7 @@ from kspec.catalog.opbase import (
     register_op,
     scalar,
 )
+from kspec.catalog.record import entry, make_entry
 
 _NUMPY, _NN, _MATH, _CORE = (f"keras.src.ops.{m}" for m in ("numpy", "nn", "math", "core"))
 
@@ -73,11 +73,7 @@ def _table(base: type[OpSpec], module: str, rows: str, **extra: Any) -> None:
                 OP_ALIASES[item.removeprefix("alias=")] = function
             else:
                 attrs["operator"] = item
-        cls = make_dataclass(cls_name, [], bases=(base,), frozen=True, kw_only=True)
-        for key, value in attrs.items():
-            setattr(cls, key, value)
-        cls.__module__ = __name__
-        register_op(cls)
+        register_op(make_entry(cls_name, [], base, {"__module__": __name__, **attrs}))
 
 
 _table(
@@ -136,7 +132,7 @@ _table(
 
 # -- elementwise with arguments -------------------------------------------------------------
 @register_op
-@dataclass(frozen=True, kw_only=True)
+@entry
 class Clip(Elementwise):
     """keras.ops.clip: values limited to [x_min, x_max]."""
 
@@ -151,7 +147,7 @@ class Clip(Elementwise):
 
 
 @register_op
-@dataclass(frozen=True, kw_only=True)
+@entry
 class Gelu(Elementwise):
     """keras.ops.gelu."""
 
@@ -164,7 +160,7 @@ class Gelu(Elementwise):
 
 
 @register_op
-@dataclass(frozen=True, kw_only=True)
+@entry
 class Elu(Elementwise):
     """keras.ops.elu."""
 
@@ -177,7 +173,7 @@ class Elu(Elementwise):
 
 
 @register_op
-@dataclass(frozen=True, kw_only=True)
+@entry
 class LeakyRelu(Elementwise):
     """keras.ops.leaky_relu."""
 
@@ -203,7 +199,7 @@ class AlongAxis(Elementwise):
 
 
 @register_op
-@dataclass(frozen=True, kw_only=True)
+@entry
 class Softmax(AlongAxis):
     """keras.ops.softmax."""
 
@@ -216,7 +212,7 @@ class Softmax(AlongAxis):
 
 
 @register_op
-@dataclass(frozen=True, kw_only=True)
+@entry
 class LogSoftmax(AlongAxis):
     """keras.ops.log_softmax."""
 
@@ -229,7 +225,7 @@ class LogSoftmax(AlongAxis):
 
 
 @register_op
-@dataclass(frozen=True, kw_only=True)
+@entry
 class Normalize(AlongAxis):
     """keras.ops.normalize: x divided by its `order`-norm along `axis` (L2 by default)."""
 
@@ -254,7 +250,7 @@ class Reduction(OpSpec):
         ({"axis": 1}, ((None, 5),)),
     )
 
-    axis: Any  # declared by each subclass (make_dataclass below)
+    axis: Any  # declared by each subclass (make_entry below)
     keepdims: bool
 
     def full_shape(self, shapes: list[Full]) -> Full:
@@ -280,14 +276,15 @@ def _reduction(cls_name: str, function: str, module: str, rule: str, *extra: str
         fields.append(("initial", Any, param(None, convert=optional(scalar))))
     if "dtype" in extra:
         fields.append(("dtype", Any, param(None, convert=to_dtype)))
-    cls = make_dataclass(cls_name, fields, bases=(Reduction,), frozen=True, kw_only=True)
-    cls.keras_class = f"{module}.{cls_name}"  # type: ignore[attr-defined]
-    cls.function = function  # type: ignore[attr-defined]
-    cls.dtype_rule = rule  # type: ignore[attr-defined]
-    cls.signature = ("x", "axis", "keepdims", *extra)  # type: ignore[attr-defined]
-    cls.__doc__ = f"keras.ops.{function}."
-    cls.__module__ = __name__
-    register_op(cls)
+    namespace = {
+        "keras_class": f"{module}.{cls_name}",
+        "function": function,
+        "dtype_rule": rule,
+        "signature": ("x", "axis", "keepdims", *extra),
+        "__doc__": f"keras.ops.{function}.",
+        "__module__": __name__,
+    }
+    register_op(make_entry(cls_name, fields, Reduction, namespace))
 
 
 _reduction("Sum", "sum", _NUMPY, "promote")

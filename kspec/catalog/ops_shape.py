@@ -6,7 +6,6 @@ shapes; where Keras would move or drop the batch axis, kspec says so (see opbase
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
@@ -22,6 +21,7 @@ from kspec.catalog.opbase import (
     register_op,
     show_full,
 )
+from kspec.catalog.record import entry
 from kspec.catalog.shapes import product
 
 _NUMPY, _CORE = "keras.src.ops.numpy", "keras.src.ops.core"
@@ -39,7 +39,7 @@ def _same_except(shapes: list[Full], skip: int | None, op: str) -> None:
 
 
 @register_op
-@dataclass(frozen=True, kw_only=True)
+@entry
 class Matmul(OpSpec):
     """keras.ops.matmul: matrix product over the last two axes, leading axes broadcast."""
 
@@ -62,7 +62,7 @@ class Matmul(OpSpec):
 
 
 @register_op
-@dataclass(frozen=True, kw_only=True)
+@entry
 class Einsum(OpSpec):
     """keras.ops.einsum: explicit axis letters, the batch axis included."""
 
@@ -108,7 +108,7 @@ class Einsum(OpSpec):
 
 
 @register_op
-@dataclass(frozen=True, kw_only=True)
+@entry
 class Transpose(OpSpec):
     """keras.ops.transpose: axes permuted; the batch axis stays first."""
 
@@ -133,7 +133,7 @@ class Transpose(OpSpec):
 
 
 @register_op
-@dataclass(frozen=True, kw_only=True)
+@entry
 class Swapaxes(OpSpec):
     """keras.ops.swapaxes."""
 
@@ -155,7 +155,7 @@ class Swapaxes(OpSpec):
 
 
 @register_op
-@dataclass(frozen=True, kw_only=True)
+@entry
 class Reshape(OpSpec):
     """keras.ops.reshape: newshape counts the batch axis, which must be -1."""
 
@@ -183,7 +183,7 @@ class Reshape(OpSpec):
 
 
 @register_op
-@dataclass(frozen=True, kw_only=True)
+@entry
 class ExpandDims(OpSpec):
     """keras.ops.expand_dims: a new axis of size 1."""
 
@@ -204,7 +204,7 @@ class ExpandDims(OpSpec):
 
 
 @register_op
-@dataclass(frozen=True, kw_only=True)
+@entry
 class Squeeze(OpSpec):
     """keras.ops.squeeze: size-1 axes removed (all of them without axis)."""
 
@@ -232,7 +232,7 @@ class Squeeze(OpSpec):
 
 
 @register_op
-@dataclass(frozen=True, kw_only=True)
+@entry
 class Concatenate(OpSpec):
     """keras.ops.concatenate: a list of tensors joined along an existing axis."""
 
@@ -254,7 +254,7 @@ class Concatenate(OpSpec):
 
 
 @register_op
-@dataclass(frozen=True, kw_only=True)
+@entry
 class Stack(OpSpec):
     """keras.ops.stack: a list of same-shape tensors joined along a new axis."""
 
@@ -285,7 +285,7 @@ def _sections(value: Any) -> int | tuple[int, ...]:
 
 
 @register_op
-@dataclass(frozen=True, kw_only=True)
+@entry
 class Split(OpSpec):
     """keras.ops.split: several tensors, in equal sections or at indices."""
 
@@ -319,7 +319,7 @@ class Split(OpSpec):
 
 
 @register_op
-@dataclass(frozen=True, kw_only=True)
+@entry
 class Take(OpSpec):
     """keras.ops.take: entries of `x` at `indices` (a list of integers or a tensor) on `axis`."""
 
@@ -345,7 +345,7 @@ class Take(OpSpec):
 
 
 @register_op
-@dataclass(frozen=True, kw_only=True)
+@entry
 class Where(OpSpec):
     """keras.ops.where: x1 where condition is true, else x2; all three broadcast."""
 
@@ -363,7 +363,7 @@ class Where(OpSpec):
 
 
 @register_op
-@dataclass(frozen=True, kw_only=True)
+@entry
 class Cast(OpSpec):
     """keras.ops.cast: the same values in another dtype."""
 
@@ -380,7 +380,7 @@ class Cast(OpSpec):
 
 
 @register_op
-@dataclass(frozen=True, kw_only=True)
+@entry
 class Flip(OpSpec):
     """keras.ops.flip: the order of entries reversed along axes."""
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from kspec.catalog.base import (
@@ -14,6 +13,7 @@ from kspec.catalog.base import (
     register,
     spatial,
 )
+from kspec.catalog.record import entry
 from kspec.catalog.shapes import join_channels, split_channels, window_lengths
 
 Ints = tuple[int, ...]
@@ -21,7 +21,7 @@ FORMATS = ("channels_last", "channels_first")
 PADDINGS = ("valid", "same")
 
 
-@dataclass(frozen=True, kw_only=True)
+@entry
 class BasePooling(LayerSpec):
     """Keras's BasePooling arguments and rule: a window of `pool_size` moved by `strides`
     (default: pool_size)."""
@@ -42,7 +42,7 @@ class BasePooling(LayerSpec):
         return join_channels(out, channels, self.data_format)
 
 
-@dataclass(frozen=True, kw_only=True)
+@entry
 class _MaxPooling(BasePooling):
     """Max pooling's pool_size defaults to 2 on every axis; average pooling's is required."""
 
@@ -50,7 +50,7 @@ class _MaxPooling(BasePooling):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class MaxPooling1D(_MaxPooling):
     """Maximum over windows of steps in (steps, channels) inputs."""
 
@@ -66,7 +66,7 @@ class MaxPooling1D(_MaxPooling):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class MaxPooling2D(_MaxPooling):
     """Maximum over windows of (height, width, channels) inputs."""
 
@@ -83,7 +83,7 @@ class MaxPooling2D(_MaxPooling):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class MaxPooling3D(_MaxPooling):
     """Maximum over windows of (depth, height, width, channels) inputs."""
 
@@ -99,7 +99,7 @@ class MaxPooling3D(_MaxPooling):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class AveragePooling1D(BasePooling):
     """Mean over windows of steps in (steps, channels) inputs."""
 
@@ -115,7 +115,7 @@ class AveragePooling1D(BasePooling):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class AveragePooling2D(BasePooling):
     """Mean over windows of (height, width, channels) inputs."""
 
@@ -131,7 +131,7 @@ class AveragePooling2D(BasePooling):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class AveragePooling3D(BasePooling):
     """Mean over windows of (depth, height, width, channels) inputs."""
 
@@ -145,7 +145,7 @@ class AveragePooling3D(BasePooling):
     )
 
 
-@dataclass(frozen=True, kw_only=True)
+@entry
 class BaseGlobalPooling(LayerSpec):
     """Keras's BaseGlobalPooling arguments and rule: reduce every spatial axis, keeping the
     channels."""
@@ -165,7 +165,7 @@ class BaseGlobalPooling(LayerSpec):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class GlobalMaxPooling1D(BaseGlobalPooling):
     """Maximum over all steps of (steps, channels) inputs."""
 
@@ -180,7 +180,7 @@ class GlobalMaxPooling1D(BaseGlobalPooling):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class GlobalMaxPooling2D(BaseGlobalPooling):
     """Maximum over height and width of (height, width, channels) inputs."""
 
@@ -195,7 +195,7 @@ class GlobalMaxPooling2D(BaseGlobalPooling):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class GlobalMaxPooling3D(BaseGlobalPooling):
     """Maximum over depth, height and width of (depth, height, width, channels) inputs."""
 
@@ -209,7 +209,7 @@ class GlobalMaxPooling3D(BaseGlobalPooling):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class GlobalAveragePooling1D(BaseGlobalPooling):
     """Mean over all steps of (steps, channels) inputs."""
 
@@ -224,7 +224,7 @@ class GlobalAveragePooling1D(BaseGlobalPooling):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class GlobalAveragePooling2D(BaseGlobalPooling):
     """Mean over height and width of (height, width, channels) inputs."""
 
@@ -239,7 +239,7 @@ class GlobalAveragePooling2D(BaseGlobalPooling):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class GlobalAveragePooling3D(BaseGlobalPooling):
     """Mean over depth, height and width of (depth, height, width, channels) inputs."""
 

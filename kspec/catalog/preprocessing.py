@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from kspec.catalog.base import (
@@ -19,6 +18,7 @@ from kspec.catalog.base import (
     param,
     register,
 )
+from kspec.catalog.record import entry
 from kspec.catalog.shapes import axes, axis_dims, join_channels, product, show, split_channels
 
 DATA_FORMATS = ("channels_last", "channels_first")
@@ -102,7 +102,7 @@ def image(x: Shape, data_format: str | None, layer: str) -> tuple[Shape, int | N
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class Rescaling(LayerSpec):
     """Multiplies the inputs by `scale` and adds `offset`."""
 
@@ -133,7 +133,7 @@ class Rescaling(LayerSpec):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class Normalization(LayerSpec):
     """Standardizes features with a mean and variance, given or learned by adapt()."""
 
@@ -208,7 +208,7 @@ class Normalization(LayerSpec):
         return Params(0, 2 * (product(sizes) or 0) + 1)  # adapted mean, variance and count
 
 
-@dataclass(frozen=True, kw_only=True)
+@entry
 class _ImageLayer(LayerSpec):
     """Image layers that keep their input's shape: checks for one (height, width, channels)."""
 
@@ -221,7 +221,7 @@ class _ImageLayer(LayerSpec):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class Resizing(LayerSpec):
     """Resizes images to (height, width)."""
 
@@ -260,7 +260,7 @@ class Resizing(LayerSpec):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class CenterCrop(LayerSpec):
     """Crops the center (height, width) of images, resizing those that are smaller."""
 
@@ -285,7 +285,7 @@ class CenterCrop(LayerSpec):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class RandomFlip(_ImageLayer):
     """Randomly flips images horizontally and/or vertically during training."""
 
@@ -306,7 +306,7 @@ class RandomFlip(_ImageLayer):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class RandomRotation(_ImageLayer):
     """Randomly rotates images by up to `factor` * 2pi during training."""
 
@@ -331,7 +331,7 @@ class RandomRotation(_ImageLayer):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class RandomZoom(_ImageLayer):
     """Randomly zooms images in or out during training."""
 
@@ -359,7 +359,7 @@ class RandomZoom(_ImageLayer):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class RandomTranslation(_ImageLayer):
     """Randomly shifts images by fractions of their height and width during training."""
 
@@ -386,7 +386,7 @@ class RandomTranslation(_ImageLayer):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class RandomContrast(_ImageLayer):
     """Randomly adjusts the contrast of images by up to `factor` during training."""
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from kspec.catalog.base import (
@@ -23,6 +22,7 @@ from kspec.catalog.base import (
     to_initializer,
     to_regularizer,
 )
+from kspec.catalog.record import entry
 from kspec.catalog.shapes import show
 
 
@@ -130,7 +130,7 @@ class _Recurrent(_Gates):
 
 
 # -- argument groups: each Keras signature written once ----------------------------------
-@dataclass(frozen=True, kw_only=True)
+@entry
 class SimpleRNNArgs(_Gates):
     """SimpleRNNCell's arguments, which every SimpleRNN, LSTM and GRU cell and layer takes."""
 
@@ -153,7 +153,7 @@ class SimpleRNNArgs(_Gates):
     seed: int | None = param(None, convert=optional(integer))
 
 
-@dataclass(frozen=True, kw_only=True)
+@entry
 class LSTMArgs(SimpleRNNArgs):
     """LSTMCell's arguments: SimpleRNNCell's, a gate activation and the forget-gate bias."""
 
@@ -161,7 +161,7 @@ class LSTMArgs(SimpleRNNArgs):
     unit_forget_bias: bool = param(True, convert=boolean)
 
 
-@dataclass(frozen=True, kw_only=True)
+@entry
 class GRUArgs(SimpleRNNArgs):
     """GRUCell's arguments: SimpleRNNCell's, a gate activation and where the reset gate acts."""
 
@@ -169,7 +169,7 @@ class GRUArgs(SimpleRNNArgs):
     reset_after: bool = param(True, convert=boolean)
 
 
-@dataclass(frozen=True, kw_only=True)
+@entry
 class LoopArgs(LayerSpec):
     """The base RNN layer's arguments: what the loop over time returns and how it runs."""
 
@@ -180,7 +180,7 @@ class LoopArgs(LayerSpec):
     unroll: bool = param(False, convert=boolean)
 
 
-@dataclass(frozen=True, kw_only=True)
+@entry
 class _Layer(LoopArgs):
     """What the SimpleRNN, LSTM and GRU layers add to their cell's arguments."""
 
@@ -191,7 +191,7 @@ class _Layer(LoopArgs):
 
 # -- the layers -------------------------------------------------------------------------
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class SimpleRNN(_Layer, SimpleRNNArgs, _Recurrent):
     """Fully connected recurrent layer whose output is fed back as the next step's state."""
 
@@ -207,7 +207,7 @@ class SimpleRNN(_Layer, SimpleRNNArgs, _Recurrent):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class LSTM(_Layer, LSTMArgs, _Recurrent):
     """Long short-term memory layer; its state is [hidden, carry]."""
 
@@ -226,7 +226,7 @@ class LSTM(_Layer, LSTMArgs, _Recurrent):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class GRU(_Layer, GRUArgs, _Recurrent):
     """Gated recurrent unit layer."""
 

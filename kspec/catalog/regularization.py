@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from kspec.catalog.base import (
@@ -15,6 +14,7 @@ from kspec.catalog.base import (
     param,
     register,
 )
+from kspec.catalog.record import entry
 from kspec.catalog.shapes import dims, show, split_channels
 
 DATA_FORMATS = ("channels_last", "channels_first")
@@ -40,7 +40,7 @@ def check_noise_shape(noise_shape: tuple[int | None, ...] | None, x: Shape, laye
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class Dropout(LayerSpec):
     """Randomly zeroes a fraction `rate` of the inputs during training."""
 
@@ -66,7 +66,7 @@ class Dropout(LayerSpec):
         return x
 
 
-@dataclass(frozen=True, kw_only=True)
+@entry
 class _SpatialDropout(LayerSpec):
     """Dropout of whole feature maps: shared by SpatialDropout1D, 2D and 3D."""
 
@@ -84,7 +84,7 @@ class _SpatialDropout(LayerSpec):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class SpatialDropout1D(_SpatialDropout):
     """Drops entire 1-D feature maps (channels) of (steps, channels) inputs."""
 
@@ -100,7 +100,7 @@ class SpatialDropout1D(_SpatialDropout):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class SpatialDropout2D(_SpatialDropout):
     """Drops entire 2-D feature maps (channels) of image inputs."""
 
@@ -117,7 +117,7 @@ class SpatialDropout2D(_SpatialDropout):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class SpatialDropout3D(_SpatialDropout):
     """Drops entire 3-D feature maps (channels) of volume inputs."""
 
@@ -134,7 +134,7 @@ class SpatialDropout3D(_SpatialDropout):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class GaussianNoise(LayerSpec):
     """Adds zero-centered Gaussian noise with standard deviation `stddev` during training."""
 
@@ -157,7 +157,7 @@ class GaussianNoise(LayerSpec):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class GaussianDropout(LayerSpec):
     """Multiplies the inputs by Gaussian noise centered on 1 during training."""
 
@@ -180,7 +180,7 @@ class GaussianDropout(LayerSpec):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class AlphaDropout(LayerSpec):
     """Dropout that keeps the mean and variance of self-normalizing (SELU) activations."""
 
@@ -205,7 +205,7 @@ class AlphaDropout(LayerSpec):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class ActivityRegularization(LayerSpec):
     """Passes its input through and adds an L1/L2 penalty on it to the loss."""
 

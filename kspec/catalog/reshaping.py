@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from kspec.catalog.base import (
@@ -22,6 +21,7 @@ from kspec.catalog.base import (
     register,
     triple,
 )
+from kspec.catalog.record import entry
 from kspec.catalog.shapes import (
     SPATIAL_AXES,
     expect_rank,
@@ -57,7 +57,7 @@ def pairs(n: int) -> Converter:
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class Flatten(LayerSpec):
     """Flattens every axis but the batch into one."""
 
@@ -83,7 +83,7 @@ def _dims(shape: Sequence[int]) -> str:
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class Reshape(LayerSpec):
     """Reshapes the non-batch axes to `target_shape` (one -1 is inferred)."""
 
@@ -133,7 +133,7 @@ class Reshape(LayerSpec):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class Permute(LayerSpec):
     """Reorders the non-batch axes; dims counts from 1."""
 
@@ -164,7 +164,7 @@ class Permute(LayerSpec):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class RepeatVector(LayerSpec):
     """Repeats a (features,) input n times: (n, features)."""
 
@@ -217,7 +217,7 @@ class _Cropping(_Spatial):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class Cropping1D(_Cropping):
     """Crops (before, after) steps of (steps, channels) inputs."""
 
@@ -235,7 +235,7 @@ class Cropping1D(_Cropping):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class Cropping2D(_Cropping):
     """Crops rows and columns of (height, width, channels) inputs."""
 
@@ -255,7 +255,7 @@ class Cropping2D(_Cropping):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class Cropping3D(_Cropping):
     """Crops each spatial axis of (depth, height, width, channels) inputs."""
 
@@ -283,7 +283,7 @@ class _ZeroPadding(_Spatial):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class ZeroPadding1D(_ZeroPadding):
     """Pads (before, after) zero steps onto (steps, channels) inputs."""
 
@@ -302,7 +302,7 @@ class ZeroPadding1D(_ZeroPadding):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class ZeroPadding2D(_ZeroPadding):
     """Pads zero rows and columns onto (height, width, channels) inputs."""
 
@@ -322,7 +322,7 @@ class ZeroPadding2D(_ZeroPadding):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class ZeroPadding3D(_ZeroPadding):
     """Pads zeros onto each spatial axis of (depth, height, width, channels) inputs."""
 
@@ -350,7 +350,7 @@ class _UpSampling(_Spatial):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class UpSampling1D(_UpSampling):
     """Repeats each step `size` times in (steps, channels) inputs."""
 
@@ -367,7 +367,7 @@ class UpSampling1D(_UpSampling):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class UpSampling2D(_UpSampling):
     """Repeats (or interpolates) rows and columns of (height, width, channels) inputs."""
 
@@ -389,7 +389,7 @@ class UpSampling2D(_UpSampling):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class UpSampling3D(_UpSampling):
     """Repeats each spatial step of (depth, height, width, channels) inputs."""
 

@@ -3,7 +3,6 @@ SpectralNormalization normalizes a kernel, Pipeline chains layers."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from kspec.catalog.base import (
@@ -25,6 +24,7 @@ from kspec.catalog.conv import BaseConv, BaseDepthwiseConv, Conv2D, DepthwiseCon
 from kspec.catalog.conv_transpose import BaseConvTranspose, Conv2DTranspose
 from kspec.catalog.core import Dense
 from kspec.catalog.embedding import Embedding, ReversibleEmbedding
+from kspec.catalog.record import entry
 from kspec.catalog.recurrent import _ALL, _SEQ, GRU, LSTM, SimpleRNN, _fits, _Recurrent
 from kspec.catalog.shapes import known_channels, show
 
@@ -43,7 +43,7 @@ def _check_recurrent(layer: LayerSpec, arg: str) -> None:
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class Bidirectional(LayerSpec):
     """Runs a recurrent layer forwards and backwards over the sequence and merges the outputs."""
 
@@ -139,7 +139,7 @@ class Bidirectional(LayerSpec):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class TimeDistributed(LayerSpec):
     """Applies one layer, with one set of weights, to every step of axis 1 of the input."""
 
@@ -212,7 +212,7 @@ def _kernel_columns(layer: LayerSpec, x: Shape) -> int | None:
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class SpectralNormalization(LayerSpec):
     """Divides a layer's kernel by its largest singular value (estimated by power iteration)."""
 
@@ -250,7 +250,7 @@ class SpectralNormalization(LayerSpec):
 
 
 @register
-@dataclass(frozen=True, kw_only=True)
+@entry
 class Pipeline(LayerSpec):
     """Layers applied in turn as one layer (Keras's preprocessing pipeline)."""
 

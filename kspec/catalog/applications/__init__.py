@@ -9,8 +9,6 @@ errors come from tracing Keras's own application source against the shape-only s
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from kspec.catalog.base import (
@@ -27,6 +25,7 @@ from kspec.catalog.base import (
     param,
     to_activation,
 )
+from kspec.catalog.record import entry, make_entry
 
 
 def to_weights(value: Any) -> str | None:
@@ -40,7 +39,7 @@ def to_weights(value: Any) -> str | None:
     )
 
 
-@dataclass(frozen=True, kw_only=True)
+@entry
 class Application(LayerSpec):
     """Base of the keras.applications entries; `module` is keras/src/applications/<module>.py."""
 
@@ -171,19 +170,13 @@ _family(
 def _declare(name: str, module: str, args: tuple[str, ...], doc: str) -> type[Application]:
     rules = {n: (d, r) for n, d, r in _COMMON} | {n: (d, r) for n, d, r in _EXTRA.values()}
     fields = [(a, Any, param(rules[a][0], **rules[a][1])) for a in args]
-    cls = dataclasses.make_dataclass(
-        name,
-        fields,
-        bases=(Application,),
-        frozen=True,
-        kw_only=True,
-        namespace={
-            "__doc__": f"keras.applications.{name}: {doc}",
-            "keras_class": f"keras.applications.{name}",
-            "module": module,
-        },
-    )
-    cls.__module__ = __name__
+    namespace = {
+        "__doc__": f"keras.applications.{name}: {doc}",
+        "keras_class": f"keras.applications.{name}",
+        "module": module,
+        "__module__": __name__,
+    }
+    cls = make_entry(name, fields, Application, namespace)
     APPLICATIONS[name] = cls
     return cls
 

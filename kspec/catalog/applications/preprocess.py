@@ -9,10 +9,10 @@ script all hold Keras's own layers and nothing kspec-specific.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from kspec.catalog.base import APPLICATIONS, KSPEC_STEPS, LayerSpec, Shape, ShapeError, param
+from kspec.catalog.record import entry
 from kspec.catalog.shapes import show
 
 # keras/src/applications/<module>.py -> the `mode` its preprocess_input passes to
@@ -53,7 +53,7 @@ def module_of(application: str) -> str:
     return str(cls.module) if cls is not None else application  # type: ignore[attr-defined]
 
 
-@dataclass(frozen=True, kw_only=True)
+@entry
 class PreprocessInput(LayerSpec):
     """keras.applications.<family>.preprocess_input as a step, for an application's name
     (`PreprocessInput(MobileNetV2)`) or its module's (`PreprocessInput(mobilenet_v2)`)."""
